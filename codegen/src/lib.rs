@@ -1,0 +1,37 @@
+//! Shared plumbing for the kratos-rs protoc plugins.
+//!
+//! Every plugin of the suite (`protoc-gen-rust-kratos-http`, `-errors`, `-validate` and
+//! `protoc-gen-openapi`) goes through the same steps, and this crate is the one copy of them:
+//!
+//! 1. [`PluginRequest::decode`] reads a `CodeGeneratorRequest` **without losing extension
+//!    options**: each raw `proto_file` entry is decoded into a [`prost_reflect::DescriptorPool`]
+//!    (prost-types would silently drop `google.api.http`, `validate.rules`, `errors.code`, ...).
+//! 2. [`Params`] parses the `k=v,k2=v2` parameter string and rejects unknown keys and bad values.
+//! 3. [`names`] and [`RustPaths`] name Rust items exactly as prost-build does, so generated code
+//!    refers to prost's messages, enums and fields.
+//! 4. [`comments`] turns source comments into `///` documentation.
+//! 5. [`GeneratedFile`] formats the output with prettyplease and marks it `// @generated`;
+//!    [`execute`] assembles the `CodeGeneratorResponse`, with every error reported in it (file,
+//!    element and reason) and never a partial output.
+//! 6. [`plugin_main`] is the whole body of a plugin binary (`--version`, stdin, stdout).
+
+mod error;
+mod output;
+mod params;
+mod plugin;
+mod request;
+mod rust_paths;
+
+pub mod comments;
+pub mod names;
+
+pub use error::{CodegenError, Result};
+pub use output::{GeneratedFile, GeneratorOutput, package_file_name};
+pub use params::{ParamSpec, Params};
+pub use plugin::{Plugin, execute, execute_request, plugin_main};
+pub use comments::FileComments;
+pub use request::PluginRequest;
+pub use rust_paths::{RustPaths, WktMapping};
+
+/// Re-exported so plugins and tests use the same version of prost-reflect as this crate.
+pub use prost_reflect;

@@ -1,0 +1,119 @@
+//! Rust identifiers exactly as prost-build produces them.
+//!
+//! prost-build keeps these helpers private, and generated code that names prost's items must
+//! agree with it to the letter (`HelloRequest`, `r#type`, `Self_`, stripped enum prefixes), so
+//! the rules are reproduced here and pinned by tests against prost's own cases.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use prost_reflect::{FieldDescriptor, Kind, OneofDescriptor};
+
+/// Escapes a Rust keyword or reserved word the way prost-build does: `r#type`, `self_`, `_0x`.
+pub fn sanitize_identifier(ident: &str) -> String {
+    match ident {
+        "as" | "break" | "const" | "continue" | "else" | "enum" | "false" | "fn" | "for" | "if"
+        | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref"
+        | "return" | "static" | "struct" | "trait" | "true" | "type" | "unsafe" | "use"
+        | "where" | "while" | "dyn" | "abstract" | "become" | "box" | "do" | "final" | "macro"
+        | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "async" | "await"
+        | "try" | "gen" => format!("r#{ident}"),
+        "_" | "super" | "self" | "Self" | "extern" | "crate" => format!("{ident}_"),
+        s if s.starts_with(|c: char| c.is_numeric()) => format!("_{ident}"),
+        _ => ident.to_string(),
+    }
+}
+
+/// `FooBar` → `foo_bar`, escaped (prost's field and module names).
+pub fn to_snake(s: &str) -> String {
+    sanitize_identifier(&s.to_snake_case())
+}
+
+/// `foo_bar` → `FooBar`, escaped (prost's type and variant names).
+pub fn to_upper_camel(s: &str) -> String {
+    sanitize_identifier(&s.to_upper_camel_case())
+}
+
+/// Strips the enum's name from the front of a variant name, as prost-build does by default,
+/// unless what remains would not start with an upper-case letter.
+pub fn strip_enum_prefix(prefix: &str, name: &str) -> String {
+    let stripped = name.strip_prefix(prefix).unwrap_or(name);
+    let stripped = if stripped.chars().next().is_some_and(char::is_uppercase) {
+        stripped
+    } else {
+        name
+    };
+    sanitize_identifier(stripped)
+}
+
+/// The Rust variant name prost generates for an enum value (`ERROR_REASON_USER_NOT_FOUND` of
+/// enum `ErrorReason` → `UserNotFound`).
+pub fn enum_variant(enum_name: &str, value_name: &str) -> String {
+    strip_enum_prefix(&to_upper_camel(enum_name), &to_upper_camel(value_name))
+}
+
+/// The Rust name of a message field (`r#type` for `type`).
+pub fn field_ident(field: &FieldDescriptor) -> String {
+    to_snake(field.name())
+}
+
+/// The Rust name of the enum prost generates for a oneof, inside the message's module
+/// (`OneOf` is appended when a nested type has the same name).
+pub fn oneof_type_name(oneof: &OneofDescriptor) -> String {
+    let parent = oneof.parent_message();
+    let name = to_upper_camel(oneof.name());
+    let conflict = parent
+        .child_messages()
+        .map(|m| to_upper_camel(m.name()))
+        .chain(parent.child_enums().map(|e| to_upper_camel(e.name())))
+        .any(|n| n == name);
+    if conflict { format!("{name}OneOf") } else { name }
+}
+
+/// How prost represents a singular field: directly (`T`), or as `Option<T>`.
+///
+/// Message fields are always `Option<T>`; scalars and enums are `Option<T>` when they have
+/// explicit presence (proto3 `optional`, proto2 `optional`). Oneof members live in the oneof's
+/// enum instead; repeated and map fields are `Vec`/`HashMap`.
+pub fn is_option_field(field: &FieldDescriptor) -> bool {
+    if field.is_list() || field.is_map() || real_oneof(field).is_some() {
+        return false;
+    }
+    matches!(field.kind(), Kind::Message(_)) || field.supports_presence()
+}
+
+/// The oneof a field belongs to, ignoring the synthetic oneof of a proto3 `optional` field.
+pub fn real_oneof(field: &FieldDescriptor) -> Option<OneofDescriptor> {
+    field.containing_oneof().filter(|o| !o.is_synthetic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_prost_identifiers() {
+        assert_eq!(sanitize_identifier("type"), "r#type");
+        assert_eq!(sanitize_identifier("gen"), "r#gen");
+        assert_eq!(sanitize_identifier("self"), "self_");
+        assert_eq!(sanitize_identifier("Self"), "Self_");
+        assert_eq!(sanitize_identifier("0foo"), "_0foo");
+        assert_eq!(to_snake("FooBarBAZ"), "foo_bar_baz");
+        assert_eq!(to_snake("XMLHttpRequest"), "xml_http_request");
+        assert_eq!(to_snake("While"), "r#while");
+        assert_eq!(to_snake("FUZZ_BUSTER"), "fuzz_buster");
+        assert_eq!(to_upper_camel("foo_bar"), "FooBar");
+        assert_eq!(to_upper_camel("self"), "Self_");
+        assert_eq!(to_upper_camel("hello_request"), "HelloRequest");
+    }
+
+    #[test]
+    fn strips_enum_prefixes_like_prost() {
+        assert_eq!(enum_variant("ErrorReason", "ERROR_REASON_USER_NOT_FOUND"), "UserNotFound");
+        assert_eq!(enum_variant("ErrorReason", "USER_NOT_FOUND"), "UserNotFound");
+        // What remains must start with an upper-case letter, else the name is kept.
+        assert_eq!(strip_enum_prefix("Foo", "FooBar"), "Bar");
+        assert_eq!(strip_enum_prefix("Foo", "Foo"), "Foo");
+        assert_eq!(strip_enum_prefix("Foo", "Foobar"), "Foobar");
+        assert_eq!(strip_enum_prefix("Foo", "Foo1"), "Foo1");
+        assert_eq!(enum_variant("Kind", "KIND_SELF"), "Self_");
+    }
+}
