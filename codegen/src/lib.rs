@@ -24,12 +24,14 @@ mod rust_paths;
 
 pub mod comments;
 pub mod names;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use comments::FileComments;
 pub use error::{CodegenError, Result};
 pub use output::{GeneratedFile, GeneratorOutput, package_file_name};
 pub use params::{ParamSpec, Params};
 pub use plugin::{Plugin, execute, execute_request, plugin_main};
-pub use comments::FileComments;
 pub use request::PluginRequest;
 pub use rust_paths::{RustPaths, WktMapping};
 

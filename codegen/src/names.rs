@@ -65,7 +65,11 @@ pub fn oneof_type_name(oneof: &OneofDescriptor) -> String {
         .map(|m| to_upper_camel(m.name()))
         .chain(parent.child_enums().map(|e| to_upper_camel(e.name())))
         .any(|n| n == name);
-    if conflict { format!("{name}OneOf") } else { name }
+    if conflict {
+        format!("{name}OneOf")
+    } else {
+        name
+    }
 }
 
 /// How prost represents a singular field: directly (`T`), or as `Option<T>`.
@@ -107,13 +111,52 @@ mod tests {
 
     #[test]
     fn strips_enum_prefixes_like_prost() {
-        assert_eq!(enum_variant("ErrorReason", "ERROR_REASON_USER_NOT_FOUND"), "UserNotFound");
-        assert_eq!(enum_variant("ErrorReason", "USER_NOT_FOUND"), "UserNotFound");
+        assert_eq!(
+            enum_variant("ErrorReason", "ERROR_REASON_USER_NOT_FOUND"),
+            "UserNotFound"
+        );
+        assert_eq!(
+            enum_variant("ErrorReason", "USER_NOT_FOUND"),
+            "UserNotFound"
+        );
         // What remains must start with an upper-case letter, else the name is kept.
         assert_eq!(strip_enum_prefix("Foo", "FooBar"), "Bar");
         assert_eq!(strip_enum_prefix("Foo", "Foo"), "Foo");
         assert_eq!(strip_enum_prefix("Foo", "Foobar"), "Foobar");
         assert_eq!(strip_enum_prefix("Foo", "Foo1"), "Foo1");
         assert_eq!(enum_variant("Kind", "KIND_SELF"), "Self_");
+    }
+}
+
+/// `SayHello` → `SAY_HELLO` (constant names).
+pub fn to_shouty_snake(s: &str) -> String {
+    heck::ToShoutySnakeCase::to_shouty_snake_case(s)
+}
+
+/// tonic-build's module name for a service (`GreeterService` → `greeter_service`): lower-case,
+/// with `_` before each upper-case letter that follows another character. Its generated server
+/// lives in `<this>_server`.
+pub fn tonic_snake(upper_camel: &str) -> String {
+    let mut out = String::new();
+    let mut chars = upper_camel.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c.to_ascii_lowercase());
+        if chars.peek().is_some_and(|n| n.is_uppercase()) {
+            out.push('_');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tonic_naming_tests {
+    use super::*;
+
+    #[test]
+    fn matches_tonic_build() {
+        assert_eq!(tonic_snake("Greeter"), "greeter");
+        assert_eq!(tonic_snake("GreeterService"), "greeter_service");
+        assert_eq!(tonic_snake("HTTPBin"), "h_t_t_p_bin");
+        assert_eq!(to_shouty_snake("SayHello"), "SAY_HELLO");
     }
 }

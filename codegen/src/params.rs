@@ -149,8 +149,13 @@ mod tests {
     fn bad_values_and_duplicates_are_rejected() {
         let p = Params::parse("omitempty=maybe", SPEC).unwrap();
         let err = p.bool("omitempty", true).unwrap_err().to_string();
-        assert!(err.contains("'omitempty'") && err.contains("maybe"), "{err}");
-        let err = Params::parse("prefix=a,prefix=b", SPEC).unwrap_err().to_string();
+        assert!(
+            err.contains("'omitempty'") && err.contains("maybe"),
+            "{err}"
+        );
+        let err = Params::parse("prefix=a,prefix=b", SPEC)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("more than once"), "{err}");
     }
 }

@@ -143,10 +143,16 @@ mod tests {
     #[test]
     fn resolves_like_prost_build() {
         let paths = RustPaths::default();
-        assert_eq!(paths.resolve(".helloworld.v1.HelloRequest", "helloworld.v1"), "HelloRequest");
+        assert_eq!(
+            paths.resolve(".helloworld.v1.HelloRequest", "helloworld.v1"),
+            "HelloRequest"
+        );
         assert_eq!(paths.resolve(".a.b.Outer.Inner", "a.b"), "outer::Inner");
         assert_eq!(paths.resolve(".a.c.Msg", "a.b"), "super::c::Msg");
-        assert_eq!(paths.resolve(".other.Msg", "a.b"), "super::super::other::Msg");
+        assert_eq!(
+            paths.resolve(".other.Msg", "a.b"),
+            "super::super::other::Msg"
+        );
         assert_eq!(paths.resolve(".Top", ""), "Top");
         assert_eq!(paths.resolve(".pkg.Top", ""), "pkg::Top");
         assert_eq!(paths.resolve(".type.Self", "x"), "super::r#type::Self_");
@@ -155,11 +161,23 @@ mod tests {
     #[test]
     fn well_known_types_follow_the_mapping() {
         let pbjson = RustPaths::new(WktMapping::Pbjson);
-        assert_eq!(pbjson.resolve(".google.protobuf.Timestamp", "a"), "::pbjson_types::Timestamp");
-        assert_eq!(pbjson.resolve(".google.protobuf.StringValue", "a"), "::pbjson_types::StringValue");
+        assert_eq!(
+            pbjson.resolve(".google.protobuf.Timestamp", "a"),
+            "::pbjson_types::Timestamp"
+        );
+        assert_eq!(
+            pbjson.resolve(".google.protobuf.StringValue", "a"),
+            "::pbjson_types::StringValue"
+        );
         let prost = RustPaths::new(WktMapping::Prost);
-        assert_eq!(prost.resolve(".google.protobuf.Timestamp", "a"), "::prost_types::Timestamp");
-        assert_eq!(prost.resolve(".google.protobuf.StringValue", "a"), "::prost::alloc::string::String");
+        assert_eq!(
+            prost.resolve(".google.protobuf.Timestamp", "a"),
+            "::prost_types::Timestamp"
+        );
+        assert_eq!(
+            prost.resolve(".google.protobuf.StringValue", "a"),
+            "::prost::alloc::string::String"
+        );
         assert_eq!(prost.resolve(".google.protobuf.Empty", "a"), "()");
     }
 
@@ -167,7 +185,10 @@ mod tests {
     fn extern_paths_take_precedence() {
         let mut paths = RustPaths::default();
         paths.add_extern_param(".common.v1=::common::v1").unwrap();
-        assert_eq!(paths.resolve(".common.v1.Page.Token", "x"), "::common::v1::page::Token");
+        assert_eq!(
+            paths.resolve(".common.v1.Page.Token", "x"),
+            "::common::v1::page::Token"
+        );
         assert!(paths.add_extern_param("common=::c").is_err());
         assert!(paths.add_extern_param(".common").is_err());
     }

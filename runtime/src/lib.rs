@@ -1,1 +1,48 @@
-//! placeholder
+//! The kratos-rs runtime: what code generated from `.proto` files runs on.
+//!
+//! - [`errors`]: one error type with code, reason, message and metadata, identical over HTTP
+//!   (the Kratos error body) and gRPC (a status with `google.rpc.ErrorInfo`).
+//! - [`transport::http`] and [`transport::grpc`]: the servers; generated
+//!   `register_<service>_http_server` / `register_<service>_grpc_server` functions put one
+//!   service implementation on both.
+//! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports.
+//! - [`codec`]: content negotiation and the JSON and proto codecs.
+//! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
+//! - `build` (feature `build`): the build.rs integration, no protoc needed.
+//!
+//! Generated code is brought into a module with [`include_proto!`].
+
+pub mod app;
+pub mod codec;
+pub mod context;
+pub mod errors;
+pub mod middleware;
+pub mod transport;
+
+#[cfg(feature = "build")]
+pub mod build;
+
+#[doc(hidden)]
+#[path = "codegen.rs"]
+pub mod __codegen;
+
+pub use app::App;
+pub use context::{Context, Kind};
+pub use transport::{grpc, http};
+
+/// Includes everything the build integration generated for a proto package: prost's messages,
+/// tonic's gRPC server and client, the serde (JSON) impls and the kratos generators' output.
+///
+/// ```ignore
+/// pub mod helloworld {
+///     pub mod v1 {
+///         kratos::include_proto!("helloworld.v1");
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! include_proto {
+    ($package:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $package, ".kratos.rs"));
+    };
+}

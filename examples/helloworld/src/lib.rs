@@ -1,0 +1,54 @@
+//! The Kratos greeter on kratos-rs.
+//!
+//! `SayHello` is served on HTTP (`GET /helloworld/{name}`, `POST /say_hello`) and on gRPC
+//! (`helloworld.v1.Greeter/SayHello`) by one implementation, [`GreeterService`].
+
+use std::sync::Arc;
+
+use kratos::errors::Error;
+use kratos::{Context, grpc, http};
+
+/// The generated API of package `helloworld.v1`.
+pub mod api {
+    /// `helloworld.v1`.
+    pub mod helloworld {
+        /// `helloworld.v1`.
+        pub mod v1 {
+            #![allow(missing_docs, clippy::all)]
+            kratos::include_proto!("helloworld.v1");
+        }
+    }
+}
+
+use api::helloworld::v1::{self as pb, HelloReply, HelloRequest};
+
+/// The greeter: says hello to anyone but `error`, who does not exist.
+#[derive(Debug, Default)]
+pub struct GreeterService;
+
+impl pb::Greeter for GreeterService {
+    async fn say_hello(&self, _ctx: Context, request: HelloRequest) -> Result<HelloReply, Error> {
+        if request.name == "error" {
+            return Err(pb::error_user_not_found(format!(
+                "user not found: {}",
+                request.name
+            )));
+        }
+        Ok(HelloReply {
+            message: format!("Hello {}", request.name),
+        })
+    }
+}
+
+/// The HTTP and gRPC servers with the greeter registered on both.
+pub fn servers(
+    http: http::ServerBuilder,
+    grpc: grpc::ServerBuilder,
+) -> Result<(http::Server, grpc::Server), http::RouteError> {
+    let service = Arc::new(GreeterService);
+    let mut http = http.build();
+    pb::register_greeter_http_server(&mut http, service.clone())?;
+    let mut grpc = grpc.build();
+    pb::register_greeter_grpc_server(&mut grpc, service);
+    Ok((http, grpc))
+}

@@ -1,0 +1,49 @@
+//! `helloworld`: the Kratos greeter, on HTTP (default `0.0.0.0:8000`) and gRPC
+//! (default `0.0.0.0:9000`). Stops gracefully on SIGINT or SIGTERM.
+
+use clap::Parser;
+
+/// Command-line flags.
+#[derive(Debug, Parser)]
+#[command(version, about = "The Kratos greeter on kratos-rs")]
+struct Flags {
+    /// HTTP listen address.
+    #[arg(long, default_value = "0.0.0.0:8000")]
+    http_addr: String,
+    /// gRPC listen address.
+    #[arg(long, default_value = "0.0.0.0:9000")]
+    grpc_addr: String,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let flags = Flags::parse();
+    let (http, grpc) = match helloworld::servers(
+        kratos::http::Server::builder().address(flags.http_addr),
+        kratos::grpc::Server::builder().address(flags.grpc_addr),
+    ) {
+        Ok(servers) => servers,
+        Err(e) => {
+            eprintln!("helloworld: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let app = kratos::App::new()
+        .name("helloworld")
+        .version(env!("CARGO_PKG_VERSION"))
+        .server(http)
+        .server(grpc);
+    match app.run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("helloworld: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

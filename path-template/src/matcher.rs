@@ -1,0 +1,186 @@
+//! Matching request paths against a template.
+
+use crate::decode::{DecodeError, decode_multi_segment, decode_single_segment};
+use crate::{Segment, Template};
+
+/// The raw (still percent-encoded) extent of each variable in a matched path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captures<'p> {
+    raw: Vec<(usize, &'p str)>,
+}
+
+impl<'p> Captures<'p> {
+    /// The raw text captured for variable `index` (in [`Template::variables`] order).
+    pub fn raw(&self, index: usize) -> Option<&'p str> {
+        self.raw.iter().find(|(i, _)| *i == index).map(|(_, s)| *s)
+    }
+
+    /// The decoded values, in [`Template::variables`] order.
+    pub fn decode_values(&self, template: &Template) -> Result<Vec<String>, DecodeError> {
+        Ok(self.decode(template)?.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// The decoded values, paired with the variables' field paths.
+    pub fn decode<'t>(
+        &self,
+        template: &'t Template,
+    ) -> Result<Vec<(&'t str, String)>, DecodeError> {
+        self.raw
+            .iter()
+            .map(|(i, raw)| {
+                let var = &template.variables[*i];
+                let multi = var.end - var.start != 1
+                    || matches!(template.segments[var.start], Segment::Multi);
+                let value = if multi {
+                    decode_multi_segment(raw)?
+                } else {
+                    decode_single_segment(raw)?
+                };
+                Ok((var.field_path.as_str(), value))
+            })
+            .collect()
+    }
+}
+
+impl Template {
+    /// Matches a request path (the raw path of the URI, starting with `/`, without the query).
+    /// Returns the variables' raw captures, or `None` when the path does not match.
+    pub fn matches<'p>(&self, path: &'p str) -> Option<Captures<'p>> {
+        let path = path.strip_prefix('/')?;
+        let path = match &self.verb {
+            Some(verb) => {
+                let rest = path.strip_suffix(verb.as_str())?;
+                rest.strip_suffix(':')?
+            }
+            None => path,
+        };
+        // Byte offsets of each segment of `path`.
+        let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(self.segments.len() + 1);
+        if !path.is_empty() {
+            let mut start = 0;
+            for (i, b) in path.bytes().enumerate() {
+                if b == b'/' {
+                    bounds.push((start, i));
+                    start = i + 1;
+                }
+            }
+            bounds.push((start, path.len()));
+        }
+        let has_multi = matches!(self.segments.last(), Some(Segment::Multi));
+        let fixed = if has_multi {
+            self.segments.len() - 1
+        } else {
+            self.segments.len()
+        };
+        if bounds.len() < fixed || (!has_multi && bounds.len() != fixed) {
+            return None;
+        }
+        for (seg, &(s, e)) in self.segments.iter().zip(bounds.iter()).take(fixed) {
+            let text = &path[s..e];
+            match seg {
+                Segment::Literal(lit) if lit != text => return None,
+                Segment::Single if text.is_empty() => return None,
+                _ => {}
+            }
+        }
+        // Segment index → byte offset in `path` (end of the path for an empty `**`).
+        let start_of = |seg: usize| bounds.get(seg).map_or(path.len(), |b| b.0);
+        let end_of = |seg_end: usize| {
+            if has_multi && seg_end == self.segments.len() {
+                path.len()
+            } else {
+                bounds
+                    .get(seg_end.wrapping_sub(1))
+                    .map_or(path.len(), |b| b.1)
+            }
+        };
+        let raw = self
+            .variables
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let s = start_of(v.start).min(path.len());
+                let e = end_of(v.end).max(s);
+                (i, &path[s..e])
+            })
+            .collect();
+        Some(Captures { raw })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Template;
+
+    fn capture(t: &str, path: &str) -> Option<Vec<(String, String)>> {
+        let t = Template::parse(t).unwrap();
+        let c = t.matches(path)?;
+        Some(
+            c.decode(&t)
+                .unwrap()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
+        Some(
+            p.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn matches_literals_and_variables() {
+        assert_eq!(
+            capture("/helloworld/{name}", "/helloworld/kratos"),
+            pairs(&[("name", "kratos")])
+        );
+        assert_eq!(capture("/helloworld/{name}", "/helloworld/"), None);
+        assert_eq!(capture("/helloworld/{name}", "/helloworld/a/b"), None);
+        assert_eq!(capture("/say_hello", "/say_hello"), pairs(&[]));
+        assert_eq!(capture("/", "/"), pairs(&[]));
+        assert_eq!(capture("/", "/x"), None);
+    }
+
+    #[test]
+    fn multi_segment_variables_keep_slashes() {
+        assert_eq!(
+            capture("/v1/{name=shelves/*/books/*}", "/v1/shelves/s1/books/b%2F2"),
+            pairs(&[("name", "shelves/s1/books/b%2F2")])
+        );
+        assert_eq!(
+            capture("/v1/{name=shelves/*/books/*}", "/v1/shelves/s1/books"),
+            None
+        );
+        assert_eq!(
+            capture("/files/{path=**}", "/files/a/b/c"),
+            pairs(&[("path", "a/b/c")])
+        );
+        assert_eq!(
+            capture("/files/{path=**}", "/files"),
+            pairs(&[("path", "")])
+        );
+        assert_eq!(
+            capture("/v1/{name}", "/v1/a%2Fb"),
+            pairs(&[("name", "a/b")])
+        );
+    }
+
+    #[test]
+    fn verbs_are_matched_and_stripped() {
+        assert_eq!(
+            capture("/v1/{name}:cancel", "/v1/op1:cancel"),
+            pairs(&[("name", "op1")])
+        );
+        assert_eq!(capture("/v1/{name}:cancel", "/v1/op1"), None);
+        assert_eq!(capture("/v1/{name}:cancel", "/v1/op1:undo"), None);
+        // Without a verb in the template the colon is part of the value.
+        assert_eq!(
+            capture("/v1/{name}", "/v1/op1:cancel"),
+            pairs(&[("name", "op1:cancel")])
+        );
+    }
+}

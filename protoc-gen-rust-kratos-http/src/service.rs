@@ -1,0 +1,412 @@
+//! Per-service output: operation constants, the service trait, HTTP registration and the gRPC
+//! adapter.
+
+use kratos_codegen::comments::{FileComments, doc_attrs};
+use kratos_codegen::names::{to_shouty_snake, to_snake, to_upper_camel, tonic_snake};
+use kratos_codegen::{CodegenError, Result};
+use kratos_path_template::Template;
+use proc_macro2::TokenStream;
+use prost_reflect::{FileDescriptor, MethodDescriptor, ServiceDescriptor};
+use quote::{format_ident, quote};
+
+use crate::Options;
+use crate::bind::{Site, bind_body, format_ident_raw, rust_type};
+use crate::rule::{self, Route};
+
+/// One unary method with its routes.
+struct MethodPlan {
+    method: MethodDescriptor,
+    routes: Vec<Route>,
+    operation_const: proc_macro2::Ident,
+    fn_ident: proc_macro2::Ident,
+}
+
+/// Everything generated for the services of `file` (empty when nothing is to be generated).
+pub(crate) fn generate_file(
+    file: &FileDescriptor,
+    options: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<TokenStream> {
+    let comments = FileComments::new(file);
+    let mut out = TokenStream::new();
+    for service in file.services() {
+        out.extend(generate_service(
+            file, &service, options, &comments, warnings,
+        )?);
+    }
+    Ok(out)
+}
+
+fn generate_service(
+    file: &FileDescriptor,
+    service: &ServiceDescriptor,
+    options: &Options,
+    comments: &FileComments,
+    warnings: &mut Vec<String>,
+) -> Result<TokenStream> {
+    let package = file.package_name();
+    let file_name = file.name();
+    let mut plans = Vec::new();
+    let mut streaming = Vec::new();
+    for method in service.methods() {
+        let element = format!("method {}", method.full_name());
+        let routes = rule::routes(&method, &element, &options.omitempty_prefix)?;
+        if method.is_client_streaming() || method.is_server_streaming() {
+            if routes.is_some() {
+                warnings.push(format!(
+                    "{file_name}: {element}: streaming methods get no HTTP route yet; the rule is ignored"
+                ));
+            }
+            streaming.push(method);
+            continue;
+        }
+        let routes = match routes {
+            Some(r) => r,
+            None if options.omitempty => Vec::new(),
+            None => vec![Route {
+                method: "POST".into(),
+                path: rule::default_path(&method, &options.omitempty_prefix),
+                body: String::new(),
+                response_body: String::new(),
+            }],
+        };
+        let operation_const = format_ident!(
+            "OPERATION_{}_{}",
+            to_shouty_snake(service.name()),
+            to_shouty_snake(method.name())
+        );
+        let fn_ident = format_ident_raw(&to_snake(method.name()));
+        plans.push(MethodPlan {
+            method,
+            routes,
+            operation_const,
+            fn_ident,
+        });
+    }
+    let has_routes = plans.iter().any(|p| !p.routes.is_empty());
+    let adapter = options.grpc && streaming.is_empty() && !plans.is_empty();
+    if options.grpc && !streaming.is_empty() {
+        warnings.push(format!(
+            "{file_name}: service {}: it has streaming methods, so no gRPC adapter is generated; \
+             implement tonic's server trait for it directly",
+            service.full_name()
+        ));
+    }
+    if !has_routes && !adapter {
+        return Ok(TokenStream::new());
+    }
+
+    let trait_ident = format_ident_raw(&to_upper_camel(service.name()));
+    let mut out = TokenStream::new();
+    for plan in &plans {
+        let konst = &plan.operation_const;
+        let op = format!("/{}/{}", service.full_name(), plan.method.name());
+        let doc = format!(
+            " Operation of `{}`, as middleware selectors see it.",
+            plan.method.full_name()
+        );
+        out.extend(quote! {
+            #[doc = #doc]
+            pub const #konst: &str = #op;
+        });
+    }
+    out.extend(service_trait(
+        service,
+        &plans,
+        package,
+        options,
+        comments,
+        &trait_ident,
+    ));
+    if has_routes {
+        out.extend(http_registration(
+            file_name,
+            service,
+            &plans,
+            package,
+            options,
+            &trait_ident,
+            warnings,
+        )?);
+    }
+    if adapter {
+        out.extend(grpc_adapter(
+            service,
+            &plans,
+            package,
+            options,
+            &trait_ident,
+        ));
+    }
+    Ok(out)
+}
+
+fn service_trait(
+    service: &ServiceDescriptor,
+    plans: &[MethodPlan],
+    package: &str,
+    options: &Options,
+    comments: &FileComments,
+    trait_ident: &proc_macro2::Ident,
+) -> TokenStream {
+    let mut doc_lines = comments.lines(service.path());
+    if !doc_lines.is_empty() {
+        doc_lines.push(String::new());
+    }
+    doc_lines.push(format!(
+        " The `{}` service: implement it once, serve it over HTTP and gRPC.",
+        service.full_name()
+    ));
+    let docs = doc_attrs(&doc_lines);
+    let methods = plans.iter().map(|plan| {
+        let name = &plan.fn_ident;
+        let input = rust_type(&options.paths, plan.method.input().full_name(), package);
+        let output = rust_type(&options.paths, plan.method.output().full_name(), package);
+        let mut lines = comments.lines(plan.method.path());
+        if plan
+            .method
+            .method_descriptor_proto()
+            .options
+            .as_ref()
+            .and_then(|o| o.deprecated)
+            == Some(true)
+        {
+            if !lines.is_empty() {
+                lines.push(String::new());
+            }
+            lines.push(" Deprecated: Do not use.".to_string());
+        }
+        let docs = doc_attrs(&lines);
+        quote! {
+            #docs
+            fn #name(
+                &self,
+                ctx: ::kratos::Context,
+                request: #input,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::kratos::errors::Error>,
+            > + ::core::marker::Send;
+        }
+    });
+    quote! {
+        #docs
+        pub trait #trait_ident: ::core::marker::Send + ::core::marker::Sync + 'static {
+            #(#methods)*
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn http_registration(
+    file_name: &str,
+    service: &ServiceDescriptor,
+    plans: &[MethodPlan],
+    package: &str,
+    options: &Options,
+    trait_ident: &proc_macro2::Ident,
+    warnings: &mut Vec<String>,
+) -> Result<TokenStream> {
+    let service_snake = to_snake(service.name());
+    let register = format_ident!("register_{}_http_server", service_snake);
+    let mut routes = TokenStream::new();
+    let mut binders = TokenStream::new();
+    for plan in plans {
+        let element = format!("method {}", plan.method.full_name());
+        let site = Site {
+            file: file_name,
+            element: &element,
+        };
+        for (i, route) in plan.routes.iter().enumerate() {
+            let template = Template::parse(&route.path)
+                .map_err(|e| CodegenError::proto(file_name, &element, e.to_string()))?;
+            check_route(file_name, &element, route, &plan.method, warnings)?;
+            let bind_fn = format_ident!(
+                "__bind_{}_{}_{}",
+                service_snake.trim_start_matches("r#"),
+                to_snake(plan.method.name()).trim_start_matches("r#"),
+                i
+            );
+            let input = rust_type(&options.paths, plan.method.input().full_name(), package);
+            let body = bind_body(
+                route,
+                &template,
+                &plan.method.input(),
+                package,
+                &options.paths,
+                &site,
+            )?;
+            binders.extend(quote! {
+                fn #bind_fn(
+                    binder: &mut ::kratos::__codegen::http::Binder<'_>,
+                ) -> ::core::result::Result<#input, ::kratos::errors::Error> {
+                    #body
+                }
+            });
+            let (method, path, konst, name) = (
+                &route.method,
+                &route.path,
+                &plan.operation_const,
+                &plan.fn_ident,
+            );
+            routes.extend(quote! {
+                {
+                    let service = ::std::sync::Arc::clone(&service);
+                    server.route(
+                        ::kratos::__codegen::http::RouteSpec {
+                            method: #method,
+                            path: #path,
+                            operation: #konst,
+                        },
+                        #bind_fn,
+                        move |ctx, request| {
+                            let service = ::std::sync::Arc::clone(&service);
+                            async move { service.#name(ctx, request).await }
+                        },
+                    )?;
+                }
+            });
+        }
+    }
+    let doc = format!(
+        " Registers the HTTP routes of `{}` on `server`, served by `service`.",
+        service.full_name()
+    );
+    Ok(quote! {
+        #[doc = #doc]
+        pub fn #register<S: #trait_ident>(
+            server: &mut ::kratos::__codegen::http::Server,
+            service: ::std::sync::Arc<S>,
+        ) -> ::core::result::Result<(), ::kratos::__codegen::http::RouteError> {
+            #routes
+            ::core::result::Result::Ok(())
+        }
+        #binders
+    })
+}
+
+/// Generation-time checks of a route, with Kratos' warnings.
+fn check_route(
+    file_name: &str,
+    element: &str,
+    route: &Route,
+    method: &MethodDescriptor,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let upper = route.method.to_ascii_uppercase();
+    if (upper == "GET" || upper == "DELETE") && !route.body.is_empty() {
+        warnings.push(format!(
+            "{file_name}: {element}: {} {} body should not be declared",
+            route.method, route.path
+        ));
+    }
+    if matches!(upper.as_str(), "POST" | "PUT" | "PATCH") && route.body.is_empty() {
+        warnings.push(format!(
+            "{file_name}: {element}: {} {} does not declare a body",
+            route.method, route.path
+        ));
+    }
+    match route.response_body.as_str() {
+        "" | "*" => Ok(()),
+        field => {
+            let output = method.output();
+            if output.get_field_by_name(field).is_none() {
+                return Err(CodegenError::proto(
+                    file_name,
+                    element,
+                    format!(
+                        "response_body '{field}' names a field that message {} does not have",
+                        output.full_name()
+                    ),
+                ));
+            }
+            Err(CodegenError::proto(
+                file_name,
+                element,
+                format!(
+                    "response_body '{field}': replying with a single field is not supported yet"
+                ),
+            ))
+        }
+    }
+}
+
+fn grpc_adapter(
+    service: &ServiceDescriptor,
+    plans: &[MethodPlan],
+    package: &str,
+    options: &Options,
+    trait_ident: &proc_macro2::Ident,
+) -> TokenStream {
+    let upper = to_upper_camel(service.name());
+    let tonic_mod = format_ident!("{}_server", tonic_snake(upper.trim_start_matches("r#")));
+    let tonic_server = format_ident!("{}Server", upper.trim_start_matches("r#"));
+    let adapter = format_ident!("{}GrpcAdapter", upper.trim_start_matches("r#"));
+    let register = format_ident!(
+        "register_{}_grpc_server",
+        to_snake(service.name()).trim_start_matches("r#")
+    );
+    let fields = plans.iter().map(|p| {
+        let name = &p.fn_ident;
+        let input = rust_type(&options.paths, p.method.input().full_name(), package);
+        let output = rust_type(&options.paths, p.method.output().full_name(), package);
+        quote! { #name: ::kratos::__codegen::Endpoint<#input, #output>, }
+    });
+    let inits = plans.iter().map(|p| {
+        let (name, konst) = (&p.fn_ident, &p.operation_const);
+        quote! {
+            #name: {
+                let service = ::std::sync::Arc::clone(&service);
+                server.endpoint(#konst, move |ctx, request| {
+                    let service = ::std::sync::Arc::clone(&service);
+                    async move { service.#name(ctx, request).await }
+                })
+            },
+        }
+    });
+    let impls = plans.iter().map(|p| {
+        let (name, konst) = (&p.fn_ident, &p.operation_const);
+        let input = rust_type(&options.paths, p.method.input().full_name(), package);
+        let output = rust_type(&options.paths, p.method.output().full_name(), package);
+        quote! {
+            async fn #name(
+                &self,
+                request: ::kratos::__codegen::tonic::Request<#input>,
+            ) -> ::core::result::Result<
+                ::kratos::__codegen::tonic::Response<#output>,
+                ::kratos::__codegen::tonic::Status,
+            > {
+                ::kratos::__codegen::grpc::unary(&self.#name, #konst, request).await
+            }
+        }
+    });
+    let doc = format!(
+        " Registers `{}` on the gRPC `server`, served by `service` through the server's middleware.",
+        service.full_name()
+    );
+    let adapter_doc = format!(
+        " Implements tonic's `{}` server trait with a kratos `{}` service.",
+        service.full_name(),
+        upper
+    );
+    quote! {
+        #[doc = #doc]
+        pub fn #register<S: #trait_ident>(
+            server: &mut ::kratos::__codegen::grpc::Server,
+            service: ::std::sync::Arc<S>,
+        ) {
+            let adapter = #adapter { #(#inits)* };
+            server.add_service(#tonic_mod::#tonic_server::new(adapter));
+        }
+
+        #[doc = #adapter_doc]
+        #[doc(hidden)]
+        pub struct #adapter {
+            #(#fields)*
+        }
+
+        #[::kratos::__codegen::async_trait]
+        impl #tonic_mod::#trait_ident for #adapter {
+            #(#impls)*
+        }
+    }
+}

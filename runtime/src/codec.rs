@@ -1,0 +1,196 @@
+//! Codecs and content negotiation (Kratos' `encoding` and `CodecForRequest`).
+//!
+//! A codec is chosen from the subtype of a media type: the text between the first `/` and the
+//! first `;`, as Kratos reads it (`application/json; charset=utf-8` → `json`). Requests are
+//! decoded with the codec of `Content-Type`; replies and errors are encoded with the codec of
+//! `Accept`, JSON when none matches, and sent with `Content-Type: application/<codec>`.
+
+use http::{HeaderMap, HeaderValue};
+use prost::Message as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::errors::Error;
+
+/// A codec for request and reply bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    /// Proto3 canonical JSON, as Kratos configures protojson: fields in lowerCamel, unpopulated
+    /// fields emitted, unknown fields ignored, 64-bit integers as strings.
+    Json,
+    /// The protobuf binary format.
+    Proto,
+}
+
+/// The reason of every decoding and binding error, as in Kratos.
+pub const CODEC_REASON: &str = "CODEC";
+
+impl Codec {
+    /// The codec's registered name (`json`, `proto`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Json => "json",
+            Codec::Proto => "proto",
+        }
+    }
+
+    /// `application/<name>`, the Content-Type of what this codec encodes.
+    pub fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Codec::Json => "application/json",
+            Codec::Proto => "application/proto",
+        })
+    }
+
+    /// The codec registered under a media type's subtype (exact, lower-case names).
+    pub fn from_subtype(subtype: &str) -> Option<Self> {
+        match subtype {
+            "json" => Some(Codec::Json),
+            "proto" => Some(Codec::Proto),
+            _ => None,
+        }
+    }
+
+    /// The codec named by the first `header` line whose subtype is registered, or `None`.
+    pub fn from_headers(headers: &HeaderMap, header: http::header::HeaderName) -> Option<Self> {
+        headers
+            .get_all(header)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| Codec::from_subtype(content_subtype(v)))
+    }
+
+    /// The codec for a reply: from `Accept`, JSON by default.
+    pub fn for_reply(headers: &HeaderMap) -> Self {
+        Codec::from_headers(headers, http::header::ACCEPT).unwrap_or(Codec::Json)
+    }
+
+    /// Encodes a message.
+    pub fn encode<T: Serialize + prost::Message>(self, message: &T) -> Result<Vec<u8>, Error> {
+        match self {
+            Codec::Json => serde_json::to_vec(message)
+                .map_err(|e| Error::new(500, CODEC_REASON, format!("json marshal: {e}"))),
+            Codec::Proto => Ok(message.encode_to_vec()),
+        }
+    }
+
+    /// Decodes a message.
+    pub fn decode<T: DeserializeOwned + prost::Message + Default>(
+        self,
+        bytes: &[u8],
+    ) -> Result<T, Error> {
+        match self {
+            Codec::Json => serde_json::from_slice(bytes)
+                .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
+            Codec::Proto => T::decode(bytes)
+                .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
+        }
+    }
+
+    /// Encodes an error body (`{"code","reason","message","metadata"}`; the `errors.Status`
+    /// message for the proto codec).
+    pub fn encode_error(self, error: &Error) -> Vec<u8> {
+        match self {
+            // Serialising a struct of numbers, strings and a string map cannot fail.
+            Codec::Json => serde_json::to_vec(error).unwrap_or_default(),
+            Codec::Proto => Status {
+                code: error.code(),
+                reason: error.reason().to_string(),
+                message: error.message().to_string(),
+                metadata: error
+                    .metadata()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            }
+            .encode_to_vec(),
+        }
+    }
+
+    /// Decodes an error body written by [`Codec::encode_error`] (or by a Go Kratos server).
+    pub fn decode_error(self, bytes: &[u8]) -> Option<Error> {
+        match self {
+            Codec::Json => serde_json::from_slice(bytes).ok(),
+            Codec::Proto => Status::decode(bytes)
+                .ok()
+                .map(|s| Error::new(s.code, s.reason, s.message).with_metadata(s.metadata)),
+        }
+    }
+}
+
+/// Kratos' `errors.Status` message, the proto form of an error body.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Status {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    reason: String,
+    #[prost(string, tag = "3")]
+    message: String,
+    #[prost(btree_map = "string, string", tag = "4")]
+    metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// The subtype of a media type: between the first `/` and the first `;` (Kratos'
+/// `ContentSubtype`; no lower-casing or trimming).
+pub fn content_subtype(media_type: &str) -> &str {
+    let Some(slash) = media_type.find('/') else {
+        return "";
+    };
+    let rest = &media_type[slash + 1..];
+    match (media_type.find(';'), rest.find(';')) {
+        (Some(semi), _) if semi < slash => "",
+        (_, Some(semi)) => &rest[..semi],
+        _ => rest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtypes_follow_kratos() {
+        assert_eq!(content_subtype("text/html; charset=utf-8"), "html");
+        assert_eq!(
+            content_subtype("multipart/form-data; boundary=x"),
+            "form-data"
+        );
+        assert_eq!(content_subtype("application/json; charset=utf-8"), "json");
+        assert_eq!(content_subtype("text/xml"), "xml");
+        assert_eq!(content_subtype(";text/xml"), "");
+        assert_eq!(content_subtype("application"), "");
+    }
+
+    #[test]
+    fn reply_codec_defaults_to_json() {
+        let mut h = HeaderMap::new();
+        assert_eq!(Codec::for_reply(&h), Codec::Json);
+        h.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/JSON"),
+        );
+        assert_eq!(Codec::for_reply(&h), Codec::Json);
+        h.insert(
+            http::header::ACCEPT,
+            HeaderValue::from_static("application/proto"),
+        );
+        assert_eq!(Codec::for_reply(&h), Codec::Proto);
+    }
+
+    #[test]
+    fn error_bodies_round_trip() {
+        let err = Error::new(404, "USER_NOT_FOUND", "no such user").with_metadata([("id", "7")]);
+        let json = Codec::Json.encode_error(&err);
+        assert_eq!(
+            String::from_utf8_lossy(&json),
+            r#"{"code":404,"reason":"USER_NOT_FOUND","message":"no such user","metadata":{"id":"7"}}"#
+        );
+        for codec in [Codec::Json, Codec::Proto] {
+            assert_eq!(
+                codec.decode_error(&codec.encode_error(&err)),
+                Some(err.clone())
+            );
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The surface generated code uses. Not for hand-written code: it may change with the
+//! generators, which are released together with this crate.
+
+#[doc(hidden)]
+pub use tonic;
+#[doc(hidden)]
+pub use tonic::async_trait;
+
+/// Used by generated HTTP code.
+#[doc(hidden)]
+pub mod http {
+    pub use crate::transport::http::{Binder, RouteError, RouteSpec, Server};
+}
+
+/// Used by generated gRPC adapters.
+#[doc(hidden)]
+pub mod grpc {
+    pub use crate::transport::grpc::{Server, unary};
+}
+
+#[doc(hidden)]
+pub use crate::middleware::Endpoint;

@@ -1,0 +1,309 @@
+//! Kratos-style middleware: a function from handler to handler, run in onion order.
+//!
+//! A [`Handler`] takes the call's [`Context`] and the decoded request as a type-erased
+//! [`Message`] and returns the reply or an error. A [`Middleware`] wraps a handler in another;
+//! [`chain`] applies a list so that the first is outermost, as Kratos' `middleware.Chain`.
+//! Chains are composed once per route or gRPC method when the service is registered, never per
+//! request. [`Selector`] picks which middleware apply to an operation, with Kratos' rules.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::context::Context;
+use crate::errors::Error;
+
+mod selector;
+
+pub use selector::Selector;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A request or reply with its type erased, as middleware see it. It can be inspected with
+/// `Debug` and downcast to the concrete message type.
+pub struct Message(Box<dyn ErasedMessage>);
+
+trait ErasedMessage: Any + Send + Sync + fmt::Debug {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
+}
+
+impl<T: Any + Send + Sync + fmt::Debug> ErasedMessage for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
+        self
+    }
+}
+
+impl Message {
+    /// Erases a message.
+    pub fn new<T: Any + Send + Sync + fmt::Debug>(message: T) -> Self {
+        Message(Box::new(message))
+    }
+
+    /// The message as `T`, if it is one.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref()
+    }
+
+    /// The message as a mutable `T`, if it is one.
+    pub fn downcast_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.0.as_any_mut().downcast_mut()
+    }
+
+    /// The message as `T`, or itself back when it is not one.
+    pub fn downcast<T: Any>(self) -> Result<T, Self> {
+        if self.0.as_any().is::<T>() {
+            match self.0.into_any().downcast::<T>() {
+                Ok(b) => Ok(*b),
+                // Checked just above; unreachable in practice, handled without panicking.
+                Err(_) => Err(Message::new(TypeMismatch)),
+            }
+        } else {
+            Err(self)
+        }
+    }
+}
+
+#[derive(Debug)]
+struct TypeMismatch;
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A type-erased handler: what a middleware wraps.
+#[derive(Clone)]
+pub struct Handler(
+    Arc<dyn Fn(Context, Message) -> BoxFuture<Result<Message, Error>> + Send + Sync>,
+);
+
+impl Handler {
+    /// A handler from a function.
+    pub fn new<F, Fut>(f: F) -> Self
+    where
+        F: Fn(Context, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Message, Error>> + Send + 'static,
+    {
+        Handler(Arc::new(move |ctx, req| Box::pin(f(ctx, req))))
+    }
+
+    /// Calls the handler.
+    pub fn call(&self, ctx: Context, request: Message) -> BoxFuture<Result<Message, Error>> {
+        (self.0)(ctx, request)
+    }
+}
+
+impl fmt::Debug for Handler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Handler")
+    }
+}
+
+/// A middleware: turns a handler into another that runs code before and after it.
+///
+/// ```
+/// use kratos::middleware::{Handler, Middleware};
+/// let tag_reply = Middleware::new(|next: Handler| {
+///     Handler::new(move |ctx, req| {
+///         let next = next.clone();
+///         async move {
+///             let reply = next.call(ctx.clone(), req).await;
+///             ctx.reply_headers().insert("x-served-by", "kratos".parse().unwrap());
+///             reply
+///         }
+///     })
+/// });
+/// # let _ = tag_reply;
+/// ```
+#[derive(Clone)]
+pub struct Middleware(Arc<dyn Fn(Handler) -> Handler + Send + Sync>);
+
+impl Middleware {
+    /// A middleware from a function that wraps a handler.
+    pub fn new(f: impl Fn(Handler) -> Handler + Send + Sync + 'static) -> Self {
+        Middleware(Arc::new(f))
+    }
+
+    /// Wraps `next`.
+    pub fn wrap(&self, next: Handler) -> Handler {
+        (self.0)(next)
+    }
+}
+
+impl fmt::Debug for Middleware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Middleware")
+    }
+}
+
+/// Applies `middleware` to `handler`, the first outermost (onion order).
+pub fn chain(middleware: &[Middleware], handler: Handler) -> Handler {
+    middleware
+        .iter()
+        .rev()
+        .fold(handler, |next, m| m.wrap(next))
+}
+
+type Direct<Req, Rep> = Arc<dyn Fn(Context, Req) -> BoxFuture<Result<Rep, Error>> + Send + Sync>;
+
+/// A service method with its middleware chain, typed on both ends. Generated code builds one
+/// per route and per gRPC method at registration time.
+pub struct Endpoint<Req, Rep> {
+    inner: EndpointInner<Req, Rep>,
+}
+
+enum EndpointInner<Req, Rep> {
+    /// No middleware: the method is called directly, nothing is erased.
+    Direct(Direct<Req, Rep>),
+    /// Middleware apply: the request and reply cross the chain erased.
+    Chained(Handler, PhantomData<fn(Req) -> Rep>),
+}
+
+impl<Req, Rep> Clone for Endpoint<Req, Rep> {
+    fn clone(&self) -> Self {
+        let inner = match &self.inner {
+            EndpointInner::Direct(d) => EndpointInner::Direct(d.clone()),
+            EndpointInner::Chained(h, p) => EndpointInner::Chained(h.clone(), *p),
+        };
+        Endpoint { inner }
+    }
+}
+
+impl<Req, Rep> fmt::Debug for Endpoint<Req, Rep> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.inner {
+            EndpointInner::Direct(_) => "Endpoint(direct)",
+            EndpointInner::Chained(..) => "Endpoint(chained)",
+        })
+    }
+}
+
+impl<Req, Rep> Endpoint<Req, Rep>
+where
+    Req: Any + Send + Sync + fmt::Debug,
+    Rep: Any + Send + Sync + fmt::Debug,
+{
+    /// The method `f` behind `middleware` (first outermost).
+    pub fn new<F, Fut>(middleware: &[Middleware], f: F) -> Self
+    where
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
+    {
+        if middleware.is_empty() {
+            return Endpoint {
+                inner: EndpointInner::Direct(Arc::new(move |ctx, req| Box::pin(f(ctx, req)))),
+            };
+        }
+        let f = Arc::new(f);
+        let inner = Handler::new(move |ctx, req: Message| {
+            let f = f.clone();
+            async move {
+                let req = req.downcast::<Req>().map_err(|other| {
+                    Error::new(
+                        500,
+                        "MIDDLEWARE",
+                        format!(
+                            "a middleware replaced the request with a value of another type: {other:?}"
+                        ),
+                    )
+                })?;
+                f(ctx, req).await.map(Message::new)
+            }
+        });
+        Endpoint {
+            inner: EndpointInner::Chained(chain(middleware, inner), PhantomData),
+        }
+    }
+
+    /// Calls the method through its middleware.
+    pub fn call(&self, ctx: Context, request: Req) -> BoxFuture<Result<Rep, Error>> {
+        match &self.inner {
+            EndpointInner::Direct(f) => f(ctx, request),
+            EndpointInner::Chained(h, _) => {
+                let fut = h.call(ctx, Message::new(request));
+                Box::pin(async move {
+                    fut.await?.downcast::<Rep>().map_err(|other| {
+                        Error::new(
+                            500,
+                            "MIDDLEWARE",
+                            format!(
+                                "a middleware replaced the reply with a value of another type: {other:?}"
+                            ),
+                        )
+                    })
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::context::Kind;
+    use std::sync::Mutex;
+
+    fn recorder(log: Arc<Mutex<Vec<String>>>, name: &'static str) -> Middleware {
+        Middleware::new(move |next: Handler| {
+            let log = log.clone();
+            Handler::new(move |ctx, req| {
+                let next = next.clone();
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push(format!("{name} before"));
+                    let reply = next.call(ctx, req).await;
+                    log.lock().unwrap().push(format!("{name} after"));
+                    reply
+                }
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn chains_run_in_onion_order() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let inner_log = log.clone();
+        let endpoint = Endpoint::new(
+            &[recorder(log.clone(), "a"), recorder(log.clone(), "b")],
+            move |_ctx, req: String| {
+                let log = inner_log.clone();
+                async move {
+                    log.lock().unwrap().push("handler".into());
+                    Ok(req.len())
+                }
+            },
+        );
+        let ctx = Context::new(Kind::Http, "/x.Y/Z", Default::default());
+        assert_eq!(endpoint.call(ctx, "four".into()).await.unwrap(), 4);
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["a before", "b before", "handler", "b after", "a after"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_middleware_that_swaps_types_gets_an_error_not_a_panic() {
+        let swap = Middleware::new(|next: Handler| {
+            Handler::new(move |ctx, _req| next.call(ctx, Message::new(42u8)))
+        });
+        let endpoint = Endpoint::new(&[swap], |_ctx, req: String| async move { Ok(req) });
+        let ctx = Context::new(Kind::Grpc, "/x.Y/Z", Default::default());
+        let err = endpoint.call(ctx, "x".into()).await.unwrap_err();
+        assert_eq!(err.code(), 500);
+        assert!(err.message().contains("another type"), "{err}");
+    }
+}

@@ -1,0 +1,246 @@
+//! The gRPC transport, on tonic.
+//!
+//! tonic generates the gRPC server for each service; generated kratos code implements tonic's
+//! server trait with an adapter that calls the same service implementation as the HTTP routes,
+//! through the same kind of middleware chain ([`Server::endpoint`]) and with the same
+//! [`Context`] (operation `/package.Service/Method`, metadata as headers).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+
+use crate::context::{Context, Kind};
+use crate::errors::Error;
+use crate::middleware::{Endpoint, Middleware, Selector};
+use crate::transport::{ServerFuture, TransportError, parse_addr};
+
+/// Builds a gRPC [`Server`].
+#[derive(Debug)]
+pub struct ServerBuilder {
+    address: String,
+    listener: Option<std::net::TcpListener>,
+    selector: Selector,
+}
+
+impl ServerBuilder {
+    /// The address to listen on, such as `0.0.0.0:9000` or `:9000` (default `:0`).
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        self.address = address.into();
+        self
+    }
+
+    /// Serve on an already bound listener instead of binding the address.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Adds middleware applied to every operation (first added is outermost).
+    pub fn middleware(mut self, middleware: Middleware) -> Self {
+        self.selector.with(middleware);
+        self
+    }
+
+    /// Adds middleware for the operations `selector` selects.
+    pub fn middleware_for(mut self, selector: &str, middleware: Vec<Middleware>) -> Self {
+        self.selector.add(selector, middleware);
+        self
+    }
+
+    /// Builds the server.
+    pub fn build(self) -> Server {
+        Server {
+            address: self.address,
+            listener: self.listener,
+            selector: self.selector,
+            routes: RoutesBuilder::default(),
+            running: None,
+        }
+    }
+}
+
+struct Running {
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+/// The gRPC server.
+pub struct Server {
+    address: String,
+    listener: Option<std::net::TcpListener>,
+    selector: Selector,
+    routes: RoutesBuilder,
+    running: Option<Running>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("grpc::Server")
+            .field("address", &self.address)
+            .field("running", &self.running.is_some())
+            .finish()
+    }
+}
+
+impl Server {
+    /// A builder with the defaults: address `:0`, no middleware.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            address: ":0".into(),
+            listener: None,
+            selector: Selector::new(),
+        }
+    }
+
+    /// The service method `f` behind the middleware this server applies to `operation`
+    /// (called by generated code when a service is registered).
+    pub fn endpoint<Req, Rep, F, Fut>(&self, operation: &'static str, f: F) -> Endpoint<Req, Rep>
+    where
+        Req: Send + Sync + std::fmt::Debug + 'static,
+        Rep: Send + Sync + std::fmt::Debug + 'static,
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
+    {
+        Endpoint::new(&self.selector.matching(operation), f)
+    }
+
+    /// Adds a tonic service (such as `greeter_server::GreeterServer::new(adapter)`).
+    pub fn add_service<S>(&mut self, service: S) -> &mut Self
+    where
+        S: tower_service::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self
+    }
+
+    async fn bind_listener(&mut self) -> Result<TcpListener, TransportError> {
+        let bind_error = |addr: String, source| TransportError::Bind {
+            kind: "grpc",
+            addr,
+            source,
+        };
+        if let Some(std_listener) = self.listener.take() {
+            let addr = std_listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            std_listener
+                .set_nonblocking(true)
+                .map_err(|e| bind_error(addr.clone(), e))?;
+            return TcpListener::from_std(std_listener).map_err(|e| bind_error(addr, e));
+        }
+        let addr = parse_addr("grpc", &self.address)?;
+        TcpListener::bind(addr)
+            .await
+            .map_err(|e| bind_error(self.address.clone(), e))
+    }
+}
+
+impl crate::transport::Server for Server {
+    fn kind(&self) -> &'static str {
+        "grpc"
+    }
+
+    fn start(&mut self) -> ServerFuture<'_, Result<SocketAddr, TransportError>> {
+        Box::pin(async move {
+            if self.running.is_some() {
+                return Err(TransportError::Serve {
+                    kind: "grpc",
+                    reason: "already started".into(),
+                });
+            }
+            let listener = self.bind_listener().await?;
+            let local = listener.local_addr().map_err(|e| TransportError::Bind {
+                kind: "grpc",
+                addr: self.address.clone(),
+                source: e,
+            })?;
+            let routes = std::mem::take(&mut self.routes).routes();
+            let (shutdown, mut stop) = watch::channel(false);
+            let task = tokio::spawn(async move {
+                tonic::transport::Server::builder()
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await
+            });
+            self.running = Some(Running { shutdown, task });
+            tracing::info!(address = %local, "grpc server listening");
+            Ok(local)
+        })
+    }
+
+    fn stop(&mut self) -> ServerFuture<'_, Result<(), TransportError>> {
+        Box::pin(async move {
+            let Some(running) = self.running.take() else {
+                return Ok(());
+            };
+            let _ = running.shutdown.send(true);
+            let outcome = running.task.await.map_err(|e| TransportError::Serve {
+                kind: "grpc",
+                reason: format!("serving task failed: {e}"),
+            })?;
+            outcome.map_err(|e| TransportError::Serve {
+                kind: "grpc",
+                reason: e.to_string(),
+            })?;
+            tracing::info!("grpc server stopped");
+            Ok(())
+        })
+    }
+}
+
+/// Serves one unary gRPC call through `endpoint` (called by generated adapters): builds the
+/// [`Context`] from the call's metadata, runs the chain, and turns the reply headers into
+/// response metadata and an error into a status with its reason and metadata.
+pub async fn unary<Req, Rep>(
+    endpoint: &Endpoint<Req, Rep>,
+    operation: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<tonic::Response<Rep>, tonic::Status>
+where
+    Req: Send + Sync + std::fmt::Debug + 'static,
+    Rep: Send + Sync + std::fmt::Debug + 'static,
+{
+    let (metadata, _extensions, message) = request.into_parts();
+    let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers());
+    let result = endpoint.call(ctx.clone(), message).await;
+    let reply_headers = ctx.take_reply_headers();
+    match result {
+        Ok(reply) => {
+            let mut response = tonic::Response::new(reply);
+            *response.metadata_mut() = tonic::metadata::MetadataMap::from_headers(reply_headers);
+            Ok(response)
+        }
+        Err(err) => {
+            let mut status = tonic::Status::from(err);
+            for (name, value) in reply_headers.iter() {
+                if let Ok(key) =
+                    tonic::metadata::AsciiMetadataKey::from_bytes(name.as_str().as_bytes())
+                {
+                    if let Ok(v) = tonic::metadata::AsciiMetadataValue::try_from(value.as_bytes()) {
+                        status.metadata_mut().insert(key, v);
+                    }
+                }
+            }
+            Err(status)
+        }
+    }
+}

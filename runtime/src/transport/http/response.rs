@@ -1,0 +1,58 @@
+//! Building HTTP responses for replies and errors.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http_body_util::Full;
+
+use crate::codec::Codec;
+use crate::errors::Error;
+
+/// The response body type of the HTTP server.
+pub(crate) type Body = Full<Bytes>;
+
+/// A successful reply (status 200), with the codec's Content-Type and the reply headers.
+pub(crate) fn reply(codec: Codec, body: Vec<u8>, headers: HeaderMap) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.headers_mut() = headers;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, codec.content_type());
+    response
+}
+
+/// An error reply: the Kratos error body in the codec the client accepts, with the error's
+/// status (see [`Error::http_status`]).
+pub(crate) fn error(codec: Codec, err: &Error, headers: HeaderMap) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(codec.encode_error(err))));
+    *response.status_mut() = err.http_status();
+    *response.headers_mut() = headers;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, codec.content_type());
+    response
+}
+
+/// 404 for a path no route matches.
+pub(crate) fn not_found(codec: Codec, path: &str) -> Response<Body> {
+    let err = Error::new(404, "NOT_FOUND", format!("no route matches {path}"));
+    error(codec, &err, HeaderMap::new())
+}
+
+/// 405 with `Allow` for a path whose routes take other methods.
+pub(crate) fn method_not_allowed(codec: Codec, method: &str, allowed: &[String]) -> Response<Body> {
+    let err = Error::new(
+        405,
+        "METHOD_NOT_ALLOWED",
+        format!(
+            "method {method} is not allowed; allowed: {}",
+            allowed.join(", ")
+        ),
+    );
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+        headers.insert(header::ALLOW, v);
+    }
+    let mut response = error(codec, &err, headers);
+    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}

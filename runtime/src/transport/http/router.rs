@@ -1,0 +1,135 @@
+//! Route table: precompiled templates, matched per request without regexes.
+
+use std::sync::Arc;
+
+use http::Method;
+use kratos_path_template::{Captures, Template, TemplateError};
+
+use super::unary::RouteHandler;
+
+/// A route that cannot be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// The path template is invalid.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// The method is not a valid HTTP method.
+    #[error("route {path}: invalid HTTP method '{method}'")]
+    Method {
+        /// The route's template.
+        path: String,
+        /// The method as given.
+        method: String,
+    },
+    /// The same method and template are registered twice.
+    #[error("route {method} {path} is registered twice (operations {first} and {second})")]
+    Duplicate {
+        /// The method.
+        method: String,
+        /// The template.
+        path: String,
+        /// The operation registered first.
+        first: String,
+        /// The operation registered again.
+        second: String,
+    },
+}
+
+/// Which methods a route answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MethodMatch {
+    Any,
+    Exact(Method),
+}
+
+pub(crate) struct Route {
+    pub(crate) method: MethodMatch,
+    pub(crate) template: Arc<Template>,
+    pub(crate) operation: &'static str,
+    pub(crate) handler: Arc<dyn RouteHandler>,
+}
+
+/// The result of looking a request up.
+pub(crate) enum Lookup<'r, 'p> {
+    Found(&'r Route, Captures<'p>),
+    MethodNotAllowed(Vec<String>),
+    NotFound,
+}
+
+#[derive(Default)]
+pub(crate) struct Router {
+    routes: Vec<Route>,
+}
+
+impl Router {
+    pub(crate) fn add(&mut self, route: Route) -> Result<(), RouteError> {
+        if let Some(existing) = self
+            .routes
+            .iter()
+            .find(|r| r.method == route.method && r.template.as_str() == route.template.as_str())
+        {
+            return Err(RouteError::Duplicate {
+                method: method_name(&route.method),
+                path: route.template.as_str().to_string(),
+                first: existing.operation.to_string(),
+                second: route.operation.to_string(),
+            });
+        }
+        self.routes.push(route);
+        Ok(())
+    }
+
+    pub(crate) fn parse_method(path: &str, method: &str) -> Result<MethodMatch, RouteError> {
+        if method == "*" {
+            return Ok(MethodMatch::Any);
+        }
+        Method::from_bytes(method.as_bytes())
+            .map(MethodMatch::Exact)
+            .map_err(|_| RouteError::Method {
+                path: path.to_string(),
+                method: method.to_string(),
+            })
+    }
+
+    /// Finds the most specific route for `method` and `path`; among equally specific ones the
+    /// first registered wins.
+    pub(crate) fn lookup<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Lookup<'r, 'p> {
+        let mut best: Option<(&Route, Captures<'p>)> = None;
+        let mut allowed: Vec<String> = Vec::new();
+        for route in &self.routes {
+            let Some(captures) = route.template.matches(path) else {
+                continue;
+            };
+            let method_ok = match &route.method {
+                MethodMatch::Any => true,
+                MethodMatch::Exact(m) => m == method,
+            };
+            if !method_ok {
+                allowed.push(method_name(&route.method));
+                continue;
+            }
+            let better = best
+                .as_ref()
+                .is_none_or(|(b, _)| route.template.specificity() > b.template.specificity());
+            if better {
+                best = Some((route, captures));
+            }
+        }
+        match best {
+            Some((route, captures)) => Lookup::Found(route, captures),
+            None if !allowed.is_empty() => {
+                allowed.sort();
+                allowed.dedup();
+                Lookup::MethodNotAllowed(allowed)
+            }
+            None => Lookup::NotFound,
+        }
+    }
+}
+
+fn method_name(m: &MethodMatch) -> String {
+    match m {
+        MethodMatch::Any => "*".into(),
+        MethodMatch::Exact(m) => m.as_str().to_string(),
+    }
+}

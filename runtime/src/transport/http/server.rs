@@ -1,0 +1,292 @@
+//! The HTTP server: listener, connections (HTTP/1 and HTTP/2), graceful stop.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::RouteSpec;
+use super::binder::Binder;
+use super::response::{self, Body};
+use super::router::{Lookup, Route, RouteError, Router};
+use super::unary::UnaryRoute;
+use crate::codec::Codec;
+use crate::context::Context;
+use crate::errors::Error;
+use crate::middleware::{BoxFuture, Middleware, Selector};
+use crate::transport::{ServerFuture, TransportError, parse_addr};
+
+/// Default limit on a request body: 4 MiB, as gRPC's default message size.
+pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Builds an HTTP [`Server`].
+#[derive(Debug)]
+pub struct ServerBuilder {
+    address: String,
+    listener: Option<std::net::TcpListener>,
+    selector: Selector,
+    max_body: usize,
+}
+
+impl ServerBuilder {
+    /// The address to listen on, such as `0.0.0.0:8000` or `:8000` (default `:0`).
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        self.address = address.into();
+        self
+    }
+
+    /// Serve on an already bound listener instead of binding the address.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Adds middleware applied to every operation (first added is outermost).
+    pub fn middleware(mut self, middleware: Middleware) -> Self {
+        self.selector.with(middleware);
+        self
+    }
+
+    /// Adds middleware for the operations `selector` selects (`/pkg.Service/*`, an exact
+    /// operation, or `*`), after the middleware applied to every operation.
+    pub fn middleware_for(mut self, selector: &str, middleware: Vec<Middleware>) -> Self {
+        self.selector.add(selector, middleware);
+        self
+    }
+
+    /// The largest request body accepted (default [`DEFAULT_MAX_BODY`]); larger is a 413.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body = limit;
+        self
+    }
+
+    /// Builds the server. Register services on it, then start it (usually through
+    /// [`crate::App`]).
+    pub fn build(self) -> Server {
+        Server {
+            address: self.address,
+            listener: self.listener,
+            selector: self.selector,
+            max_body: self.max_body,
+            router: Router::default(),
+            running: None,
+        }
+    }
+}
+
+struct Running {
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// The HTTP server.
+pub struct Server {
+    address: String,
+    listener: Option<std::net::TcpListener>,
+    selector: Selector,
+    max_body: usize,
+    router: Router,
+    running: Option<Running>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("http::Server")
+            .field("address", &self.address)
+            .field("running", &self.running.is_some())
+            .finish()
+    }
+}
+
+impl Server {
+    /// A builder with the defaults: address `:0`, no middleware, 4 MiB body limit.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            address: ":0".into(),
+            listener: None,
+            selector: Selector::new(),
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// Registers a unary route (called by generated code). `bind` fills the request message
+    /// from the body and path; `handler` is the service method.
+    pub fn route<Req, Rep, F, Fut>(
+        &mut self,
+        spec: RouteSpec,
+        bind: fn(&mut Binder<'_>) -> Result<Req, Error>,
+        handler: F,
+    ) -> Result<(), RouteError>
+    where
+        Req: DeserializeOwned + Send + Sync + std::fmt::Debug + 'static,
+        Rep: Serialize + prost::Message + std::fmt::Debug + Send + Sync + 'static,
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
+    {
+        let template = Arc::new(kratos_path_template::Template::parse(spec.path)?);
+        let method = Router::parse_method(spec.path, spec.method)?;
+        let middleware = self.selector.matching(spec.operation);
+        let handler = UnaryRoute::new(
+            spec.operation,
+            spec.path,
+            template.clone(),
+            bind,
+            &middleware,
+            self.max_body,
+            handler,
+        );
+        self.router.add(Route {
+            method,
+            template,
+            operation: spec.operation,
+            handler: Arc::new(handler),
+        })
+    }
+
+    async fn bind_listener(&mut self) -> Result<TcpListener, TransportError> {
+        let bind_error = |addr: String, source| TransportError::Bind {
+            kind: "http",
+            addr,
+            source,
+        };
+        if let Some(std_listener) = self.listener.take() {
+            let addr = std_listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            std_listener
+                .set_nonblocking(true)
+                .map_err(|e| bind_error(addr.clone(), e))?;
+            return TcpListener::from_std(std_listener).map_err(|e| bind_error(addr, e));
+        }
+        let addr = parse_addr("http", &self.address)?;
+        TcpListener::bind(addr)
+            .await
+            .map_err(|e| bind_error(self.address.clone(), e))
+    }
+}
+
+/// The hyper service: routes a request and answers it.
+#[derive(Clone)]
+struct Service {
+    router: Arc<Router>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for Service {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let router = self.router.clone();
+        Box::pin(async move { Ok(dispatch(&router, request).await) })
+    }
+}
+
+async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body> {
+    let path = request.uri().path().to_string();
+    match router.lookup(request.method(), &path) {
+        Lookup::Found(route, captures) => match captures.decode_values(&route.template) {
+            Ok(values) => route.handler.clone().handle(request, values).await,
+            Err(e) => {
+                let err = Error::new(400, crate::codec::CODEC_REASON, e.to_string());
+                response::error(
+                    Codec::for_reply(request.headers()),
+                    &err,
+                    Default::default(),
+                )
+            }
+        },
+        Lookup::MethodNotAllowed(allowed) => response::method_not_allowed(
+            Codec::for_reply(request.headers()),
+            request.method().as_str(),
+            &allowed,
+        ),
+        Lookup::NotFound => response::not_found(Codec::for_reply(request.headers()), &path),
+    }
+}
+
+impl crate::transport::Server for Server {
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+
+    fn start(&mut self) -> ServerFuture<'_, Result<SocketAddr, TransportError>> {
+        Box::pin(async move {
+            if self.running.is_some() {
+                return Err(TransportError::Serve {
+                    kind: "http",
+                    reason: "already started".into(),
+                });
+            }
+            let listener = self.bind_listener().await?;
+            let local = listener.local_addr().map_err(|e| TransportError::Bind {
+                kind: "http",
+                addr: self.address.clone(),
+                source: e,
+            })?;
+            let service = Service {
+                router: Arc::new(std::mem::take(&mut self.router)),
+            };
+            let (shutdown, mut stop) = watch::channel(false);
+            let task = tokio::spawn(async move {
+                let builder = auto::Builder::new(TokioExecutor::new());
+                let graceful = GracefulShutdown::new();
+                loop {
+                    tokio::select! {
+                        accepted = listener.accept() => {
+                            let Ok((stream, _peer)) = accepted else {
+                                // Accept errors (such as too many open files) are transient:
+                                // back off briefly and keep serving.
+                                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                                continue;
+                            };
+                            let _ = stream.set_nodelay(true);
+                            let conn = builder
+                                .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
+                                .into_owned();
+                            let conn = graceful.watch(conn);
+                            tokio::spawn(async move {
+                                if let Err(e) = conn.await {
+                                    tracing::debug!(error = %e, "http connection ended with an error");
+                                }
+                            });
+                        }
+                        _ = stop.changed() => break,
+                    }
+                }
+                drop(listener);
+                graceful.shutdown().await;
+            });
+            self.running = Some(Running { shutdown, task });
+            tracing::info!(address = %local, "http server listening");
+            Ok(local)
+        })
+    }
+
+    fn stop(&mut self) -> ServerFuture<'_, Result<(), TransportError>> {
+        Box::pin(async move {
+            let Some(running) = self.running.take() else {
+                return Ok(());
+            };
+            let _ = running.shutdown.send(true);
+            running.task.await.map_err(|e| TransportError::Serve {
+                kind: "http",
+                reason: format!("serving task failed: {e}"),
+            })?;
+            tracing::info!("http server stopped");
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! A unary route: bind, run the endpoint, encode.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Limited};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::binder::Binder;
+use super::response::{self, Body};
+use crate::codec::Codec;
+use crate::context::Context;
+use crate::errors::Error;
+use crate::middleware::{BoxFuture, Endpoint};
+
+/// What the router calls for a matched request.
+pub(crate) trait RouteHandler: Send + Sync + 'static {
+    fn handle(
+        self: Arc<Self>,
+        request: Request<hyper::body::Incoming>,
+        vars: Vec<String>,
+    ) -> BoxFuture<Response<Body>>;
+}
+
+/// Binding function generated for a route.
+pub(crate) type BindFn<Req> = fn(&mut Binder<'_>) -> Result<Req, Error>;
+
+pub(crate) struct UnaryRoute<Req, Rep> {
+    pub(crate) operation: &'static str,
+    pub(crate) path_template: &'static str,
+    pub(crate) template: Arc<kratos_path_template::Template>,
+    pub(crate) bind: BindFn<Req>,
+    pub(crate) endpoint: Endpoint<Req, Rep>,
+    pub(crate) max_body: usize,
+}
+
+impl<Req, Rep> UnaryRoute<Req, Rep>
+where
+    Req: Send + Sync + fmt::Debug + 'static,
+    Rep: Serialize + prost::Message + std::fmt::Debug + Send + Sync + 'static,
+{
+    pub(crate) fn new<F, Fut>(
+        operation: &'static str,
+        path_template: &'static str,
+        template: Arc<kratos_path_template::Template>,
+        bind: BindFn<Req>,
+        middleware: &[crate::middleware::Middleware],
+        max_body: usize,
+        f: F,
+    ) -> Self
+    where
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
+        Req: DeserializeOwned,
+    {
+        UnaryRoute {
+            operation,
+            path_template,
+            template,
+            bind,
+            endpoint: Endpoint::new(middleware, f),
+            max_body,
+        }
+    }
+}
+
+impl<Req, Rep> RouteHandler for UnaryRoute<Req, Rep>
+where
+    Req: Send + Sync + fmt::Debug + 'static,
+    Rep: Serialize + prost::Message + std::fmt::Debug + Send + Sync + 'static,
+{
+    fn handle(
+        self: Arc<Self>,
+        request: Request<hyper::body::Incoming>,
+        vars: Vec<String>,
+    ) -> BoxFuture<Response<Body>> {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let reply_codec = Codec::for_reply(&parts.headers);
+            let body = match read_body(body, self.max_body).await {
+                Ok(b) => b,
+                Err(e) => return response::error(reply_codec, &e, Default::default()),
+            };
+            let bound = {
+                let named: Vec<(&str, String)> = self
+                    .template
+                    .variables()
+                    .iter()
+                    .map(|v| v.field_path.as_str())
+                    .zip(vars)
+                    .collect();
+                let mut binder = Binder {
+                    parts: &parts,
+                    body,
+                    vars: &named,
+                };
+                (self.bind)(&mut binder)
+            };
+            let message = match bound {
+                Ok(m) => m,
+                Err(e) => return response::error(reply_codec, &e, Default::default()),
+            };
+            let ctx = Context::http(self.operation, self.path_template, parts.headers);
+            let result = self.endpoint.call(ctx.clone(), message).await;
+            let headers = ctx.take_reply_headers();
+            match result.and_then(|reply| reply_codec.encode(&reply)) {
+                Ok(bytes) => response::reply(reply_codec, bytes, headers),
+                Err(e) => response::error(reply_codec, &e, headers),
+            }
+        })
+    }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (413).
+async fn read_body(body: hyper::body::Incoming, limit: usize) -> Result<Bytes, Error> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(Error::new(
+                    413,
+                    "BODY_TOO_LARGE",
+                    format!("request body is larger than {limit} bytes"),
+                ))
+            } else {
+                Err(Error::new(
+                    400,
+                    crate::codec::CODEC_REASON,
+                    format!("read body: {e}"),
+                ))
+            }
+        }
+    }
+}

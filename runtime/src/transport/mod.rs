@@ -1,0 +1,72 @@
+//! Transports: the HTTP and gRPC servers, and the [`Server`] trait the application drives.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+pub mod grpc;
+pub mod http;
+
+/// A boxed future borrowing its server.
+pub type ServerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a server could not start or stop.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The listening address could not be bound.
+    #[error("{kind} server: cannot listen on {addr}: {source}")]
+    Bind {
+        /// `http` or `grpc`.
+        kind: &'static str,
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The address is not a socket address.
+    #[error("{kind} server: invalid address '{addr}': {reason}")]
+    Address {
+        /// `http` or `grpc`.
+        kind: &'static str,
+        /// The address as given.
+        addr: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The server failed while serving.
+    #[error("{kind} server: {reason}")]
+    Serve {
+        /// `http` or `grpc`.
+        kind: &'static str,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// A server the application starts and stops (Kratos' `transport.Server`).
+pub trait Server: Send + 'static {
+    /// `http` or `grpc`.
+    fn kind(&self) -> &'static str;
+
+    /// Binds the listener and starts serving in the background. Returns the bound address
+    /// (with the real port when the configured one was 0).
+    fn start(&mut self) -> ServerFuture<'_, Result<SocketAddr, TransportError>>;
+
+    /// Stops accepting connections and waits for the calls in flight to finish.
+    fn stop(&mut self) -> ServerFuture<'_, Result<(), TransportError>>;
+}
+
+/// Parses a listening address such as `0.0.0.0:8000` or `:8000` (Kratos' form: all interfaces).
+pub(crate) fn parse_addr(kind: &'static str, addr: &str) -> Result<SocketAddr, TransportError> {
+    let full = if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr.to_string()
+    };
+    full.parse()
+        .map_err(|e: std::net::AddrParseError| TransportError::Address {
+            kind,
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })
+}
