@@ -256,6 +256,11 @@ fn http_registration(
                             method: #method,
                             path: #path,
                             operation: #konst,
+                            validator: {
+                                #[allow(unused_imports)]
+                                use ::kratos::__codegen::validate::{ProbeNone as _, ProbeValidate as _};
+                                (&::kratos::__codegen::validate::Probe::<#input>::new()).validator()
+                            },
                         },
                         #bind_fn,
                         move |ctx, request| {
@@ -353,10 +358,14 @@ fn grpc_adapter(
     });
     let inits = plans.iter().map(|p| {
         let (name, konst) = (&p.fn_ident, &p.operation_const);
+        let input = rust_type(&options.paths, p.method.input().full_name(), package);
         quote! {
             #name: {
                 let service = ::std::sync::Arc::clone(&service);
-                server.endpoint(#konst, move |ctx, request| {
+                #[allow(unused_imports)]
+                use ::kratos::__codegen::validate::{ProbeNone as _, ProbeValidate as _};
+                let validator = (&::kratos::__codegen::validate::Probe::<#input>::new()).validator();
+                server.endpoint(#konst, validator, move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.#name(ctx, request).await }
                 })

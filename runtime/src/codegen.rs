@@ -20,3 +20,9 @@ pub mod grpc {
 
 #[doc(hidden)]
 pub use crate::middleware::Endpoint;
+
+/// Used by generated code to find a request type's validator at compile time.
+#[doc(hidden)]
+pub mod validate {
+    pub use crate::validate::{Probe, ProbeNone, ProbeValidate, Validator};
+}

@@ -18,6 +18,7 @@ pub mod context;
 pub mod errors;
 pub mod middleware;
 pub mod transport;
+pub mod validate;
 
 #[cfg(feature = "build")]
 pub mod build;

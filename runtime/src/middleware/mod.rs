@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::context::Context;
 use crate::errors::Error;
+use crate::validate::Validator;
 
 mod selector;
 
@@ -24,8 +25,8 @@ pub use selector::Selector;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A request or reply with its type erased, as middleware see it. It can be inspected with
-/// `Debug` and downcast to the concrete message type.
-pub struct Message(Box<dyn ErasedMessage>);
+/// `Debug`, downcast to the concrete message type, and validated when its type has rules.
+pub struct Message(Box<dyn ErasedMessage>, Option<Validator>);
 
 trait ErasedMessage: Any + Send + Sync + fmt::Debug {
     fn as_any(&self) -> &dyn Any;
@@ -48,7 +49,24 @@ impl<T: Any + Send + Sync + fmt::Debug> ErasedMessage for T {
 impl Message {
     /// Erases a message.
     pub fn new<T: Any + Send + Sync + fmt::Debug>(message: T) -> Self {
-        Message(Box::new(message))
+        Message(Box::new(message), None)
+    }
+
+    /// Erases a message whose type has a validator (see [`crate::validate`]).
+    pub fn with_validator<T: Any + Send + Sync + fmt::Debug>(
+        message: T,
+        validator: Option<Validator>,
+    ) -> Self {
+        Message(Box::new(message), validator)
+    }
+
+    /// Checks the message against its validation rules: `Ok` when it has none, else a 400
+    /// `VALIDATOR` error with the first violation.
+    pub fn validate(&self) -> Result<(), Error> {
+        match self.1 {
+            Some(validator) => validator(self.0.as_any()),
+            None => Ok(()),
+        }
     }
 
     /// The message as `T`, if it is one.
@@ -169,14 +187,14 @@ enum EndpointInner<Req, Rep> {
     /// No middleware: the method is called directly, nothing is erased.
     Direct(Direct<Req, Rep>),
     /// Middleware apply: the request and reply cross the chain erased.
-    Chained(Handler, PhantomData<fn(Req) -> Rep>),
+    Chained(Handler, Option<Validator>, PhantomData<fn(Req) -> Rep>),
 }
 
 impl<Req, Rep> Clone for Endpoint<Req, Rep> {
     fn clone(&self) -> Self {
         let inner = match &self.inner {
             EndpointInner::Direct(d) => EndpointInner::Direct(d.clone()),
-            EndpointInner::Chained(h, p) => EndpointInner::Chained(h.clone(), *p),
+            EndpointInner::Chained(h, v, p) => EndpointInner::Chained(h.clone(), *v, *p),
         };
         Endpoint { inner }
     }
@@ -198,6 +216,20 @@ where
 {
     /// The method `f` behind `middleware` (first outermost).
     pub fn new<F, Fut>(middleware: &[Middleware], f: F) -> Self
+    where
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
+    {
+        Self::with_validator(middleware, None, f)
+    }
+
+    /// The method `f` behind `middleware`, with the request type's validator (if it has one)
+    /// attached to each request for the validation middleware.
+    pub fn with_validator<F, Fut>(
+        middleware: &[Middleware],
+        validator: Option<Validator>,
+        f: F,
+    ) -> Self
     where
         F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
@@ -224,7 +256,7 @@ where
             }
         });
         Endpoint {
-            inner: EndpointInner::Chained(chain(middleware, inner), PhantomData),
+            inner: EndpointInner::Chained(chain(middleware, inner), validator, PhantomData),
         }
     }
 
@@ -232,8 +264,8 @@ where
     pub fn call(&self, ctx: Context, request: Req) -> BoxFuture<Result<Rep, Error>> {
         match &self.inner {
             EndpointInner::Direct(f) => f(ctx, request),
-            EndpointInner::Chained(h, _) => {
-                let fut = h.call(ctx, Message::new(request));
+            EndpointInner::Chained(h, validator, _) => {
+                let fut = h.call(ctx, Message::with_validator(request, *validator));
                 Box::pin(async move {
                     fut.await?.downcast::<Rep>().map_err(|other| {
                         Error::new(

@@ -99,16 +99,21 @@ impl Server {
         }
     }
 
-    /// The service method `f` behind the middleware this server applies to `operation`
-    /// (called by generated code when a service is registered).
-    pub fn endpoint<Req, Rep, F, Fut>(&self, operation: &'static str, f: F) -> Endpoint<Req, Rep>
+    /// The service method `f` behind the middleware this server applies to `operation`, with
+    /// the request type's validator (called by generated code when a service is registered).
+    pub fn endpoint<Req, Rep, F, Fut>(
+        &self,
+        operation: &'static str,
+        validator: Option<crate::validate::Validator>,
+        f: F,
+    ) -> Endpoint<Req, Rep>
     where
         Req: Send + Sync + std::fmt::Debug + 'static,
         Rep: Send + Sync + std::fmt::Debug + 'static,
         F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
     {
-        Endpoint::new(&self.selector.matching(operation), f)
+        Endpoint::with_validator(&self.selector.matching(operation), validator, f)
     }
 
     /// Adds a tonic service (such as `greeter_server::GreeterServer::new(adapter)`).

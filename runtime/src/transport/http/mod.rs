@@ -6,6 +6,7 @@
 //! answered with a Kratos error body.
 
 mod binder;
+mod raw;
 mod response;
 mod router;
 mod server;
@@ -24,4 +25,6 @@ pub struct RouteSpec {
     pub path: &'static str,
     /// The operation, `/package.Service/Method`.
     pub operation: &'static str,
+    /// The request type's validator, when it has validation rules.
+    pub validator: Option<crate::validate::Validator>,
 }

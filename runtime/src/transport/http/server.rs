@@ -143,6 +143,7 @@ impl Server {
             template.clone(),
             bind,
             &middleware,
+            spec.validator,
             self.max_body,
             handler,
         );
@@ -151,6 +152,34 @@ impl Server {
             template,
             operation: spec.operation,
             handler: Arc::new(handler),
+        })
+    }
+
+    /// Registers a plain handler for `method` and the path template `path` (such as
+    /// `/q/openapi.json` or `/files/{path=**}`): it gets the whole request with its body and the
+    /// decoded path variables in template order, and returns the whole response. No binding,
+    /// codec or middleware is involved.
+    pub fn handle<F, Fut>(
+        &mut self,
+        method: &'static str,
+        path: &'static str,
+        handler: F,
+    ) -> Result<(), RouteError>
+    where
+        F: Fn(Request<bytes::Bytes>, Vec<String>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<bytes::Bytes>> + Send + 'static,
+    {
+        let template = Arc::new(kratos_path_template::Template::parse(path)?);
+        let method_match = Router::parse_method(path, method)?;
+        self.router.add(Route {
+            method: method_match,
+            template,
+            operation: path,
+            handler: Arc::new(super::raw::RawRoute {
+                handler,
+                max_body: self.max_body,
+                _future: std::marker::PhantomData,
+            }),
         })
     }
 

@@ -49,6 +49,7 @@ where
         template: Arc<kratos_path_template::Template>,
         bind: BindFn<Req>,
         middleware: &[crate::middleware::Middleware],
+        validator: Option<crate::validate::Validator>,
         max_body: usize,
         f: F,
     ) -> Self
@@ -62,7 +63,7 @@ where
             path_template,
             template,
             bind,
-            endpoint: Endpoint::new(middleware, f),
+            endpoint: Endpoint::with_validator(middleware, validator, f),
             max_body,
         }
     }
@@ -116,7 +117,7 @@ where
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (413).
-async fn read_body(body: hyper::body::Incoming, limit: usize) -> Result<Bytes, Error> {
+pub(crate) async fn read_body(body: hyper::body::Incoming, limit: usize) -> Result<Bytes, Error> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => {

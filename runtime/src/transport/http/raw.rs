@@ -1,0 +1,49 @@
+//! Plain routes: a handler that gets the whole request and writes the whole response
+//! (documents, health checks), without binding or middleware.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+
+use super::response::{self, Body};
+use super::unary::{RouteHandler, read_body};
+use crate::codec::Codec;
+use crate::middleware::BoxFuture;
+
+pub(crate) struct RawRoute<F, Fut> {
+    pub(crate) handler: F,
+    pub(crate) max_body: usize,
+    pub(crate) _future: PhantomData<fn() -> Fut>,
+}
+
+impl<F, Fut> RouteHandler for RawRoute<F, Fut>
+where
+    F: Fn(Request<Bytes>, Vec<String>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Bytes>> + Send + 'static,
+{
+    fn handle(
+        self: Arc<Self>,
+        request: Request<hyper::body::Incoming>,
+        vars: Vec<String>,
+    ) -> BoxFuture<Response<Body>> {
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let body = match read_body(body, self.max_body).await {
+                Ok(b) => b,
+                Err(e) => {
+                    return response::error(
+                        Codec::for_reply(&parts.headers),
+                        &e,
+                        Default::default(),
+                    );
+                }
+            };
+            let response = (self.handler)(Request::from_parts(parts, body), vars).await;
+            response.map(Full::new)
+        })
+    }
+}
