@@ -66,10 +66,10 @@ pub fn request(includes: &[PathBuf], files: &[&str], parameter: &str) -> PluginR
 /// On a difference (with a diff of the first differing lines) or a missing golden file.
 pub fn assert_golden(path: &Path, actual: &str) {
     if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
-        if let Some(dir) = path.parent() {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                panic!("create {}: {e}", dir.display());
-            }
+        if let Some(dir) = path.parent()
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            panic!("create {}: {e}", dir.display());
         }
         if let Err(e) = std::fs::write(path, actual) {
             panic!("write {}: {e}", path.display());

@@ -40,10 +40,10 @@ pub(crate) fn parse(template: &str) -> Result<Template, TemplateError> {
             return Err(fail(format!("unexpected '{}'", &path[p.pos..])));
         }
     }
-    if let Some(i) = p.segments.iter().position(|s| *s == Segment::Multi) {
-        if i + 1 != p.segments.len() {
-            return Err(fail("'**' must be the last segment".into()));
-        }
+    if let Some(i) = p.segments.iter().position(|s| *s == Segment::Multi)
+        && i + 1 != p.segments.len()
+    {
+        return Err(fail("'**' must be the last segment".into()));
     }
     let mut seen = std::collections::HashSet::new();
     for v in &p.variables {

@@ -235,9 +235,15 @@ fn http_registration(
                 &options.paths,
                 &site,
             )?;
+            // A route without body or variables binds nothing (query binding comes later).
+            let binder = if route.body.is_empty() && template.variables().is_empty() {
+                format_ident!("_binder")
+            } else {
+                format_ident!("binder")
+            };
             binders.extend(quote! {
                 fn #bind_fn(
-                    binder: &mut ::kratos::__codegen::http::Binder<'_>,
+                    #binder: &mut ::kratos::__codegen::http::Binder<'_>,
                 ) -> ::core::result::Result<#input, ::kratos::errors::Error> {
                     #body
                 }
@@ -256,11 +262,7 @@ fn http_registration(
                             method: #method,
                             path: #path,
                             operation: #konst,
-                            validator: {
-                                #[allow(unused_imports)]
-                                use ::kratos::__codegen::validate::{ProbeNone as _, ProbeValidate as _};
-                                (&::kratos::__codegen::validate::Probe::<#input>::new()).validator()
-                            },
+                            validator: ::kratos::__validator!(#input),
                         },
                         #bind_fn,
                         move |ctx, request| {
@@ -362,10 +364,7 @@ fn grpc_adapter(
         quote! {
             #name: {
                 let service = ::std::sync::Arc::clone(&service);
-                #[allow(unused_imports)]
-                use ::kratos::__codegen::validate::{ProbeNone as _, ProbeValidate as _};
-                let validator = (&::kratos::__codegen::validate::Probe::<#input>::new()).validator();
-                server.endpoint(#konst, validator, move |ctx, request| {
+                server.endpoint(#konst, ::kratos::__validator!(#input), move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.#name(ctx, request).await }
                 })

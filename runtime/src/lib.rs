@@ -34,7 +34,7 @@ pub use transport::{grpc, http};
 /// Includes everything the build integration generated for a proto package: prost's messages,
 /// tonic's gRPC server and client, the serde (JSON) impls and the kratos generators' output.
 ///
-/// ```ignore
+/// ```text
 /// pub mod helloworld {
 ///     pub mod v1 {
 ///         kratos::include_proto!("helloworld.v1");
@@ -46,4 +46,16 @@ macro_rules! include_proto {
     ($package:literal) => {
         include!(concat!(env!("OUT_DIR"), "/", $package, ".kratos.rs"));
     };
+}
+
+/// The validator of a request type, resolved at compile time: `Some` when the type implements
+/// [`validate::Validate`], `None` otherwise. Used by generated registration code.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __validator {
+    ($ty:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::__codegen::validate::{ProbeNone as _, ProbeValidate as _};
+        (&&$crate::__codegen::validate::Probe::<$ty>::new()).validator()
+    }};
 }

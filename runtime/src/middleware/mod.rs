@@ -64,24 +64,30 @@ impl Message {
     /// `VALIDATOR` error with the first violation.
     pub fn validate(&self) -> Result<(), Error> {
         match self.1 {
-            Some(validator) => validator(self.0.as_any()),
+            Some(validator) => validator(self.inner().as_any()),
             None => Ok(()),
         }
     }
 
     /// The message as `T`, if it is one.
     pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
-        self.0.as_any().downcast_ref()
+        self.inner().as_any().downcast_ref()
+    }
+
+    /// The erased message itself. (Calling the trait's methods on the `Box` would reach the
+    /// blanket impl for `Box<dyn ErasedMessage>` instead of the message.)
+    fn inner(&self) -> &dyn ErasedMessage {
+        &*self.0
     }
 
     /// The message as a mutable `T`, if it is one.
     pub fn downcast_mut<T: Any>(&mut self) -> Option<&mut T> {
-        self.0.as_any_mut().downcast_mut()
+        (*self.0).as_any_mut().downcast_mut()
     }
 
     /// The message as `T`, or itself back when it is not one.
     pub fn downcast<T: Any>(self) -> Result<T, Self> {
-        if self.0.as_any().is::<T>() {
+        if self.inner().as_any().is::<T>() {
             match self.0.into_any().downcast::<T>() {
                 Ok(b) => Ok(*b),
                 // Checked just above; unreachable in practice, handled without panicking.

@@ -45,9 +45,10 @@ fn validate_erased<T: Validate + 'static>(message: &dyn Any) -> Result<(), Error
     }
 }
 
-/// Compile-time probe used by generated code: `(&Probe::<T>::new()).validator()` is
-/// `Some(..)` when `T: Validate` and `None` otherwise (autoref-based selection: the impl on
-/// `&Probe<T>` is tried before the one on `Probe<T>`; both traits must be in scope).
+/// Compile-time probe used by generated code: `(&&Probe::<T>::new()).validator()` is
+/// `Some(..)` when `T: Validate` and `None` otherwise (autoref-based selection: the method of
+/// the impl on `&Probe<T>` takes `&&Probe<T>` and is found before the one of the impl on
+/// `Probe<T>`, which needs a dereference; both traits must be in scope).
 #[doc(hidden)]
 pub struct Probe<T>(std::marker::PhantomData<fn() -> T>);
 
@@ -112,8 +113,8 @@ mod tests {
     fn the_probe_finds_validators_at_compile_time() {
         #[allow(unused_imports)]
         use super::{ProbeNone as _, ProbeValidate as _};
-        let with = (&Probe::<Named>::new()).validator().unwrap();
-        assert!((&Probe::<String>::new()).validator().is_none());
+        let with = (&&Probe::<Named>::new()).validator().unwrap();
+        assert!((&&Probe::<String>::new()).validator().is_none());
         assert!(with(&Named("x".into())).is_ok());
         let err = with(&Named(String::new())).unwrap_err();
         assert_eq!((err.code(), err.reason()), (400, VALIDATOR_REASON));

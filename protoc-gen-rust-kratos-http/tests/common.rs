@@ -1,0 +1,36 @@
+//! Fixtures shared by the golden and protoc tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use kratos_codegen::testing::workspace_dir;
+
+/// A golden case: include dir, files to generate, parameters, and where the goldens live.
+pub struct Case {
+    pub name: &'static str,
+    pub files: &'static [&'static str],
+    pub parameter: &'static str,
+}
+
+pub const CASES: &[Case] = &[
+    Case {
+        name: "greeter",
+        files: &["helloworld/v1/greeter.proto"],
+        parameter: "",
+    },
+    Case {
+        name: "bindings",
+        files: &["kratos/test/v1/bindings.proto"],
+        parameter: "omitempty=false,omitempty_prefix=/api",
+    },
+];
+
+impl Case {
+    pub fn include_dir(&self) -> PathBuf {
+        workspace_dir().join("testdata/http").join(self.name)
+    }
+
+    pub fn expected_dir(&self) -> PathBuf {
+        self.include_dir().join("expected")
+    }
+}

@@ -1,0 +1,69 @@
+//! The binding fixture of the HTTP plugin, compiled, with a service that echoes what it was
+//! given so tests can see exactly what each route bound.
+
+use kratos::Context;
+use kratos::errors::Error;
+
+/// Generated code for the fixture's packages.
+pub mod kratos_pb {
+    /// `kratos.test.v1`.
+    pub mod test {
+        /// `kratos.test.v1`.
+        pub mod v1 {
+            #![allow(missing_docs, clippy::all)]
+            kratos::include_proto!("kratos.test.v1");
+        }
+    }
+    /// `kratos.common`.
+    pub mod common {
+        #![allow(missing_docs, clippy::all)]
+        kratos::include_proto!("kratos.common");
+    }
+}
+
+use kratos_pb::common::Page;
+use kratos_pb::test::v1 as pb;
+
+/// Echoes requests back.
+#[derive(Debug, Default)]
+pub struct Echo;
+
+impl pb::Bindings for Echo {
+    async fn get_book(&self, _ctx: Context, request: pb::GetBookRequest) -> Result<pb::Book, Error> {
+        Ok(request.book.unwrap_or_default())
+    }
+
+    async fn scalars(
+        &self,
+        _ctx: Context,
+        request: pb::ScalarsRequest,
+    ) -> Result<pb::ScalarsRequest, Error> {
+        Ok(request)
+    }
+
+    async fn update_book(
+        &self,
+        _ctx: Context,
+        request: pb::UpdateBookRequest,
+    ) -> Result<pb::Book, Error> {
+        let mut book = request.book.unwrap_or_default();
+        book.title = format!("{} ({})", book.title, request.r#type);
+        Ok(book)
+    }
+
+    async fn search(&self, ctx: Context, request: pb::SearchRequest) -> Result<pb::SearchRequest, Error> {
+        let _ = ctx.operation();
+        Ok(request)
+    }
+
+    async fn ping(&self, _ctx: Context, request: Page) -> Result<Page, Error> {
+        Ok(request)
+    }
+
+    async fn tags(&self, _ctx: Context, request: pb::TagsRequest) -> Result<pb::TagsRequest, Error> {
+        Ok(request)
+    }
+}
+
+/// The path of the generated HTTP code in the build output, for comparison with the golden.
+pub const GENERATED_HTTP: &str = concat!(env!("OUT_DIR"), "/kratos.test.v1.kratos_http.rs");

@@ -1,0 +1,134 @@
+//! Every binding of the fixture, over a real HTTP server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use kratos::transport::Server as _;
+use serde_json::{Value, json};
+
+async fn server() -> (kratos::http::Server, SocketAddr) {
+    let mut server = kratos::http::Server::builder().address("127.0.0.1:0").build();
+    http_bindings::kratos_pb::test::v1::register_bindings_http_server(
+        &mut server,
+        Arc::new(http_bindings::Echo),
+    )
+    .unwrap();
+    let addr = server.start().await.unwrap();
+    (server, addr)
+}
+
+async fn call(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let response = client
+        .request(
+            request
+                .body(Full::new(Bytes::from(body.unwrap_or("").to_string())))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[test]
+fn the_build_integration_writes_the_golden_file() {
+    let built = std::fs::read_to_string(http_bindings::GENERATED_HTTP).unwrap();
+    let golden = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/http/bindings/expected/kratos.test.v1.kratos_http.rs"
+    ))
+    .unwrap();
+    assert!(built == golden, "kratos::build output differs from the protoc golden");
+}
+
+#[tokio::test]
+async fn nested_and_multi_segment_variables() {
+    let (mut s, addr) = server().await;
+    let (status, body) = call(addr, "GET", "/v1/shelves/s1/books/b%2F2", None).await;
+    assert_eq!(status, 200);
+    // The multi-segment variable keeps %2F, as the spec says.
+    assert_eq!(body["name"], "shelves/s1/books/b%2F2");
+    assert_eq!(call(addr, "GET", "/v1/shelves/s1/books", None).await.0, 404);
+    // The additional binding binds shelf and id separately.
+    let (status, body) = call(addr, "GET", "/v2/shelves/s1/books/42", None).await;
+    assert_eq!(status, 200);
+    assert_eq!((body["shelf"].clone(), body["id"].clone()), (json!("s1"), json!("42")));
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn scalar_variables_custom_verb_and_body() {
+    let (mut s, addr) = server().await;
+    let (status, body) = call(
+        addr,
+        "POST",
+        "/v1/scalars/-7/-9000000000/7/18000000000000000000/1.5/-2.25/true/KIND_POETRY/x%20y:check",
+        Some(r#"{"note":"from body","i32":99}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "i32": -7, "i64": "-9000000000", "u32": 7, "u64": "18000000000000000000",
+            "f": 1.5, "d": -2.25, "b": true, "kind": "KIND_POETRY", "opt": "x y",
+            "note": "from body"
+        })
+    );
+    // Enums also by number; bools in Go's spellings.
+    let (_, body) = call(addr, "POST", "/v1/scalars/1/2/3/4/5/6/T/1/o:check", Some("{}")).await;
+    assert_eq!((body["kind"].clone(), body["b"].clone()), (json!("KIND_FICTION"), json!(true)));
+    // Without the verb the route does not match.
+    let (status, _) = call(addr, "POST", "/v1/scalars/1/2/3/4/5/6/true/1/o", Some("{}")).await;
+    assert_eq!(status, 404);
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_variables_are_400_codec_naming_the_field() {
+    let (mut s, addr) = server().await;
+    for (path, field) in [
+        ("/v1/scalars/x/2/3/4/5/6/true/1/o:check", "i32"),
+        ("/v1/scalars/1/2/-3/4/5/6/true/1/o:check", "u32"),
+        ("/v1/scalars/1/2/3/4/5/6/yes/1/o:check", "b"),
+        ("/v1/scalars/1/2/3/4/5/6/true/KIND_NOPE/o:check", "kind"),
+        ("/v1/scalars/99999999999/2/3/4/5/6/true/1/o:check", "i32"),
+    ] {
+        let (status, body) = call(addr, "POST", path, Some("{}")).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["reason"], "CODEC", "{path}");
+        assert!(
+            body["message"].as_str().unwrap().contains(&format!("'{field}'")),
+            "{path}: {body}"
+        );
+    }
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn named_body_keyword_field_custom_method_oneof_and_repeated() {
+    let (mut s, addr) = server().await;
+    let (status, body) = call(addr, "PATCH", "/v1/books/draft", Some(r#"{"title":"Dune"}"#)).await;
+    assert_eq!((status, body["title"].clone()), (200, json!("Dune (draft)")));
+    let (status, body) = call(addr, "SEARCH", "/v1/search/rust%20books", None).await;
+    assert_eq!((status, body["query"].clone()), (200, json!("rust books")));
+    let (status, body) = call(addr, "GET", "/v1/tags/a", None).await;
+    assert_eq!((status, body["tags"].clone()), (200, json!(["a"])));
+    // omitempty=false: a method without a rule has a POST route under the prefix.
+    let (status, body) = call(addr, "POST", "/api/kratos.test.v1.Bindings/Ping", None).await;
+    assert_eq!((status, body), (200, json!({"size": 0, "token": ""})));
+    s.stop().await.unwrap();
+}
