@@ -57,7 +57,10 @@ pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
             .push(file);
     }
     let mut output = GeneratorOutput::default();
-    for (package, files) in by_package {
+    for (package, mut files) in by_package {
+        // Files in name order, so that protoc (command-line order) and buf (its own order)
+        // produce the same output.
+        files.sort_by(|a, b| a.name().cmp(b.name()));
         let mut items = proc_macro2::TokenStream::new();
         for file in &files {
             items.extend(service::generate_file(

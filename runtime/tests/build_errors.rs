@@ -1,0 +1,64 @@
+//! The build integration's errors: a proto that does not compile is reported with its file,
+//! line and column; a generator's error names the file, method and field.
+
+use std::path::Path;
+
+fn compile(dir: &Path, file: &str) -> Result<(), kratos::build::BuildError> {
+    let out = tempfile::tempdir().unwrap();
+    kratos::build::configure()
+        .out_dir(out.path())
+        .emit_rerun_if_changed(false)
+        .compile_protos(&[dir.join(file)], &[dir])
+}
+
+#[test]
+fn a_syntax_error_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.proto"),
+        "syntax = \"proto3\";\npackage demo.v1;\nmessage Broken {\n  string name = ;\n}\n",
+    )
+    .unwrap();
+    let err = compile(dir.path(), "broken.proto").unwrap_err().to_string();
+    assert!(err.starts_with("broken.proto:4:17: "), "{err}");
+}
+
+#[test]
+fn an_unknown_import_names_the_importing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("imports.proto"),
+        "syntax = \"proto3\";\npackage demo.v1;\nimport \"missing/thing.proto\";\n",
+    )
+    .unwrap();
+    let err = compile(dir.path(), "imports.proto")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("imports.proto:3:"), "{err}");
+    assert!(err.contains("missing/thing.proto"), "{err}");
+}
+
+#[test]
+fn a_generator_error_names_file_method_template_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("svc.proto"),
+        r#"syntax = "proto3";
+package demo.v1;
+import "google/api/annotations.proto";
+service Users {
+  rpc Get(GetRequest) returns (GetRequest) {
+    option (google.api.http) = { get: "/v1/users/{id}" };
+  }
+}
+message GetRequest { string name = 1; }
+"#,
+    )
+    .unwrap();
+    let err = compile(dir.path(), "svc.proto").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "protoc-gen-rust-kratos-http: svc.proto: method demo.v1.Users.Get: path template \
+         '/v1/users/{id}' names field 'id': message demo.v1.GetRequest has no field 'id'"
+    );
+}
