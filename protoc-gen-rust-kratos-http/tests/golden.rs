@@ -37,7 +37,11 @@ fn bindings_warn_where_kratos_warns() {
 }
 
 fn error_of(file: &str, parameter: &str) -> String {
-    let req = request(&[workspace_dir().join("testdata/http/errors")], &[file], parameter);
+    let req = request(
+        &[workspace_dir().join("testdata/http/errors")],
+        &[file],
+        parameter,
+    );
     let (response, _) = kratos_codegen::execute_request(&PLUGIN, &req);
     assert!(response.file.is_empty(), "no partial output on error");
     response.error.expect("an error")
@@ -79,7 +83,10 @@ fn an_invalid_template_is_an_error() {
 #[test]
 fn unknown_parameters_and_bad_values_are_errors() {
     let err = error_of("bad_template.proto", "omitempty=false,colour=blue");
-    assert!(err.starts_with("invalid plugin parameter 'colour': unknown parameter"), "{err}");
+    assert!(
+        err.starts_with("invalid plugin parameter 'colour': unknown parameter"),
+        "{err}"
+    );
     let err = error_of("bad_template.proto", "omitempty=perhaps");
     assert_eq!(
         err,
@@ -90,5 +97,10 @@ fn unknown_parameters_and_bad_values_are_errors() {
 #[test]
 fn a_request_that_does_not_decode_is_an_error_not_a_panic() {
     let (response, _) = kratos_codegen::execute(&PLUGIN, b"\xff\xff\xff garbage");
-    assert!(response.error.unwrap().starts_with("cannot decode the CodeGeneratorRequest"));
+    assert!(
+        response
+            .error
+            .unwrap()
+            .starts_with("cannot decode the CodeGeneratorRequest")
+    );
 }

@@ -17,7 +17,11 @@ fn protoc_runs_the_plugin_and_writes_the_golden_files() {
             "--plugin=protoc-gen-rust-kratos-http={}",
             env!("CARGO_BIN_EXE_protoc-gen-rust-kratos-http")
         ))
-        .arg(format!("--rust-kratos-http_out={}:{}", case.parameter, out.path().display()))
+        .arg(format!(
+            "--rust-kratos-http_out={}:{}",
+            case.parameter,
+            out.path().display()
+        ))
         .arg("-I")
         .arg(case.include_dir())
         .arg("-I")
@@ -46,7 +50,11 @@ fn protoc_runs_the_plugin_and_writes_the_golden_files() {
         for name in produced {
             let got = std::fs::read_to_string(out.path().join(&name)).unwrap();
             let want = std::fs::read_to_string(case.expected_dir().join(&name)).unwrap();
-            assert!(got == want, "{}: {name} from protoc differs from the golden", case.name);
+            assert!(
+                got == want,
+                "{}: {name} from protoc differs from the golden",
+                case.name
+            );
         }
     }
 }
@@ -71,10 +79,15 @@ fn protoc_reports_plugin_errors_with_the_file_and_field() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("path template '/v1/users/{user_id}/{missing.id}' names field 'missing.id'"),
+        stderr
+            .contains("path template '/v1/users/{user_id}/{missing.id}' names field 'missing.id'"),
         "{stderr}"
     );
-    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "no partial output");
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "no partial output"
+    );
 }
 
 #[test]
@@ -85,6 +98,9 @@ fn the_binary_prints_its_version() {
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        format!("protoc-gen-rust-kratos-http {}\n", env!("CARGO_PKG_VERSION"))
+        format!(
+            "protoc-gen-rust-kratos-http {}\n",
+            env!("CARGO_PKG_VERSION")
+        )
     );
 }

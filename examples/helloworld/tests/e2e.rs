@@ -50,7 +50,11 @@ async fn call(
         request = request.header(*k, *v);
     }
     let response = client
-        .request(request.body(Full::new(Bytes::from(body.to_string()))).unwrap())
+        .request(
+            request
+                .body(Full::new(Bytes::from(body.to_string())))
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = response.status().as_u16();
@@ -60,7 +64,11 @@ async fn call(
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, content_type, String::from_utf8(body.to_vec()).unwrap())
+    (
+        status,
+        content_type,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -68,7 +76,11 @@ async fn http_get_and_post_bindings_answer_like_kratos() {
     let mut s = start().await;
     assert_eq!(
         call(s.http_addr, "GET", "/helloworld/kratos", &[], "").await,
-        (200, "application/json".into(), r#"{"message":"Hello kratos"}"#.into())
+        (
+            200,
+            "application/json".into(),
+            r#"{"message":"Hello kratos"}"#.into()
+        )
     );
     assert_eq!(
         call(
@@ -79,7 +91,11 @@ async fn http_get_and_post_bindings_answer_like_kratos() {
             r#"{"name":"post","unknownField":1}"#
         )
         .await,
-        (200, "application/json".into(), r#"{"message":"Hello post"}"#.into())
+        (
+            200,
+            "application/json".into(),
+            r#"{"message":"Hello post"}"#.into()
+        )
     );
     // Percent-encoded path variables are decoded.
     let (_, _, body) = call(s.http_addr, "GET", "/helloworld/a%20b%2Fc", &[], "").await;
@@ -113,7 +129,13 @@ async fn http_errors_are_kratos_error_bodies() {
     assert_eq!(status, 400);
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["reason"], "CODEC");
-    assert!(body["message"].as_str().unwrap().starts_with("body unmarshal"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("body unmarshal"),
+        "{body}"
+    );
     // A Content-Type no codec is registered for: 400 CODEC naming it.
     let (status, _, body) = call(
         s.http_addr,
@@ -124,7 +146,10 @@ async fn http_errors_are_kratos_error_bodies() {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(body.contains("unregister Content-Type: multipart/form-data; boundary=x"), "{body}");
+    assert!(
+        body.contains("unregister Content-Type: multipart/form-data; boundary=x"),
+        "{body}"
+    );
     // Unknown path and wrong method.
     let (status, _, body) = call(s.http_addr, "GET", "/nope", &[], "").await;
     assert_eq!((status, body.contains(r#""code":404"#)), (404, true));
@@ -258,14 +283,20 @@ async fn one_middleware_chain_runs_on_both_transports() {
         .unwrap();
     assert_eq!(response.headers()["x-middleware"], "seen");
 
-    let mut grpc_client = GreeterClient::connect(format!("http://{grpc_addr}")).await.unwrap();
+    let mut grpc_client = GreeterClient::connect(format!("http://{grpc_addr}"))
+        .await
+        .unwrap();
     let reply = grpc_client
-        .say_hello(HelloRequest { name: "grpc".into() })
+        .say_hello(HelloRequest {
+            name: "grpc".into(),
+        })
         .await
         .unwrap();
     assert_eq!(reply.metadata().get("x-middleware").unwrap(), "seen");
     let status = grpc_client
-        .say_hello(HelloRequest { name: "error".into() })
+        .say_hello(HelloRequest {
+            name: "error".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(status.metadata().get("x-middleware").unwrap(), "seen");

@@ -29,7 +29,11 @@ use kratos_pb::test::v1 as pb;
 pub struct Echo;
 
 impl pb::Bindings for Echo {
-    async fn get_book(&self, _ctx: Context, request: pb::GetBookRequest) -> Result<pb::Book, Error> {
+    async fn get_book(
+        &self,
+        _ctx: Context,
+        request: pb::GetBookRequest,
+    ) -> Result<pb::Book, Error> {
         Ok(request.book.unwrap_or_default())
     }
 
@@ -51,7 +55,11 @@ impl pb::Bindings for Echo {
         Ok(book)
     }
 
-    async fn search(&self, ctx: Context, request: pb::SearchRequest) -> Result<pb::SearchRequest, Error> {
+    async fn search(
+        &self,
+        ctx: Context,
+        request: pb::SearchRequest,
+    ) -> Result<pb::SearchRequest, Error> {
         let _ = ctx.operation();
         Ok(request)
     }
@@ -60,7 +68,11 @@ impl pb::Bindings for Echo {
         Ok(request)
     }
 
-    async fn tags(&self, _ctx: Context, request: pb::TagsRequest) -> Result<pb::TagsRequest, Error> {
+    async fn tags(
+        &self,
+        _ctx: Context,
+        request: pb::TagsRequest,
+    ) -> Result<pb::TagsRequest, Error> {
         Ok(request)
     }
 }

@@ -12,7 +12,9 @@ use kratos::transport::Server as _;
 use serde_json::{Value, json};
 
 async fn server() -> (kratos::http::Server, SocketAddr) {
-    let mut server = kratos::http::Server::builder().address("127.0.0.1:0").build();
+    let mut server = kratos::http::Server::builder()
+        .address("127.0.0.1:0")
+        .build();
     http_bindings::kratos_pb::test::v1::register_bindings_http_server(
         &mut server,
         Arc::new(http_bindings::Echo),
@@ -51,7 +53,10 @@ fn the_build_integration_writes_the_golden_file() {
         "/../../testdata/http/bindings/expected/kratos.test.v1.kratos_http.rs"
     ))
     .unwrap();
-    assert!(built == golden, "kratos::build output differs from the protoc golden");
+    assert!(
+        built == golden,
+        "kratos::build output differs from the protoc golden"
+    );
 }
 
 #[tokio::test]
@@ -65,7 +70,10 @@ async fn nested_and_multi_segment_variables() {
     // The additional binding binds shelf and id separately.
     let (status, body) = call(addr, "GET", "/v2/shelves/s1/books/42", None).await;
     assert_eq!(status, 200);
-    assert_eq!((body["shelf"].clone(), body["id"].clone()), (json!("s1"), json!("42")));
+    assert_eq!(
+        (body["shelf"].clone(), body["id"].clone()),
+        (json!("s1"), json!("42"))
+    );
     s.stop().await.unwrap();
 }
 
@@ -89,8 +97,17 @@ async fn scalar_variables_custom_verb_and_body() {
         })
     );
     // Enums also by number; bools in Go's spellings.
-    let (_, body) = call(addr, "POST", "/v1/scalars/1/2/3/4/5/6/T/1/o:check", Some("{}")).await;
-    assert_eq!((body["kind"].clone(), body["b"].clone()), (json!("KIND_FICTION"), json!(true)));
+    let (_, body) = call(
+        addr,
+        "POST",
+        "/v1/scalars/1/2/3/4/5/6/T/1/o:check",
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(
+        (body["kind"].clone(), body["b"].clone()),
+        (json!("KIND_FICTION"), json!(true))
+    );
     // Without the verb the route does not match.
     let (status, _) = call(addr, "POST", "/v1/scalars/1/2/3/4/5/6/true/1/o", Some("{}")).await;
     assert_eq!(status, 404);
@@ -111,7 +128,10 @@ async fn bad_variables_are_400_codec_naming_the_field() {
         assert_eq!(status, 400, "{path}: {body}");
         assert_eq!(body["reason"], "CODEC", "{path}");
         assert!(
-            body["message"].as_str().unwrap().contains(&format!("'{field}'")),
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("'{field}'")),
             "{path}: {body}"
         );
     }
@@ -121,8 +141,17 @@ async fn bad_variables_are_400_codec_naming_the_field() {
 #[tokio::test]
 async fn named_body_keyword_field_custom_method_oneof_and_repeated() {
     let (mut s, addr) = server().await;
-    let (status, body) = call(addr, "PATCH", "/v1/books/draft", Some(r#"{"title":"Dune"}"#)).await;
-    assert_eq!((status, body["title"].clone()), (200, json!("Dune (draft)")));
+    let (status, body) = call(
+        addr,
+        "PATCH",
+        "/v1/books/draft",
+        Some(r#"{"title":"Dune"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, body["title"].clone()),
+        (200, json!("Dune (draft)"))
+    );
     let (status, body) = call(addr, "SEARCH", "/v1/search/rust%20books", None).await;
     assert_eq!((status, body["query"].clone()), (200, json!("rust books")));
     let (status, body) = call(addr, "GET", "/v1/tags/a", None).await;
