@@ -1,0 +1,276 @@
+//! Protobuf types as OpenAPI schemas (gnostic's reflector and well-known types).
+
+use std::collections::BTreeMap;
+
+use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
+use serde_json::{Map, Value as Json, json};
+
+use crate::options::{Naming, Options};
+
+/// The description gnostic gives the Duration well-known type.
+const DURATION_DESCRIPTION: &str = "Represents a a duration between -315,576,000,000s and 315,576,000,000s (around 10000 years). Precision is in nanoseconds. 1 nanosecond is represented as 0.000000001s";
+const DURATION_PATTERN: &str = r"^-?(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,9})?s$";
+
+/// A component the document needs, by kind.
+#[derive(Debug, Clone)]
+pub(crate) enum Component {
+    /// A message reflected from its descriptor.
+    Message(MessageDescriptor),
+    /// `google.protobuf.Any`, with gnostic's fixed schema.
+    Any,
+    /// `google.protobuf.Value`, with gnostic's fixed schema.
+    Value,
+    /// `google.rpc.Status`, with gnostic's fixed schema.
+    Status,
+}
+
+/// Maps types to schemas and records the components they refer to.
+#[derive(Debug)]
+pub(crate) struct Reflector<'a> {
+    pub(crate) options: &'a Options,
+    /// Components referred to so far, by name (the first type to claim a name keeps it).
+    pub(crate) needed: BTreeMap<String, Component>,
+}
+
+impl<'a> Reflector<'a> {
+    pub(crate) fn new(options: &'a Options) -> Self {
+        Reflector {
+            options,
+            needed: BTreeMap::new(),
+        }
+    }
+
+    /// The name of a field as a property or parameter.
+    pub(crate) fn field_name(&self, field: &FieldDescriptor) -> String {
+        match self.options.naming {
+            Naming::Json => field.json_name().to_string(),
+            Naming::Proto => field.name().to_string(),
+        }
+    }
+
+    /// The component name of a message: `Parent_Child` (immediate parent only), first letter
+    /// upper-cased under json naming, prefixed with the package under fq naming.
+    pub(crate) fn message_name(&self, message: &MessageDescriptor) -> String {
+        let mut name = match message.parent_message() {
+            Some(parent) => format!("{}_{}", parent.name(), message.name()),
+            None => message.name().to_string(),
+        };
+        if self.options.naming == Naming::Json {
+            let mut chars = name.chars();
+            if let Some(first) = chars.next() {
+                name = if name.chars().count() == 1 {
+                    name.to_lowercase()
+                } else {
+                    first.to_uppercase().chain(chars).collect()
+                };
+            }
+        }
+        let package = message.package_name();
+        if self.options.fq_schema_naming && !package.is_empty() {
+            name = format!("{package}.{name}");
+        }
+        name
+    }
+
+    fn component_name(&self, component: &Component) -> String {
+        let fq = self.options.fq_schema_naming;
+        match component {
+            Component::Message(m) => self.message_name(m),
+            Component::Any if fq => "google.protobuf.Any".into(),
+            Component::Any => "GoogleProtobufAny".into(),
+            Component::Value if fq => "google.protobuf.Value".into(),
+            Component::Value => "GoogleProtobufValue".into(),
+            Component::Status if fq => "google.rpc.Status".into(),
+            Component::Status => "Status".into(),
+        }
+    }
+
+    /// A `$ref` to a component, recording that the document needs it.
+    pub(crate) fn reference(&mut self, component: Component) -> Json {
+        let name = self.component_name(&component);
+        let reference = format!("#/components/schemas/{name}");
+        self.needed.entry(name).or_insert(component);
+        json!({ "$ref": reference })
+    }
+
+    /// The schema of a message used as a type: a well-known type's inline schema, a `$ref`,
+    /// or `None` for `google.protobuf.Empty`.
+    pub(crate) fn message_type(&mut self, message: &MessageDescriptor) -> Option<Json> {
+        let schema = match message.full_name() {
+            "google.protobuf.Timestamp" | "google.type.DateTime" => {
+                json!({"type": "string", "format": "date-time"})
+            }
+            "google.protobuf.Duration" => json!({
+                "pattern": DURATION_PATTERN,
+                "type": "string",
+                "description": DURATION_DESCRIPTION,
+            }),
+            "google.type.Date" => json!({"type": "string", "format": "date"}),
+            "google.protobuf.FieldMask" => json!({"type": "string", "format": "field-mask"}),
+            "google.protobuf.Struct" => json!({"type": "object"}),
+            "google.protobuf.Empty" => return None,
+            "google.protobuf.Value" => self.reference(Component::Value),
+            "google.protobuf.Any" => self.reference(Component::Any),
+            "google.rpc.Status" => self.reference(Component::Status),
+            "google.protobuf.BoolValue" => json!({"type": "boolean"}),
+            "google.protobuf.BytesValue" => json!({"type": "string", "format": "bytes"}),
+            "google.protobuf.Int32Value" => json!({"type": "integer", "format": "int32"}),
+            "google.protobuf.UInt32Value" => json!({"type": "integer", "format": "uint32"}),
+            "google.protobuf.Int64Value"
+            | "google.protobuf.UInt64Value"
+            | "google.protobuf.StringValue"
+            | "google.api.HttpBody" => json!({"type": "string"}),
+            "google.protobuf.FloatValue" => json!({"type": "number", "format": "float"}),
+            "google.protobuf.DoubleValue" => json!({"type": "number", "format": "double"}),
+            _ => self.reference(Component::Message(message.clone())),
+        };
+        Some(schema)
+    }
+
+    /// The schema of one value of `kind`.
+    pub(crate) fn kind(&mut self, kind: &Kind) -> Option<Json> {
+        let (ty, format) = match kind {
+            Kind::Message(m) => return self.message_type(m),
+            Kind::Enum(e) => return Some(self.enumeration(e)),
+            Kind::Double => ("number", Some("double")),
+            Kind::Float => ("number", Some("float")),
+            Kind::Int32 => ("integer", Some("int32")),
+            Kind::Sint32 => ("integer", Some("sint32")),
+            Kind::Sfixed32 => ("integer", Some("sfixed32")),
+            Kind::Uint32 => ("integer", Some("uint32")),
+            Kind::Fixed32 => ("integer", Some("fixed32")),
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => {
+                ("string", None)
+            }
+            Kind::Bool => ("boolean", None),
+            Kind::String => ("string", None),
+            Kind::Bytes => ("string", Some("bytes")),
+        };
+        let mut schema = Map::new();
+        schema.insert("type".into(), Json::String(ty.into()));
+        if let Some(format) = format {
+            schema.insert("format".into(), Json::String(format.into()));
+        }
+        Some(Json::Object(schema))
+    }
+
+    fn enumeration(&self, e: &EnumDescriptor) -> Json {
+        if self.options.enum_as_string {
+            let names: Vec<Json> = e.values().map(|v| Json::String(v.name().into())).collect();
+            json!({"enum": names, "type": "string", "format": "enum"})
+        } else {
+            json!({"type": "integer", "format": "enum"})
+        }
+    }
+
+    /// The schema of a field: maps as objects, lists as arrays; `None` when the field has no
+    /// JSON form (`google.protobuf.Empty`).
+    pub(crate) fn field(&mut self, field: &FieldDescriptor) -> Option<Json> {
+        if field.is_map() {
+            let Kind::Message(entry) = field.kind() else {
+                return None;
+            };
+            let value = self.kind(&entry.map_entry_value_field().kind())?;
+            return Some(json!({"type": "object", "additionalProperties": value}));
+        }
+        let schema = self.kind(&field.kind())?;
+        Some(if field.is_list() {
+            json!({"type": "array", "items": schema})
+        } else {
+            schema
+        })
+    }
+
+    /// The fixed schema of a well-known component.
+    pub(crate) fn fixed_component(&mut self, component: &Component) -> Option<Json> {
+        Some(match component {
+            Component::Any => json!({
+                "type": "object",
+                "properties": {"@type": {"type": "string", "description": "The type of the serialized message."}},
+                "additionalProperties": true,
+                "description": "Contains an arbitrary serialized message along with a @type that describes the type of the serialized message.",
+            }),
+            Component::Value => json!({
+                "description": "Represents a dynamically typed value which can be either null, a number, a string, a boolean, a recursive struct value, or a list of values.",
+            }),
+            Component::Status => {
+                let any = self.reference(Component::Any);
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "integer", "description": "The status code, which should be an enum value of [google.rpc.Code][google.rpc.Code].", "format": "int32"},
+                        "message": {"type": "string", "description": "A developer-facing error message, which should be in English. Any user-facing error message should be localized and sent in the [google.rpc.Status.details][google.rpc.Status.details] field, or localized by the client."},
+                        "details": {"type": "array", "items": any, "description": "A list of messages that carry the error details.  There is a common set of message types for APIs to use."},
+                    },
+                    "description": "The `Status` type defines a logical error model that is suitable for different programming environments, including REST APIs and RPC APIs. It is used by [gRPC](https://github.com/grpc). Each `Status` message contains three pieces of data: error code, error message, and error details. You can find out more about this error model and how to work with it in the [API Design Guide](https://cloud.google.com/apis/design/errors).",
+                })
+            }
+            Component::Message(_) => return None,
+        })
+    }
+}
+
+/// gnostic-models' key order for Schema objects.
+const SCHEMA_KEYS: &[&str] = &[
+    "nullable",
+    "discriminator",
+    "readOnly",
+    "writeOnly",
+    "xml",
+    "externalDocs",
+    "example",
+    "deprecated",
+    "title",
+    "multipleOf",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "maxProperties",
+    "minProperties",
+    "required",
+    "enum",
+    "type",
+    "allOf",
+    "oneOf",
+    "anyOf",
+    "not",
+    "items",
+    "properties",
+    "additionalProperties",
+    "default",
+    "description",
+    "format",
+];
+
+/// Puts the keys of a schema (and of the schemas inside it) in gnostic's order, so that the
+/// output reads like gnostic's whatever order the annotations were merged in.
+pub(crate) fn order_schema(schema: &mut Json) {
+    let Json::Object(map) = schema else { return };
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(inner) = map.get_mut(key) {
+            order_schema(inner);
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        if let Some(Json::Array(list)) = map.get_mut(key) {
+            list.iter_mut().for_each(order_schema);
+        }
+    }
+    if let Some(Json::Object(props)) = map.get_mut("properties") {
+        props.values_mut().for_each(order_schema);
+    }
+    let mut old = std::mem::take(map);
+    for key in SCHEMA_KEYS {
+        if let Some(v) = old.shift_remove(*key) {
+            map.insert((*key).to_string(), v);
+        }
+    }
+    map.extend(old);
+}

@@ -1,0 +1,145 @@
+//! Shared test support: running the plugin on fixtures, comparing documents, validating them
+//! with openapi-spec-validator.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kratos_codegen::testing;
+use serde_json::Value;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    testing::workspace_dir()
+}
+
+/// Runs the plugin on `files` (relative to `include`) with `parameter`; returns the output files
+/// as (name, content).
+pub fn run(include: &Path, files: &[&str], parameter: &str) -> Vec<(String, String)> {
+    let request = testing::request(&[include.to_path_buf()], files, parameter);
+    let output = protoc_gen_openapi::generate(&request)
+        .unwrap_or_else(|e| panic!("{files:?} with '{parameter}': {e}"));
+    output
+        .files
+        .into_iter()
+        .map(|f| (f.name, f.content))
+        .collect()
+}
+
+/// Runs the plugin and parses its single JSON output.
+pub fn run_json(include: &Path, files: &[&str], parameter: &str) -> Value {
+    let out = run(include, files, parameter);
+    assert_eq!(
+        out.len(),
+        1,
+        "one output file expected, got {:?}",
+        names(&out)
+    );
+    assert_eq!(out[0].0, "openapi.json");
+    serde_json::from_str(&out[0].1).unwrap()
+}
+
+fn names(files: &[(String, String)]) -> Vec<&str> {
+    files.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+/// A YAML file as a JSON value.
+pub fn read_yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The differences between two JSON values, as JSON pointers with both sides (at most
+/// `limit`). Object key order is ignored; array order is not.
+pub fn diff(expected: &Value, actual: &Value, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(expected, actual, String::new(), &mut out, limit);
+    out
+}
+
+fn walk(e: &Value, a: &Value, at: String, out: &mut Vec<String>, limit: usize) {
+    if out.len() >= limit {
+        return;
+    }
+    match (e, a) {
+        (Value::Object(eo), Value::Object(ao)) => {
+            for (k, ev) in eo {
+                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                match ao.get(k) {
+                    Some(av) => walk(ev, av, p, out, limit),
+                    None => out.push(format!("{p}: missing (expected {ev})")),
+                }
+            }
+            for (k, av) in ao {
+                if !eo.contains_key(k) && out.len() < limit {
+                    let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    out.push(format!("{p}: unexpected {av}"));
+                }
+            }
+        }
+        (Value::Array(ea), Value::Array(aa)) if ea.len() == aa.len() => {
+            for (i, (ev, av)) in ea.iter().zip(aa).enumerate() {
+                walk(ev, av, format!("{at}/{i}"), out, limit);
+            }
+        }
+        _ => {
+            if e != a {
+                out.push(format!("{at}: expected {e}, got {a}"));
+            }
+        }
+    }
+}
+
+/// The Python of the test environment, with openapi-spec-validator importable; fails the test
+/// (never skips it) when missing.
+pub fn validator_python() -> PathBuf {
+    let python = workspace().join(".tools/venv/bin/python");
+    let ok = Command::new(&python)
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "openapi-spec-validator is not installed in {}: run scripts/install-deps.sh",
+        python.display()
+    );
+    python
+}
+
+const VALIDATE_SCRIPT: &str = r#"
+import sys
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+failed = 0
+for path in sys.argv[1:]:
+    try:
+        validate(read_from_filename(path)[0])
+    except Exception as e:
+        failed += 1
+        print(f"INVALID {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+print(f"checked {len(sys.argv) - 1}, invalid {failed}")
+sys.exit(1 if failed else 0)
+"#;
+
+/// Validates every document (files) in one Python run; panics with the validator's report on
+/// any invalid one.
+pub fn validate_all(paths: &[PathBuf]) {
+    assert!(!paths.is_empty(), "no documents to validate");
+    let python = validator_python();
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(VALIDATE_SCRIPT)
+        .args(paths)
+        .output()
+        .expect("run openapi-spec-validator");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "openapi-spec-validator rejected documents:\n{report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        report.contains(&format!("checked {}, invalid 0", paths.len())),
+        "unexpected validator report: {report}"
+    );
+}
