@@ -69,20 +69,19 @@ fn route(
             verb_path = Some((verb.to_ascii_uppercase(), string_field(rule, verb)));
         }
     }
-    if rule.has_field_by_name("custom") {
-        if let Some(custom) = rule.get_field_by_name("custom") {
-            if let Some(custom) = custom.as_message() {
-                let kind = string_field(custom, "kind");
-                if kind.is_empty() {
-                    return Err(CodegenError::proto(
-                        file,
-                        element,
-                        "google.api.http custom rule has an empty kind",
-                    ));
-                }
-                verb_path = Some((kind, string_field(custom, "path")));
-            }
+    if rule.has_field_by_name("custom")
+        && let Some(custom) = rule.get_field_by_name("custom")
+        && let Some(custom) = custom.as_message()
+    {
+        let kind = string_field(custom, "kind");
+        if kind.is_empty() {
+            return Err(CodegenError::proto(
+                file,
+                element,
+                "google.api.http custom rule has an empty kind",
+            ));
         }
+        verb_path = Some((kind, string_field(custom, "path")));
     }
     // No pattern: POST, as Kratos. An empty path: the default route.
     let (method_name, mut path) = verb_path.unwrap_or_else(|| ("POST".to_string(), String::new()));
