@@ -1,14 +1,14 @@
-//! Generated binding code: request body and path variables into the request message.
+//! Generated binding code: request body, query and path variables into the request message,
+//! in Kratos' order (body, then query, then path variables; later ones win).
 
-use kratos_codegen::names::{
-    field_ident, is_option_field, oneof_type_name, real_oneof, to_snake, to_upper_camel,
-};
+use kratos_codegen::names::{field_ident, real_oneof};
 use kratos_codegen::{CodegenError, Result, RustPaths};
 use kratos_path_template::Template;
 use proc_macro2::TokenStream;
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use quote::{format_ident, quote};
 
+use crate::form::FormFns;
 use crate::rule::Route;
 
 /// Where a binding error is reported.
@@ -36,23 +36,19 @@ pub(crate) fn bind_body(
     template: &Template,
     input: &MessageDescriptor,
     package: &str,
+    forms: &mut FormFns<'_>,
     paths: &RustPaths,
     site: &Site<'_>,
 ) -> Result<TokenStream> {
     let input_ty = rust_type(paths, input.full_name(), package);
+    let form = forms.of(input);
     let mut stmts = TokenStream::new();
-    // `mut` only when something is assigned after the message is created.
-    let mutable = if template.variables().is_empty() {
-        quote! {}
-    } else {
-        quote! { mut }
-    };
     match route.body.as_str() {
         "" => stmts.extend(quote! {
-            let #mutable msg: #input_ty = ::core::default::Default::default();
+            let mut msg: #input_ty = ::core::default::Default::default();
         }),
         "*" => stmts.extend(quote! {
-            let #mutable msg: #input_ty = binder.body()?;
+            let mut msg: #input_ty = binder.body(#form)?;
         }),
         name => {
             let field = find_field(input, name).ok_or_else(|| {
@@ -61,135 +57,92 @@ pub(crate) fn bind_body(
                     input.full_name()
                 ))
             })?;
-            let is_singular_message =
-                matches!(field.kind(), Kind::Message(_)) && !field.is_list() && !field.is_map();
-            if !is_singular_message || real_oneof(&field).is_some() {
-                return Err(site.error(format!(
-                    "body '{name}': binding the body to a field that is not a singular message \
-                     (here {}) is not supported yet",
-                    describe(&field)
-                )));
-            }
+            let inner = match field.kind() {
+                Kind::Message(m)
+                    if !field.is_list() && !field.is_map() && real_oneof(&field).is_none() =>
+                {
+                    m
+                }
+                _ => {
+                    return Err(site.error(format!(
+                        "body '{name}': binding the body to a field that is not a singular message \
+                         (here {}) is not supported yet",
+                        describe(&field)
+                    )));
+                }
+            };
+            let inner_form = forms.of(&inner);
             let ident = format_ident_raw(&field_ident(&field));
             stmts.extend(quote! {
                 let mut msg: #input_ty = ::core::default::Default::default();
-                msg.#ident = binder.body_field()?;
+                msg.#ident = binder.body_field(#inner_form)?;
             });
         }
     }
     for var in template.variables() {
-        stmts.extend(bind_variable(
-            &var.field_path,
-            input,
-            package,
-            paths,
-            site,
-            route,
-        )?);
+        check_variable(&var.field_path, input, site, route)?;
     }
-    stmts.extend(quote! { Ok(msg) });
+    stmts.extend(quote! { binder.query(&mut msg, #form)?; });
+    if !template.variables().is_empty() {
+        stmts.extend(quote! { binder.vars(&mut msg, #form)?; });
+    }
+    stmts.extend(quote! { ::core::result::Result::Ok(msg) });
     Ok(stmts)
 }
 
-/// `msg.a.get_or_insert_with(Default::default).b = <value>;` for path variable `a.b`.
-fn bind_variable(
+/// A path variable must name an existing field, through singular messages, and end on a field
+/// a single string can set (a scalar, an enum, a well-known type, or a repeated one of those).
+fn check_variable(
     field_path: &str,
     input: &MessageDescriptor,
-    package: &str,
-    paths: &RustPaths,
     site: &Site<'_>,
     route: &Route,
-) -> Result<TokenStream> {
-    let missing = |name: &str, message: &MessageDescriptor| {
-        site.error(format!(
-            "path template '{}' names field '{field_path}': message {} has no field '{name}'",
-            route.path,
-            message.full_name()
-        ))
-    };
+) -> Result<()> {
     let segments: Vec<&str> = field_path.split('.').collect();
     let mut message = input.clone();
-    let mut target = quote! { msg };
     for (i, name) in segments.iter().enumerate() {
-        let field = find_field(&message, name).ok_or_else(|| missing(name, &message))?;
+        let field = find_field(&message, name).ok_or_else(|| {
+            site.error(format!(
+                "path template '{}' names field '{field_path}': message {} has no field '{name}'",
+                route.path,
+                message.full_name()
+            ))
+        })?;
         let last = i + 1 == segments.len();
-        let ident = format_ident_raw(&field_ident(&field));
-        if !last {
-            let Kind::Message(inner) = field.kind() else {
+        match field.kind() {
+            Kind::Message(inner) if !last => {
+                if field.is_list() || field.is_map() {
+                    return Err(site.error(format!(
+                        "path template '{}' names '{field_path}': '{name}' is {}, not a singular message",
+                        route.path,
+                        describe(&field)
+                    )));
+                }
+                message = inner;
+            }
+            _ if !last => {
                 return Err(site.error(format!(
                     "path template '{}' names '{field_path}', but '{name}' is not a message field",
                     route.path
                 )));
-            };
-            if field.is_list() || field.is_map() || real_oneof(&field).is_some() {
+            }
+            _ if field.is_map() => {
                 return Err(site.error(format!(
-                    "path template '{}' names '{field_path}': descending into {} is not supported",
-                    route.path,
-                    describe(&field)
+                    "path template '{}' names '{field_path}', a map field, which a path variable cannot bind",
+                    route.path
                 )));
             }
-            target =
-                quote! { #target.#ident.get_or_insert_with(::core::default::Default::default) };
-            message = inner;
-            continue;
+            Kind::Message(inner) if inner.package_name() != "google.protobuf" => {
+                return Err(site.error(format!(
+                    "path template '{}' names '{field_path}' of message type {}, which a path variable cannot bind",
+                    route.path,
+                    inner.full_name()
+                )));
+            }
+            _ => {}
         }
-        if field.is_map() {
-            return Err(site.error(format!(
-                "path template '{}' names '{field_path}', a map field, which a path variable cannot bind",
-                route.path
-            )));
-        }
-        let value = scalar_value(&field, field_path, package, paths).ok_or_else(|| {
-            site.error(format!(
-                "path template '{}' names '{field_path}' of type {}, which path variables do not bind yet",
-                route.path,
-                describe(&field)
-            ))
-        })?;
-        if field.is_list() {
-            return Ok(quote! { #target.#ident.push(#value); });
-        }
-        if let Some(oneof) = real_oneof(&field) {
-            let parent = field.parent_message();
-            let module = module_of(paths, parent.full_name(), parent.name(), package);
-            let oneof_ty = format_ident_raw(&oneof_type_name(&oneof));
-            let oneof_field = format_ident_raw(&to_snake(oneof.name()));
-            let variant = format_ident_raw(&to_upper_camel(field.name()));
-            return Ok(
-                quote! { #target.#oneof_field = ::core::option::Option::Some(#module::#oneof_ty::#variant(#value)); },
-            );
-        }
-        if is_option_field(&field) {
-            return Ok(quote! { #target.#ident = ::core::option::Option::Some(#value); });
-        }
-        return Ok(quote! { #target.#ident = #value; });
     }
-    Err(missing(field_path, input))
-}
-
-/// The expression that reads a scalar or enum path variable.
-fn scalar_value(
-    field: &FieldDescriptor,
-    field_path: &str,
-    package: &str,
-    paths: &RustPaths,
-) -> Option<TokenStream> {
-    let parse = |ty: TokenStream| Some(quote! { binder.var_parse::<#ty>(#field_path)? });
-    match field.kind() {
-        Kind::String => Some(quote! { binder.var_string(#field_path)? }),
-        Kind::Bool => Some(quote! { binder.var_bool(#field_path)? }),
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => parse(quote!(i32)),
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => parse(quote!(i64)),
-        Kind::Uint32 | Kind::Fixed32 => parse(quote!(u32)),
-        Kind::Uint64 | Kind::Fixed64 => parse(quote!(u64)),
-        Kind::Float => parse(quote!(f32)),
-        Kind::Double => parse(quote!(f64)),
-        Kind::Enum(e) => {
-            let ty = rust_type(paths, e.full_name(), package);
-            Some(quote! { binder.var_enum(#field_path, #ty::from_str_name)? })
-        }
-        Kind::Bytes | Kind::Message(_) => None,
-    }
+    Ok(())
 }
 
 /// A human description of a field's type, for errors.
@@ -215,19 +168,6 @@ pub(crate) fn rust_type(paths: &RustPaths, full_name: &str, package: &str) -> To
     let path = paths.resolve(full_name, package);
     path.parse()
         .unwrap_or_else(|_| quote! { compile_error!("unrepresentable type path") })
-}
-
-/// The module prost generates for a message's nested items (`hello_request` for
-/// `HelloRequest`), as a path.
-fn module_of(paths: &RustPaths, full_name: &str, name: &str, package: &str) -> TokenStream {
-    let type_path = paths.resolve(full_name, package);
-    let module = match type_path.rsplit_once("::") {
-        Some((parent, _)) => format!("{parent}::{}", to_snake(name)),
-        None => to_snake(name),
-    };
-    module
-        .parse()
-        .unwrap_or_else(|_| quote! { compile_error!("unrepresentable module path") })
 }
 
 /// An identifier that may be raw (`r#type`).

@@ -16,6 +16,7 @@
 //! `extern_path=.proto.pkg=::rust::path` (repeatable), `wkt=pbjson|prost`.
 
 mod bind;
+mod form;
 mod options;
 mod rule;
 mod service;
@@ -62,13 +63,16 @@ pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
         // produce the same output.
         files.sort_by(|a, b| a.name().cmp(b.name()));
         let mut items = proc_macro2::TokenStream::new();
+        let mut forms = form::FormFns::new(&options.paths, options.wkt, &package);
         for file in &files {
             items.extend(service::generate_file(
                 file,
                 &options,
+                &mut forms,
                 &mut output.warnings,
             )?);
         }
+        items.extend(forms.finish());
         if items.is_empty() {
             continue;
         }
@@ -106,6 +110,7 @@ impl Options {
             ));
         }
         Ok(Options {
+            wkt,
             omitempty: params.bool("omitempty", true)?,
             omitempty_prefix: prefix,
             grpc: params.bool("grpc", true)?,

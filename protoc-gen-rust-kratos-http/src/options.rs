@@ -1,6 +1,6 @@
 //! The plugin's options, from its parameters.
 
-use kratos_codegen::RustPaths;
+use kratos_codegen::{RustPaths, WktMapping};
 
 /// Options of the HTTP generator.
 #[derive(Debug, Clone)]
@@ -12,6 +12,8 @@ pub struct Options {
     pub omitempty_prefix: String,
     /// Whether to generate the adapter to tonic's server trait.
     pub grpc: bool,
+    /// How the well-known types are represented.
+    pub wkt: WktMapping,
     /// How proto types map to Rust paths.
     pub paths: RustPaths,
 }

@@ -11,6 +11,7 @@ use quote::{format_ident, quote};
 
 use crate::Options;
 use crate::bind::{Site, bind_body, format_ident_raw, rust_type};
+use crate::form::FormFns;
 use crate::rule::{self, Route};
 
 /// One unary method with its routes.
@@ -25,22 +26,25 @@ struct MethodPlan {
 pub(crate) fn generate_file(
     file: &FileDescriptor,
     options: &Options,
+    forms: &mut FormFns<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<TokenStream> {
     let comments = FileComments::new(file);
     let mut out = TokenStream::new();
     for service in file.services() {
         out.extend(generate_service(
-            file, &service, options, &comments, warnings,
+            file, &service, options, forms, &comments, warnings,
         )?);
     }
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn generate_service(
     file: &FileDescriptor,
     service: &ServiceDescriptor,
     options: &Options,
+    forms: &mut FormFns<'_>,
     comments: &FileComments,
     warnings: &mut Vec<String>,
 ) -> Result<TokenStream> {
@@ -125,6 +129,7 @@ fn generate_service(
             &plans,
             package,
             options,
+            forms,
             &trait_ident,
             warnings,
         )?);
@@ -203,6 +208,7 @@ fn http_registration(
     plans: &[MethodPlan],
     package: &str,
     options: &Options,
+    forms: &mut FormFns<'_>,
     trait_ident: &proc_macro2::Ident,
     warnings: &mut Vec<String>,
 ) -> Result<TokenStream> {
@@ -232,18 +238,13 @@ fn http_registration(
                 &template,
                 &plan.method.input(),
                 package,
+                forms,
                 &options.paths,
                 &site,
             )?;
-            // A route without body or variables binds nothing (query binding comes later).
-            let binder = if route.body.is_empty() && template.variables().is_empty() {
-                format_ident!("_binder")
-            } else {
-                format_ident!("binder")
-            };
             binders.extend(quote! {
                 fn #bind_fn(
-                    #binder: &mut ::kratos::__codegen::http::Binder<'_>,
+                    binder: &mut ::kratos::__codegen::http::Binder<'_>,
                 ) -> ::core::result::Result<#input, ::kratos::errors::Error> {
                     #body
                 }

@@ -20,6 +20,9 @@ pub enum Codec {
     Json,
     /// The protobuf binary format.
     Proto,
+    /// `application/x-www-form-urlencoded`: decoded with the generated form binding (Kratos'
+    /// rules); encoded from the JSON form, nested fields as dotted keys.
+    Form,
 }
 
 /// The reason of every decoding and binding error, as in Kratos.
@@ -31,6 +34,7 @@ impl Codec {
         match self {
             Codec::Json => "json",
             Codec::Proto => "proto",
+            Codec::Form => "x-www-form-urlencoded",
         }
     }
 
@@ -39,6 +43,7 @@ impl Codec {
         HeaderValue::from_static(match self {
             Codec::Json => "application/json",
             Codec::Proto => "application/proto",
+            Codec::Form => "application/x-www-form-urlencoded",
         })
     }
 
@@ -47,6 +52,7 @@ impl Codec {
         match subtype {
             "json" => Some(Codec::Json),
             "proto" => Some(Codec::Proto),
+            "x-www-form-urlencoded" => Some(Codec::Form),
             _ => None,
         }
     }
@@ -71,6 +77,11 @@ impl Codec {
             Codec::Json => serde_json::to_vec(message)
                 .map_err(|e| Error::new(500, CODEC_REASON, format!("json marshal: {e}"))),
             Codec::Proto => Ok(message.encode_to_vec()),
+            Codec::Form => {
+                let value = serde_json::to_value(message)
+                    .map_err(|e| Error::new(500, CODEC_REASON, format!("form marshal: {e}")))?;
+                Ok(form_encode(&value).into_bytes())
+            }
         }
     }
 
@@ -84,6 +95,12 @@ impl Codec {
                 .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
             Codec::Proto => T::decode(bytes)
                 .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
+            // Form bodies need the message's generated form binding (see `http::Binder`).
+            Codec::Form => Err(Error::new(
+                400,
+                CODEC_REASON,
+                "body unmarshal: form bodies bind through generated code only",
+            )),
         }
     }
 
@@ -93,6 +110,10 @@ impl Codec {
         match self {
             // Serialising a struct of numbers, strings and a string map cannot fail.
             Codec::Json => serde_json::to_vec(error).unwrap_or_default(),
+            Codec::Form => match serde_json::to_value(error) {
+                Ok(v) => form_encode(&v).into_bytes(),
+                Err(_) => Vec::new(),
+            },
             Codec::Proto => Status {
                 code: error.code(),
                 reason: error.reason().to_string(),
@@ -111,11 +132,68 @@ impl Codec {
     pub fn decode_error(self, bytes: &[u8]) -> Option<Error> {
         match self {
             Codec::Json => serde_json::from_slice(bytes).ok(),
+            Codec::Form => {
+                let mut err = Error::default();
+                let mut metadata = std::collections::BTreeMap::new();
+                for (k, v) in form_urlencoded::parse(bytes) {
+                    match k.as_ref() {
+                        "code" => err = Error::new(v.parse().ok()?, err.reason(), err.message()),
+                        "reason" => err = Error::new(err.code(), v, err.message()),
+                        "message" => err = Error::new(err.code(), err.reason(), v),
+                        other => {
+                            if let Some(key) = other.strip_prefix("metadata.") {
+                                metadata.insert(key.to_string(), v.into_owned());
+                            }
+                        }
+                    }
+                }
+                Some(err.with_metadata(metadata))
+            }
             Codec::Proto => Status::decode(bytes)
                 .ok()
                 .map(|s| Error::new(s.code, s.reason, s.message).with_metadata(s.metadata)),
         }
     }
+}
+
+/// Flattens a JSON value into form pairs: nested objects as dotted keys, arrays as repeated
+/// keys; nulls, empty strings and empty arrays are left out (as Kratos' form encoder leaves
+/// out unpopulated fields).
+fn form_encode(value: &serde_json::Value) -> String {
+    fn walk(
+        prefix: &str,
+        value: &serde_json::Value,
+        out: &mut form_urlencoded::Serializer<'_, String>,
+    ) {
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    walk(prefix, item, out);
+                }
+            }
+            serde_json::Value::String(s) if s.is_empty() => {}
+            serde_json::Value::String(s) => {
+                out.append_pair(prefix, s);
+            }
+            other => {
+                out.append_pair(prefix, &other.to_string());
+            }
+        }
+    }
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    walk("", value, &mut out);
+    out.finish()
 }
 
 /// Kratos' `errors.Status` message, the proto form of an error body.

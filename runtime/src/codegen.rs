@@ -12,6 +12,10 @@ pub mod http {
     pub use crate::transport::http::{Binder, RouteError, RouteSpec, Server};
 }
 
+/// Used by generated form binding (query strings, form bodies, path variables).
+#[doc(hidden)]
+pub use crate::transport::http::form;
+
 /// Used by generated gRPC adapters.
 #[doc(hidden)]
 pub mod grpc {

@@ -1,6 +1,6 @@
 //! Binding a request into its message: what generated binding code calls.
 
-use std::str::FromStr;
+use std::borrow::Cow;
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -8,6 +8,13 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::{CODEC_REASON, Codec};
 use crate::errors::Error;
+
+use super::form::{self, FormFn};
+
+fn decode_form_body<T>(msg: &mut T, body: &[u8], bind: FormFn<T>) -> Result<(), Error> {
+    let text = std::str::from_utf8(body).map_err(|e| codec_error(format!("body unmarshal {e}")))?;
+    form::decode(msg, text, bind).map_err(|e| codec_error(format!("body unmarshal {e}")))
+}
 
 /// The parts of an HTTP request that generated code binds into the request message: the
 /// body (decoded with the codec of `Content-Type`) and the path variables (already
@@ -39,81 +46,53 @@ impl<'a> Binder<'a> {
     }
 
     /// The whole body decoded as the request message (`body: "*"`); the default message when
-    /// the body is empty.
-    pub fn body<T: DeserializeOwned + prost::Message + Default>(&mut self) -> Result<T, Error> {
+    /// the body is empty. A form body is decoded with `form`, the message's generated form
+    /// binding.
+    pub fn body<T>(&mut self, form: FormFn<T>) -> Result<T, Error>
+    where
+        T: DeserializeOwned + prost::Message + Default,
+    {
         let codec = self.request_codec()?;
+        let mut msg = T::default();
         if self.body.is_empty() {
-            return Ok(T::default());
+            return Ok(msg);
         }
-        codec.decode(&self.body)
+        match codec {
+            Codec::Form => {
+                decode_form_body(&mut msg, &self.body, form)?;
+                Ok(msg)
+            }
+            other => other.decode(&self.body),
+        }
     }
 
     /// The body decoded as one message field (`body: "field"`); `None` when the body is empty.
-    pub fn body_field<T: DeserializeOwned + prost::Message + Default>(
-        &mut self,
-    ) -> Result<Option<T>, Error> {
-        let codec = self.request_codec()?;
+    pub fn body_field<T>(&mut self, form: FormFn<T>) -> Result<Option<T>, Error>
+    where
+        T: DeserializeOwned + prost::Message + Default,
+    {
         if self.body.is_empty() {
+            self.request_codec()?;
             return Ok(None);
         }
-        codec.decode(&self.body).map(Some)
+        self.body(form).map(Some)
     }
 
-    /// The decoded value of the path variable `field_path`.
-    pub fn var(&self, field_path: &str) -> Result<&str, Error> {
-        self.vars
-            .iter()
-            .find(|(name, _)| *name == field_path)
-            .map(|(_, v)| v.as_str())
-            .ok_or_else(|| codec_error(format!("path variable '{field_path}' is missing")))
-    }
-
-    /// A string path variable.
-    pub fn var_string(&self, field_path: &str) -> Result<String, Error> {
-        self.var(field_path).map(str::to_string)
-    }
-
-    /// A numeric path variable (integers and floats as protojson reads them from strings).
-    pub fn var_parse<T: FromStr>(&self, field_path: &str) -> Result<T, Error>
-    where
-        T::Err: std::fmt::Display,
-    {
-        let raw = self.var(field_path)?;
-        raw.parse::<T>().map_err(|e| {
-            codec_error(format!(
-                "path variable '{field_path}': invalid value '{raw}': {e}"
-            ))
-        })
-    }
-
-    /// A bool path variable: `true`/`false` (and Go's `1`, `t`, `T`, `TRUE`, `True`, and the
-    /// false counterparts, as Kratos' form decoder accepts).
-    pub fn var_bool(&self, field_path: &str) -> Result<bool, Error> {
-        let raw = self.var(field_path)?;
-        match raw {
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-            _ => Err(codec_error(format!(
-                "path variable '{field_path}': invalid bool '{raw}'"
-            ))),
+    /// Binds the query string into `msg` (Kratos' form rules; unknown keys are ignored).
+    pub fn query<T>(&self, msg: &mut T, form: FormFn<T>) -> Result<(), Error> {
+        match self.parts.uri.query() {
+            Some(query) => form::decode(msg, query, form).map_err(|e| codec_error(e.0)),
+            None => Ok(()),
         }
     }
 
-    /// An enum path variable, by value name or number; returns the number prost stores.
-    pub fn var_enum<E: Into<i32>>(
-        &self,
-        field_path: &str,
-        from_name: fn(&str) -> Option<E>,
-    ) -> Result<i32, Error> {
-        let raw = self.var(field_path)?;
-        if let Some(value) = from_name(raw) {
-            return Ok(value.into());
+    /// Binds the path variables into `msg`.
+    pub fn vars<T>(&self, msg: &mut T, form: FormFn<T>) -> Result<(), Error> {
+        for (field_path, value) in self.vars {
+            let path = form::parse_key(field_path);
+            form(msg, &path, &[Cow::Borrowed(value.as_str())]).map_err(|e| codec_error(e.0))?;
         }
-        raw.parse::<i32>().map_err(|_| {
-            codec_error(format!(
-                "path variable '{field_path}': '{raw}' is not a value of the enum"
-            ))
-        })
+        Ok(())
     }
 
     /// The request's method, URI and headers.

@@ -6,6 +6,7 @@
 //! answered with a Kratos error body.
 
 mod binder;
+pub mod form;
 mod raw;
 mod response;
 mod router;

@@ -202,64 +202,57 @@ fn __bind_bindings_get_book_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<GetBookRequest, ::kratos::errors::Error> {
     let mut msg: GetBookRequest = ::core::default::Default::default();
-    msg.book.get_or_insert_with(::core::default::Default::default).shelf = binder
-        .var_string("book.shelf")?;
-    msg.book.get_or_insert_with(::core::default::Default::default).id = binder
-        .var_parse::<i64>("book.id")?;
-    Ok(msg)
+    binder.query(&mut msg, __form_kratos_test_v1_get_book_request)?;
+    binder.vars(&mut msg, __form_kratos_test_v1_get_book_request)?;
+    ::core::result::Result::Ok(msg)
 }
 fn __bind_bindings_get_book_1(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<GetBookRequest, ::kratos::errors::Error> {
     let mut msg: GetBookRequest = ::core::default::Default::default();
-    msg.book.get_or_insert_with(::core::default::Default::default).name = binder
-        .var_string("book.name")?;
-    Ok(msg)
+    binder.query(&mut msg, __form_kratos_test_v1_get_book_request)?;
+    binder.vars(&mut msg, __form_kratos_test_v1_get_book_request)?;
+    ::core::result::Result::Ok(msg)
 }
 fn __bind_bindings_scalars_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<ScalarsRequest, ::kratos::errors::Error> {
-    let mut msg: ScalarsRequest = binder.body()?;
-    msg.i32 = binder.var_parse::<i32>("i32")?;
-    msg.i64 = binder.var_parse::<i64>("i64")?;
-    msg.u32 = binder.var_parse::<u32>("u32")?;
-    msg.u64 = binder.var_parse::<u64>("u64")?;
-    msg.f = binder.var_parse::<f32>("f")?;
-    msg.d = binder.var_parse::<f64>("d")?;
-    msg.b = binder.var_bool("b")?;
-    msg.kind = binder.var_enum("kind", Kind::from_str_name)?;
-    msg.opt = ::core::option::Option::Some(binder.var_string("opt")?);
-    Ok(msg)
+    let mut msg: ScalarsRequest = binder.body(__form_kratos_test_v1_scalars_request)?;
+    binder.query(&mut msg, __form_kratos_test_v1_scalars_request)?;
+    binder.vars(&mut msg, __form_kratos_test_v1_scalars_request)?;
+    ::core::result::Result::Ok(msg)
 }
 fn __bind_bindings_update_book_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<UpdateBookRequest, ::kratos::errors::Error> {
     let mut msg: UpdateBookRequest = ::core::default::Default::default();
-    msg.book = binder.body_field()?;
-    msg.r#type = binder.var_string("type")?;
-    Ok(msg)
+    msg.book = binder.body_field(__form_kratos_test_v1_book)?;
+    binder.query(&mut msg, __form_kratos_test_v1_update_book_request)?;
+    binder.vars(&mut msg, __form_kratos_test_v1_update_book_request)?;
+    ::core::result::Result::Ok(msg)
 }
 fn __bind_bindings_search_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<SearchRequest, ::kratos::errors::Error> {
     let mut msg: SearchRequest = ::core::default::Default::default();
-    msg.target = ::core::option::Option::Some(
-        search_request::Target::Query(binder.var_string("query")?),
-    );
-    Ok(msg)
+    binder.query(&mut msg, __form_kratos_test_v1_search_request)?;
+    binder.vars(&mut msg, __form_kratos_test_v1_search_request)?;
+    ::core::result::Result::Ok(msg)
 }
 fn __bind_bindings_ping_0(
-    _binder: &mut ::kratos::__codegen::http::Binder<'_>,
+    binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<super::super::common::Page, ::kratos::errors::Error> {
-    let msg: super::super::common::Page = ::core::default::Default::default();
-    Ok(msg)
+    let mut msg: super::super::common::Page = ::core::default::Default::default();
+    binder.query(&mut msg, __form_kratos_common_page)?;
+    ::core::result::Result::Ok(msg)
 }
 fn __bind_bindings_tags_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<TagsRequest, ::kratos::errors::Error> {
     let mut msg: TagsRequest = ::core::default::Default::default();
-    msg.tags.push(binder.var_string("tags")?);
-    Ok(msg)
+    binder.query(&mut msg, __form_kratos_test_v1_tags_request)?;
+    binder.vars(&mut msg, __form_kratos_test_v1_tags_request)?;
+    ::core::result::Result::Ok(msg)
 }
 /// Registers `kratos.test.v1.Bindings` on the gRPC `server`, served by `service` through the server's middleware.
 pub fn register_bindings_grpc_server<S: Bindings>(
@@ -433,4 +426,413 @@ impl bindings_server::Bindings for BindingsGrpcAdapter {
         ::kratos::__codegen::grpc::unary(&self.tags, OPERATION_BINDINGS_TAGS, request)
             .await
     }
+}
+/// Sets a field of `kratos.test.v1.TagsRequest` from a form key path.
+#[allow(
+    unused_variables,
+    unreachable_code,
+    clippy::collapsible_if,
+    clippy::collapsible_else_if
+)]
+fn __form_kratos_test_v1_tags_request(
+    msg: &mut TagsRequest,
+    path: &[::kratos::__codegen::form::Seg<'_>],
+    values: &[::std::borrow::Cow<'_, str>],
+) -> ::core::result::Result<(), ::kratos::__codegen::form::FormError> {
+    use ::kratos::__codegen::form as f;
+    let [seg, rest @ ..] = path else {
+        return ::core::result::Result::Ok(());
+    };
+    match seg.name {
+        "tags" => {
+            msg.tags.extend(f::each(seg, rest, values, "tags", f::string)?);
+        }
+        _ => {}
+    }
+    ::core::result::Result::Ok(())
+}
+/// Sets a field of `kratos.common.Page` from a form key path.
+#[allow(
+    unused_variables,
+    unreachable_code,
+    clippy::collapsible_if,
+    clippy::collapsible_else_if
+)]
+fn __form_kratos_common_page(
+    msg: &mut super::super::common::Page,
+    path: &[::kratos::__codegen::form::Seg<'_>],
+    values: &[::std::borrow::Cow<'_, str>],
+) -> ::core::result::Result<(), ::kratos::__codegen::form::FormError> {
+    use ::kratos::__codegen::form as f;
+    let [seg, rest @ ..] = path else {
+        return ::core::result::Result::Ok(());
+    };
+    match seg.name {
+        "size" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "size",
+                f::int::<i32>,
+            )? {
+                msg.size = x;
+            }
+        }
+        "token" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "token",
+                f::string,
+            )? {
+                msg.token = x;
+            }
+        }
+        _ => {}
+    }
+    ::core::result::Result::Ok(())
+}
+/// Sets a field of `kratos.test.v1.SearchRequest` from a form key path.
+#[allow(
+    unused_variables,
+    unreachable_code,
+    clippy::collapsible_if,
+    clippy::collapsible_else_if
+)]
+fn __form_kratos_test_v1_search_request(
+    msg: &mut SearchRequest,
+    path: &[::kratos::__codegen::form::Seg<'_>],
+    values: &[::std::borrow::Cow<'_, str>],
+) -> ::core::result::Result<(), ::kratos::__codegen::form::FormError> {
+    use ::kratos::__codegen::form as f;
+    let [seg, rest @ ..] = path else {
+        return ::core::result::Result::Ok(());
+    };
+    match seg.name {
+        "query" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "query",
+                f::string,
+            )? {
+                if let ::core::option::Option::Some(current) = &msg.target {
+                    if !::core::matches!(current, search_request::Target::Query(_)) {
+                        return ::core::result::Result::Err(f::oneof_conflict("target"));
+                    }
+                }
+                msg.target = ::core::option::Option::Some(
+                    search_request::Target::Query(x),
+                );
+            }
+        }
+        "id" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "id",
+                f::int::<i64>,
+            )? {
+                if let ::core::option::Option::Some(current) = &msg.target {
+                    if !::core::matches!(current, search_request::Target::Id(_)) {
+                        return ::core::result::Result::Err(f::oneof_conflict("target"));
+                    }
+                }
+                msg.target = ::core::option::Option::Some(search_request::Target::Id(x));
+            }
+        }
+        _ => {}
+    }
+    ::core::result::Result::Ok(())
+}
+/// Sets a field of `kratos.test.v1.Book` from a form key path.
+#[allow(
+    unused_variables,
+    unreachable_code,
+    clippy::collapsible_if,
+    clippy::collapsible_else_if
+)]
+fn __form_kratos_test_v1_book(
+    msg: &mut Book,
+    path: &[::kratos::__codegen::form::Seg<'_>],
+    values: &[::std::borrow::Cow<'_, str>],
+) -> ::core::result::Result<(), ::kratos::__codegen::form::FormError> {
+    use ::kratos::__codegen::form as f;
+    let [seg, rest @ ..] = path else {
+        return ::core::result::Result::Ok(());
+    };
+    match seg.name {
+        "name" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "name",
+                f::string,
+            )? {
+                msg.name = x;
+            }
+        }
+        "shelf" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "shelf",
+                f::string,
+            )? {
+                msg.shelf = x;
+            }
+        }
+        "id" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "id",
+                f::int::<i64>,
+            )? {
+                msg.id = x;
+            }
+        }
+        "title" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "title",
+                f::string,
+            )? {
+                msg.title = x;
+            }
+        }
+        _ => {}
+    }
+    ::core::result::Result::Ok(())
+}
+/// Sets a field of `kratos.test.v1.UpdateBookRequest` from a form key path.
+#[allow(
+    unused_variables,
+    unreachable_code,
+    clippy::collapsible_if,
+    clippy::collapsible_else_if
+)]
+fn __form_kratos_test_v1_update_book_request(
+    msg: &mut UpdateBookRequest,
+    path: &[::kratos::__codegen::form::Seg<'_>],
+    values: &[::std::borrow::Cow<'_, str>],
+) -> ::core::result::Result<(), ::kratos::__codegen::form::FormError> {
+    use ::kratos::__codegen::form as f;
+    let [seg, rest @ ..] = path else {
+        return ::core::result::Result::Ok(());
+    };
+    match seg.name {
+        "type" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "type",
+                f::string,
+            )? {
+                msg.r#type = x;
+            }
+        }
+        "book" => {
+            if f::descend(seg, rest, values, "book", "kratos.test.v1.Book")? {
+                __form_kratos_test_v1_book(
+                    msg.book.get_or_insert_with(::core::default::Default::default),
+                    rest,
+                    values,
+                )?;
+            }
+        }
+        "page" => {
+            if f::descend(seg, rest, values, "page", "kratos.common.Page")? {
+                __form_kratos_common_page(
+                    msg.page.get_or_insert_with(::core::default::Default::default),
+                    rest,
+                    values,
+                )?;
+            }
+        }
+        _ => {}
+    }
+    ::core::result::Result::Ok(())
+}
+/// Sets a field of `kratos.test.v1.ScalarsRequest` from a form key path.
+#[allow(
+    unused_variables,
+    unreachable_code,
+    clippy::collapsible_if,
+    clippy::collapsible_else_if
+)]
+fn __form_kratos_test_v1_scalars_request(
+    msg: &mut ScalarsRequest,
+    path: &[::kratos::__codegen::form::Seg<'_>],
+    values: &[::std::borrow::Cow<'_, str>],
+) -> ::core::result::Result<(), ::kratos::__codegen::form::FormError> {
+    use ::kratos::__codegen::form as f;
+    let [seg, rest @ ..] = path else {
+        return ::core::result::Result::Ok(());
+    };
+    match seg.name {
+        "i32" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "i32",
+                f::int::<i32>,
+            )? {
+                msg.i32 = x;
+            }
+        }
+        "i64" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "i64",
+                f::int::<i64>,
+            )? {
+                msg.i64 = x;
+            }
+        }
+        "u32" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "u32",
+                f::int::<u32>,
+            )? {
+                msg.u32 = x;
+            }
+        }
+        "u64" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "u64",
+                f::int::<u64>,
+            )? {
+                msg.u64 = x;
+            }
+        }
+        "f" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "f",
+                f::float,
+            )? {
+                msg.f = x;
+            }
+        }
+        "d" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "d",
+                f::double,
+            )? {
+                msg.d = x;
+            }
+        }
+        "b" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "b",
+                f::boolean,
+            )? {
+                msg.b = x;
+            }
+        }
+        "kind" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "kind",
+                |t, v| ::core::result::Result::Ok(
+                    ::core::option::Option::Some(
+                        t
+                            .enumeration(
+                                v,
+                                Kind::from_str_name,
+                                |n| {
+                                    <Kind as ::core::convert::TryFrom<i32>>::try_from(n).is_ok()
+                                },
+                            )?,
+                    ),
+                ),
+            )? {
+                msg.kind = x;
+            }
+        }
+        "opt" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "opt",
+                f::string,
+            )? {
+                msg.opt = ::core::option::Option::Some(x);
+            }
+        }
+        "note" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "note",
+                f::string,
+            )? {
+                msg.note = x;
+            }
+        }
+        _ => {}
+    }
+    ::core::result::Result::Ok(())
+}
+/// Sets a field of `kratos.test.v1.GetBookRequest` from a form key path.
+#[allow(
+    unused_variables,
+    unreachable_code,
+    clippy::collapsible_if,
+    clippy::collapsible_else_if
+)]
+fn __form_kratos_test_v1_get_book_request(
+    msg: &mut GetBookRequest,
+    path: &[::kratos::__codegen::form::Seg<'_>],
+    values: &[::std::borrow::Cow<'_, str>],
+) -> ::core::result::Result<(), ::kratos::__codegen::form::FormError> {
+    use ::kratos::__codegen::form as f;
+    let [seg, rest @ ..] = path else {
+        return ::core::result::Result::Ok(());
+    };
+    match seg.name {
+        "book" => {
+            if f::descend(seg, rest, values, "book", "kratos.test.v1.Book")? {
+                __form_kratos_test_v1_book(
+                    msg.book.get_or_insert_with(::core::default::Default::default),
+                    rest,
+                    values,
+                )?;
+            }
+        }
+        _ => {}
+    }
+    ::core::result::Result::Ok(())
 }

@@ -61,15 +61,17 @@ pub fn register_greeter_http_server<S: Greeter>(
 fn __bind_greeter_say_hello_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<HelloRequest, ::kratos::errors::Error> {
-    let msg: HelloRequest = binder.body()?;
-    Ok(msg)
+    let mut msg: HelloRequest = binder.body(__form_helloworld_v1_hello_request)?;
+    binder.query(&mut msg, __form_helloworld_v1_hello_request)?;
+    ::core::result::Result::Ok(msg)
 }
 fn __bind_greeter_say_hello_1(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<HelloRequest, ::kratos::errors::Error> {
     let mut msg: HelloRequest = ::core::default::Default::default();
-    msg.name = binder.var_string("name")?;
-    Ok(msg)
+    binder.query(&mut msg, __form_helloworld_v1_hello_request)?;
+    binder.vars(&mut msg, __form_helloworld_v1_hello_request)?;
+    ::core::result::Result::Ok(msg)
 }
 /// Registers `helloworld.v1.Greeter` on the gRPC `server`, served by `service` through the server's middleware.
 pub fn register_greeter_grpc_server<S: Greeter>(
@@ -113,4 +115,36 @@ impl greeter_server::Greeter for GreeterGrpcAdapter {
             )
             .await
     }
+}
+/// Sets a field of `helloworld.v1.HelloRequest` from a form key path.
+#[allow(
+    unused_variables,
+    unreachable_code,
+    clippy::collapsible_if,
+    clippy::collapsible_else_if
+)]
+fn __form_helloworld_v1_hello_request(
+    msg: &mut HelloRequest,
+    path: &[::kratos::__codegen::form::Seg<'_>],
+    values: &[::std::borrow::Cow<'_, str>],
+) -> ::core::result::Result<(), ::kratos::__codegen::form::FormError> {
+    use ::kratos::__codegen::form as f;
+    let [seg, rest @ ..] = path else {
+        return ::core::result::Result::Ok(());
+    };
+    match seg.name {
+        "name" => {
+            if let ::core::option::Option::Some(x) = f::one(
+                seg,
+                rest,
+                values,
+                "name",
+                f::string,
+            )? {
+                msg.name = x;
+            }
+        }
+        _ => {}
+    }
+    ::core::result::Result::Ok(())
 }

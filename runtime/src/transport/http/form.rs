@@ -1,0 +1,604 @@
+//! Form decoding into messages: query strings, path variables and
+//! `application/x-www-form-urlencoded` bodies, with Kratos' rules (`encoding/form`).
+//!
+//! The HTTP plugin generates, for each message a request can bind, a function of type
+//! [`FormFn`] that sets one field from a key path and its values; this module splits keys,
+//! groups values and parses them. Rules, as Kratos:
+//!
+//! - a key is a field path split at `.`; each segment is a proto or JSON field name;
+//!   `name[]` is an array-style key and `name[k]` / `name.k` address a map entry;
+//! - unknown fields are ignored; a singular field given twice is an error; an empty value
+//!   leaves a singular field unset; repeated fields take every value, in order (no comma
+//!   splitting); for maps the last value wins; a second member of a oneof is an error;
+//! - scalars parse as Go's `strconv` does (bools `1 t T TRUE true True 0 f F FALSE false
+//!   False`, integers in base 10 with range checks, floats with range checks), bytes as
+//!   standard base64, enums by value name or defined number; well-known types from their
+//!   string forms (RFC 3339 timestamps, Go-style durations, comma-separated field masks,
+//!   JSON structs, wrappers from their value).
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use base64::Engine as _;
+
+/// One segment of a key: `name`, `name[]` (`index == Some("")`) or `name[key]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seg<'a> {
+    /// The field name.
+    pub name: &'a str,
+    /// The bracketed part, if any.
+    pub index: Option<&'a str>,
+}
+
+impl std::fmt::Display for Seg<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}[{i}]", self.name),
+            None => f.write_str(self.name),
+        }
+    }
+}
+
+/// A form-binding failure (answered 400 with reason `CODEC`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FormError(pub String);
+
+/// Sets the field a key path names, from the key's values. Generated per message.
+pub type FormFn<T> = fn(&mut T, &[Seg<'_>], &[Cow<'_, str>]) -> Result<(), FormError>;
+
+/// Splits a key into segments: `a.b[k].c` → `a`, `b[k]`, `c`.
+pub fn parse_key(key: &str) -> Vec<Seg<'_>> {
+    let mut out = Vec::new();
+    let mut rest = key;
+    while !rest.is_empty() {
+        // A bracket may contain dots (`m[a.b]`), so find the segment end outside brackets.
+        let mut end = rest.len();
+        let mut depth = 0usize;
+        for (i, c) in rest.char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth = depth.saturating_sub(1),
+                '.' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let seg = &rest[..end];
+        out.push(match seg.find('[') {
+            Some(open) if seg.ends_with(']') => Seg {
+                name: &seg[..open],
+                index: Some(&seg[open + 1..seg.len() - 1]),
+            },
+            _ => Seg {
+                name: seg,
+                index: None,
+            },
+        });
+        rest = rest.get(end + 1..).unwrap_or("");
+    }
+    out
+}
+
+/// Decodes `k=v&k2=v2` (percent-decoding, `+` as space) into `msg` with `bind`. Keys are
+/// processed in order of first appearance, each with all its values.
+pub fn decode<T>(msg: &mut T, input: &str, bind: FormFn<T>) -> Result<(), FormError> {
+    if input.is_empty() {
+        return Ok(());
+    }
+    let mut groups: Vec<(Cow<'_, str>, Vec<Cow<'_, str>>)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(input.as_bytes()) {
+        match groups.iter_mut().find(|(key, _)| *key == k) {
+            Some((_, values)) => values.push(v),
+            None => groups.push((k, vec![v])),
+        }
+    }
+    for (key, values) in &groups {
+        let path = parse_key(key);
+        bind(msg, &path, values)?;
+    }
+    Ok(())
+}
+
+/// The segment must be the last of the key (a scalar field cannot be descended into).
+pub fn leaf(seg: &Seg<'_>, rest: &[Seg<'_>]) -> Result<(), FormError> {
+    match rest.first() {
+        None => Ok(()),
+        Some(_) => Err(FormError(format!(
+            "invalid path: \"{seg}\" is not a message"
+        ))),
+    }
+}
+
+/// A bracketed key (`x[k]`) on a field that is not a map.
+pub fn not_a_map(seg: &Seg<'_>) -> FormError {
+    FormError(format!("invalid path: \"{seg}\" is not a map"))
+}
+
+/// The one value of a singular field: `None` for an empty value, an error for several.
+pub fn single<'v>(field: &str, values: &'v [Cow<'v, str>]) -> Result<Option<&'v str>, FormError> {
+    match values {
+        [] => Ok(None),
+        [v] if v.is_empty() => Ok(None),
+        [v] => Ok(Some(v)),
+        many => Err(FormError(format!(
+            "too many values for field \"{field}\": {}",
+            many.iter()
+                .map(|v| v.as_ref())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The last value (maps: the last one wins).
+pub fn last<'v>(values: &'v [Cow<'v, str>]) -> Option<&'v str> {
+    values.last().map(|v| v.as_ref())
+}
+
+/// The key of a map entry: `m[k]` or `m.k` (exactly one more segment).
+pub fn map_key<'a>(seg: &Seg<'a>, rest: &[Seg<'a>]) -> Result<&'a str, FormError> {
+    match (seg.index, rest) {
+        (Some(k), []) if !k.is_empty() => Ok(k),
+        (None, [key]) if key.index.is_none() => Ok(key.name),
+        _ => Err(FormError(format!(
+            "invalid map key path: \"{}\"",
+            std::iter::once(seg)
+                .chain(rest)
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(".")
+        ))),
+    }
+}
+
+fn field_error(list: bool, field: &str, detail: impl std::fmt::Display) -> FormError {
+    let what = if list { "list" } else { "field" };
+    FormError(format!("parsing {what} \"{field}\": {detail}"))
+}
+
+/// A value of a field or of a list (`list` selects the error wording).
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'f> {
+    /// The field's proto name.
+    pub field: &'f str,
+    /// Whether the field is repeated.
+    pub list: bool,
+}
+
+impl Target<'_> {
+    fn error(&self, detail: impl std::fmt::Display) -> FormError {
+        field_error(self.list, self.field, detail)
+    }
+
+    /// A bool, as Go's `strconv.ParseBool`.
+    pub fn bool(&self, v: &str) -> Result<bool, FormError> {
+        match v {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+            _ => Err(self.error(format!("invalid bool \"{v}\""))),
+        }
+    }
+
+    /// An integer in base 10, range-checked by its type.
+    pub fn int<T: FromStr>(&self, v: &str) -> Result<T, FormError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        v.parse::<T>()
+            .map_err(|e| self.error(format!("invalid integer \"{v}\": {e}")))
+    }
+
+    /// A double; out-of-range values are errors, as in Go (Rust would give infinity).
+    pub fn f64(&self, v: &str) -> Result<f64, FormError> {
+        let x: f64 = v
+            .parse()
+            .map_err(|e| self.error(format!("invalid number \"{v}\": {e}")))?;
+        if x.is_infinite() && !is_infinity_literal(v) {
+            return Err(self.error(format!("value out of range \"{v}\"")));
+        }
+        Ok(x)
+    }
+
+    /// A float; values beyond `f32`'s range are errors, as Go's `ParseFloat(v, 32)`.
+    pub fn f32(&self, v: &str) -> Result<f32, FormError> {
+        let x = self.f64(v)?;
+        if x.is_finite() && x.abs() > f64::from(f32::MAX) {
+            return Err(self.error(format!("value out of range \"{v}\"")));
+        }
+        Ok(x as f32)
+    }
+
+    /// Bytes, as standard base64 (Kratos' `StdEncoding`).
+    pub fn bytes(&self, v: &str) -> Result<Vec<u8>, FormError> {
+        base64::engine::general_purpose::STANDARD
+            .decode(v)
+            .map_err(|e| self.error(format!("invalid base64 \"{v}\": {e}")))
+    }
+
+    /// An enum value by name, or by number when the number is defined.
+    pub fn enumeration<E: Into<i32>>(
+        &self,
+        v: &str,
+        from_name: fn(&str) -> Option<E>,
+        is_defined: fn(i32) -> bool,
+    ) -> Result<i32, FormError> {
+        if let Some(e) = from_name(v) {
+            return Ok(e.into());
+        }
+        match v.parse::<i32>() {
+            Ok(n) if is_defined(n) => Ok(n),
+            _ => Err(self.error(format!("\"{v}\" is not a valid value"))),
+        }
+    }
+
+    /// A timestamp in RFC 3339 (`null` is none): seconds and nanos since the epoch, UTC.
+    pub fn timestamp(&self, v: &str) -> Result<Option<(i64, i32)>, FormError> {
+        if v == "null" {
+            return Ok(None);
+        }
+        let t = chrono::DateTime::parse_from_rfc3339(v)
+            .map_err(|e| self.error(format!("invalid timestamp \"{v}\": {e}")))?;
+        let nanos = i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0);
+        Ok(Some((t.timestamp(), nanos)))
+    }
+
+    /// A duration in Go's syntax (`1h2m3.5s`, `90s`, `-1.5ms`; `null` is none).
+    pub fn duration(&self, v: &str) -> Result<Option<(i64, i32)>, FormError> {
+        if v == "null" {
+            return Ok(None);
+        }
+        parse_go_duration(v)
+            .map(Some)
+            .ok_or_else(|| self.error(format!("invalid duration \"{v}\"")))
+    }
+
+    /// A field mask: comma-separated paths, each turned from lowerCamel to snake_case.
+    pub fn field_mask(&self, v: &str) -> Vec<String> {
+        v.split(',')
+            .filter(|p| !p.is_empty())
+            .map(camel_to_snake)
+            .collect()
+    }
+
+    /// A `google.protobuf.Struct` from its JSON text.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, v: &str) -> Result<T, FormError> {
+        serde_json::from_str(v).map_err(|e| self.error(format!("invalid JSON: {e}")))
+    }
+}
+
+fn is_infinity_literal(v: &str) -> bool {
+    let v = v.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    v == "inf" || v == "infinity"
+}
+
+fn camel_to_snake(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 4);
+    for c in path.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Go's `time.ParseDuration`: a sign, then one or more `<number><unit>` with units ns, us
+/// (µs), ms, s, m, h; `0` alone is zero. Returns seconds and nanos (same sign).
+pub fn parse_go_duration(s: &str) -> Option<(i64, i32)> {
+    let (negative, mut rest) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if rest == "0" {
+        return Some((0, 0));
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i128 = 0;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number = &rest[..num_end];
+        if number.is_empty() || number == "." {
+            return None;
+        }
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit: i128 = match &rest[..unit_end] {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
+        let int: i128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().ok()?
+        };
+        let mut value = int.checked_mul(unit)?;
+        let mut scale = unit;
+        for d in frac_part.bytes() {
+            scale /= 10;
+            if scale == 0 {
+                break;
+            }
+            value += i128::from(d - b'0') * scale;
+        }
+        total = total.checked_add(value)?;
+    }
+    if total > i128::from(i64::MAX) {
+        return None;
+    }
+    let total = if negative { -total } else { total };
+    let seconds = i64::try_from(total / 1_000_000_000).ok()?;
+    let nanos = i32::try_from(total % 1_000_000_000).ok()?;
+    Some((seconds, nanos))
+}
+
+/// Parses one value of a field for generated code: returns `None` to leave the field unset.
+pub type Parse<'v, T> = fn(&Target<'_>, &'v str) -> Result<Option<T>, FormError>;
+
+/// The value of a singular field (scalar, enum or well-known type) from its key and values:
+/// checks the key ends here and is not a map key, takes the single value (none when empty)
+/// and parses it.
+pub fn one<'v, T>(
+    seg: &Seg<'_>,
+    rest: &[Seg<'_>],
+    values: &'v [Cow<'v, str>],
+    field: &str,
+    parse: Parse<'v, T>,
+) -> Result<Option<T>, FormError> {
+    scalar_key(seg, rest)?;
+    match single(field, values)? {
+        Some(v) => parse(&Target { field, list: false }, v),
+        None => Ok(None),
+    }
+}
+
+/// The values of a repeated field: every value, parsed, in order.
+pub fn each<'v, T>(
+    seg: &Seg<'_>,
+    rest: &[Seg<'_>],
+    values: &'v [Cow<'v, str>],
+    field: &str,
+    parse: Parse<'v, T>,
+) -> Result<Vec<T>, FormError> {
+    scalar_key(seg, rest)?;
+    let target = Target { field, list: true };
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        if let Some(x) = parse(&target, v)? {
+            out.push(x);
+        }
+    }
+    Ok(out)
+}
+
+/// A map entry: the key from `m[k]` or `m.k`, the last value; both parsed.
+pub fn entry<'k, 'v, K, V>(
+    seg: &Seg<'k>,
+    rest: &[Seg<'k>],
+    values: &'v [Cow<'v, str>],
+    field: &str,
+    key: Parse<'k, K>,
+    value: Parse<'v, V>,
+) -> Result<Option<(K, V)>, FormError> {
+    let k = map_key(seg, rest)?;
+    let target = Target { field, list: false };
+    let Some(v) = last(values) else {
+        return Ok(None);
+    };
+    match (key(&target, k)?, value(&target, v)?) {
+        (Some(k), Some(v)) => Ok(Some((k, v))),
+        _ => Ok(None),
+    }
+}
+
+/// Whether a singular message field descends (`a.b=1`); a value for the message itself is
+/// refused, as only well-known types have string forms.
+pub fn descend(
+    seg: &Seg<'_>,
+    rest: &[Seg<'_>],
+    values: &[Cow<'_, str>],
+    field: &str,
+    full_name: &str,
+) -> Result<bool, FormError> {
+    if seg.index.is_some_and(|i| !i.is_empty()) {
+        return Err(not_a_map(seg));
+    }
+    if !rest.is_empty() {
+        return Ok(true);
+    }
+    match single(field, values)? {
+        Some(_) => Err(unsupported_message(full_name)),
+        None => Ok(false),
+    }
+}
+
+/// A key path into a repeated message field, which form keys cannot address.
+pub fn repeated_message(seg: &Seg<'_>, rest: &[Seg<'_>], full_name: &str) -> FormError {
+    if rest.is_empty() {
+        unsupported_message(full_name)
+    } else {
+        FormError(format!("invalid path: \"{seg}\" is not a message"))
+    }
+}
+
+fn scalar_key(seg: &Seg<'_>, rest: &[Seg<'_>]) -> Result<(), FormError> {
+    if seg.index.is_some_and(|i| !i.is_empty()) {
+        return Err(not_a_map(seg));
+    }
+    leaf(seg, rest)
+}
+
+/// Parser of string fields (for [`one`], [`each`], [`entry`]).
+pub fn string(_: &Target<'_>, v: &str) -> Result<Option<String>, FormError> {
+    Ok(Some(v.to_string()))
+}
+
+/// Parser of bool fields.
+pub fn boolean(t: &Target<'_>, v: &str) -> Result<Option<bool>, FormError> {
+    t.bool(v).map(Some)
+}
+
+/// Parser of integer fields of any width and signedness.
+pub fn int<T: FromStr>(t: &Target<'_>, v: &str) -> Result<Option<T>, FormError>
+where
+    T::Err: std::fmt::Display,
+{
+    t.int(v).map(Some)
+}
+
+/// Parser of float fields.
+pub fn float(t: &Target<'_>, v: &str) -> Result<Option<f32>, FormError> {
+    t.f32(v).map(Some)
+}
+
+/// Parser of double fields.
+pub fn double(t: &Target<'_>, v: &str) -> Result<Option<f64>, FormError> {
+    t.f64(v).map(Some)
+}
+
+/// Parser of bytes fields (`Vec<u8>` or `bytes::Bytes`).
+pub fn bytes<B: From<Vec<u8>>>(t: &Target<'_>, v: &str) -> Result<Option<B>, FormError> {
+    t.bytes(v).map(|b| Some(B::from(b)))
+}
+
+/// A second member of a oneof was given.
+pub fn oneof_conflict(oneof: &str) -> FormError {
+    FormError(format!("field already set for oneof \"{oneof}\""))
+}
+
+/// A message field given a value (only well-known types have string forms).
+pub fn unsupported_message(full_name: &str) -> FormError {
+    FormError(format!("unsupported message type: \"{full_name}\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_split_into_segments() {
+        assert_eq!(
+            parse_key("a.b[k.x].c[]"),
+            [
+                Seg {
+                    name: "a",
+                    index: None
+                },
+                Seg {
+                    name: "b",
+                    index: Some("k.x")
+                },
+                Seg {
+                    name: "c",
+                    index: Some("")
+                },
+            ]
+        );
+        assert_eq!(
+            parse_key("labels.k"),
+            [
+                Seg {
+                    name: "labels",
+                    index: None
+                },
+                Seg {
+                    name: "k",
+                    index: None
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn scalars_parse_like_go() {
+        let t = Target {
+            field: "x",
+            list: false,
+        };
+        assert!(t.bool("T").unwrap() && !t.bool("False").unwrap());
+        assert!(t.bool("yes").is_err());
+        assert_eq!(t.int::<i32>("-5").unwrap(), -5);
+        assert!(t.int::<i32>("2147483648").is_err());
+        assert!(t.int::<u64>("-1").is_err());
+        assert!(t.f32("1e40").is_err());
+        assert!(t.f64("1e400").is_err());
+        assert_eq!(t.f64("-inf").unwrap(), f64::NEG_INFINITY);
+        assert_eq!(t.bytes("aGVsbG8=").unwrap(), b"hello");
+        assert!(t.bytes("aGVsbG8-_w").is_err());
+        assert_eq!(
+            t.int::<i32>("abc").unwrap_err().to_string(),
+            "parsing field \"x\": invalid integer \"abc\": invalid digit found in string"
+        );
+    }
+
+    #[test]
+    fn durations_follow_go() {
+        assert_eq!(parse_go_duration("90s"), Some((90, 0)));
+        assert_eq!(parse_go_duration("1m30s"), Some((90, 0)));
+        assert_eq!(parse_go_duration("1.5s"), Some((1, 500_000_000)));
+        assert_eq!(parse_go_duration("-1.5ms"), Some((0, -1_500_000)));
+        assert_eq!(parse_go_duration("1h2m3.5s"), Some((3723, 500_000_000)));
+        assert_eq!(parse_go_duration("0"), Some((0, 0)));
+        for bad in ["", "abc", "1", "1x", "s", "1.s.", "-"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_and_masks() {
+        let t = Target {
+            field: "since",
+            list: false,
+        };
+        assert_eq!(
+            t.timestamp("2023-01-02T03:04:05.5+02:00").unwrap(),
+            Some((1672621445, 500_000_000))
+        );
+        assert_eq!(t.timestamp("null").unwrap(), None);
+        assert!(t.timestamp("yesterday").is_err());
+        assert_eq!(t.field_mask("userId,sub.naming"), ["user_id", "sub.naming"]);
+    }
+
+    #[test]
+    fn values_group_by_key() {
+        fn bind(
+            out: &mut Vec<String>,
+            path: &[Seg<'_>],
+            values: &[Cow<'_, str>],
+        ) -> Result<(), FormError> {
+            out.push(format!(
+                "{:?}={}",
+                path.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                values.join("|")
+            ));
+            Ok(())
+        }
+        let mut out = Vec::new();
+        decode(&mut out, "a=1&b.c=x+y&a=2&m%5Bk%5D=v", bind).unwrap();
+        assert_eq!(out, ["[\"a\"]=1|2", "[\"b\", \"c\"]=x y", "[\"m[k]\"]=v"]);
+        let values = [Cow::from("a"), Cow::from("b")];
+        assert_eq!(
+            single("q", &values).unwrap_err().to_string(),
+            "too many values for field \"q\": a, b"
+        );
+        assert_eq!(single("q", &[Cow::from("")]).unwrap(), None);
+    }
+}
