@@ -28,6 +28,13 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
 fi
 
+# Headless Chromium for the Swagger UI browser test (examples/helloworld/tests/swagger_ui.rs).
+if ! command -v chromium >/dev/null; then
+    echo "install-deps: installing chromium"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+
 mkdir -p "$tools"
 if [ "$("$tools/node_modules/.bin/buf" --version 2>/dev/null)" != "$buf_version" ]; then
     echo "install-deps: installing buf $buf_version"

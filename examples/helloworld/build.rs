@@ -1,12 +1,19 @@
-//! Generates the helloworld API with kratos' build integration: no protoc needed.
+//! Generates the helloworld API with kratos' build integration: no protoc needed. Besides the
+//! Rust code, the OpenAPI generator writes the HTTP API's document to `$OUT_DIR/openapi.json`
+//! (with the build integration's defaults: the Kratos layout's flags, enums as strings), which
+//! the HTTP server serves at `/q/openapi.json` with Swagger UI at `/q/swagger-ui/`.
+
+use kratos::build::Generator;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    kratos::build::configure().compile_protos(
-        &[
-            "proto/helloworld/v1/greeter.proto",
-            "proto/helloworld/v1/error_reason.proto",
-        ],
-        &["proto"],
-    )?;
+    kratos::build::configure()
+        .generator(Generator::Openapi, true)
+        .compile_protos(
+            &[
+                "proto/helloworld/v1/greeter.proto",
+                "proto/helloworld/v1/error_reason.proto",
+            ],
+            &["proto"],
+        )?;
     Ok(())
 }

@@ -11,17 +11,12 @@ pub enum DecodeError {
     NotUtf8(String),
 }
 
-/// Decodes one segment fully (`%2F` becomes `/`).
+/// Percent-decodes a captured value fully (`%2F` becomes `/`).
 pub fn decode_single_segment(raw: &str) -> Result<String, DecodeError> {
-    decode(raw, false)
+    decode(raw)
 }
 
-/// Decodes a multi-segment capture, keeping `%2F` (and `%2f`) encoded as the spec requires.
-pub fn decode_multi_segment(raw: &str) -> Result<String, DecodeError> {
-    decode(raw, true)
-}
-
-fn decode(raw: &str, keep_slash: bool) -> Result<String, DecodeError> {
+fn decode(raw: &str) -> Result<String, DecodeError> {
     if !raw.contains('%') {
         return Ok(raw.to_string());
     }
@@ -35,11 +30,7 @@ fn decode(raw: &str, keep_slash: bool) -> Result<String, DecodeError> {
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| DecodeError::BadEscape(raw.to_string()))?;
-            if keep_slash && hex == b'/' {
-                out.extend_from_slice(&bytes[i..i + 3]);
-            } else {
-                out.push(hex);
-            }
+            out.push(hex);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -56,7 +47,6 @@ mod tests {
     #[test]
     fn decodes_per_the_spec() {
         assert_eq!(decode_single_segment("a%2Fb%20c").unwrap(), "a/b c");
-        assert_eq!(decode_multi_segment("a/b%2Fc%20d").unwrap(), "a/b%2Fc d");
         assert_eq!(decode_single_segment("%E4%BD%A0").unwrap(), "你");
         assert!(decode_single_segment("%zz").is_err());
         assert!(decode_single_segment("%4").is_err());

@@ -12,15 +12,17 @@
 //! ```
 //!
 //! [`Template::parse`] validates a template once; [`Template::matches`] then matches request
-//! paths without allocating for the match itself and without any regex. Captured values are
-//! percent-decoded as the spec says: a single-segment variable fully, a multi-segment variable
-//! everything except `%2F` (so the `/` that separates its segments stays distinguishable).
+//! paths without any regex. Captured values are percent-decoded as Kratos does (its router
+//! matches the decoded path): fully, `%2F` included; and a single-segment variable whose segment
+//! holds an encoded slash does not match, since decoded it would be two segments. (The
+//! google.api.http text keeps `%2F` encoded in multi-segment captures; Kratos clients and
+//! servers decode it, and we follow Kratos on the wire.)
 
 mod decode;
 mod matcher;
 mod parser;
 
-pub use decode::{DecodeError, decode_multi_segment, decode_single_segment};
+pub use decode::{DecodeError, decode_single_segment};
 pub use matcher::Captures;
 pub use parser::TemplateError;
 

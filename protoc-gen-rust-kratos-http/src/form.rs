@@ -13,6 +13,8 @@ use crate::bind::{format_ident_raw, rust_type};
 
 /// The form functions of one output file, generated on demand.
 pub(crate) struct FormFns<'a> {
+    /// The form encoders of the same file (for generated clients).
+    pub(crate) encoders: FormEncoders<'a>,
     paths: &'a RustPaths,
     wkt: WktMapping,
     package: &'a str,
@@ -40,6 +42,7 @@ fn is_wkt(message: &MessageDescriptor) -> bool {
 impl<'a> FormFns<'a> {
     pub(crate) fn new(paths: &'a RustPaths, wkt: WktMapping, package: &'a str) -> Self {
         FormFns {
+            encoders: FormEncoders::new(paths, package),
             paths,
             wkt,
             package,
@@ -61,12 +64,13 @@ impl<'a> FormFns<'a> {
         ident
     }
 
-    /// Every generated function.
+    /// Every generated function (decoders, then encoders).
     pub(crate) fn finish(mut self) -> TokenStream {
         while let Some(message) = self.pending.pop() {
             let f = self.function(&message);
             self.out.extend(f);
         }
+        self.out.extend(self.encoders.finish());
         self.out
     }
 
@@ -329,6 +333,204 @@ impl<'a> FormFns<'a> {
                 f::entry(seg, rest, values, #name, #key, #value)?
             {
                 msg.#ident.insert(k, x);
+            }
+        }
+    }
+}
+
+/// Generated form encoders: a message's populated fields as `(key, value)` pairs, keys in JSON
+/// names with dotted nesting and `m[k]` map entries (Kratos' `EncodeValues`), for the client's
+/// query strings.
+pub(crate) struct FormEncoders<'a> {
+    paths: &'a RustPaths,
+    package: &'a str,
+    names: BTreeMap<String, Ident>,
+    pending: Vec<MessageDescriptor>,
+}
+
+impl<'a> FormEncoders<'a> {
+    pub(crate) fn new(paths: &'a RustPaths, package: &'a str) -> Self {
+        FormEncoders {
+            paths,
+            package,
+            names: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The encoder of `message`, generated if needed.
+    pub(crate) fn of(&mut self, message: &MessageDescriptor) -> Ident {
+        if let Some(ident) = self.names.get(message.full_name()) {
+            return ident.clone();
+        }
+        let base = fn_name(message);
+        let ident = format_ident!("{}_encode", base);
+        self.names.insert(message.full_name().to_string(), ident.clone());
+        self.pending.push(message.clone());
+        ident
+    }
+
+    /// Every generated encoder.
+    pub(crate) fn finish(mut self) -> TokenStream {
+        let mut out = TokenStream::new();
+        while let Some(message) = self.pending.pop() {
+            out.extend(self.function(&message));
+        }
+        out
+    }
+
+    fn function(&mut self, message: &MessageDescriptor) -> TokenStream {
+        let ident = self.of(message);
+        let ty = rust_type(self.paths, message.full_name(), self.package);
+        let mut stmts = TokenStream::new();
+        for field in message.fields() {
+            if real_oneof(&field).is_some() {
+                continue;
+            }
+            stmts.extend(self.field(&field));
+        }
+        for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
+            stmts.extend(self.oneof(message, &oneof));
+        }
+        let doc = format!(" The populated fields of `{}` as form pairs.", message.full_name());
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables, unused_imports, clippy::ptr_arg)]
+            fn #ident(
+                msg: &#ty,
+                prefix: &str,
+                out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+            ) {
+                use ::kratos::__codegen::http::url as u;
+                let key = |name: &str| -> ::std::string::String {
+                    if prefix.is_empty() {
+                        ::std::string::ToString::to_string(name)
+                    } else {
+                        ::std::format!("{prefix}.{name}")
+                    }
+                };
+                #stmts
+            }
+        }
+    }
+
+    /// Text of the value `v` (a reference) of a scalar, enum or well-known type field; `None`
+    /// for kinds with no text (messages, handled by recursion).
+    pub(crate) fn text(&self, field: &FieldDescriptor, v: TokenStream) -> Option<TokenStream> {
+        Some(match field.kind() {
+            Kind::String => quote! { u::text_str(#v) },
+            Kind::Bytes => quote! { u::text_bytes(#v) },
+            Kind::Enum(e) => {
+                let ty = rust_type(self.paths, e.full_name(), self.package);
+                quote! {
+                    u::text_enum(*#v, |n| <#ty as ::core::convert::TryFrom<i32>>::try_from(n).ok().map(|e| e.as_str_name()))
+                }
+            }
+            Kind::Message(m) if is_wkt(&m) => quote! { u::text_json(#v) },
+            Kind::Message(_) => return None,
+            _ => quote! { ::std::string::ToString::to_string(#v) },
+        })
+    }
+
+    fn field(&mut self, field: &FieldDescriptor) -> TokenStream {
+        let ident = format_ident_raw(&field_ident(field));
+        let json = field.json_name().to_string();
+        if field.is_map() {
+            let Kind::Message(entry) = field.kind() else {
+                return TokenStream::new();
+            };
+            let Some(value_field) = entry.get_field_by_name("value") else {
+                return TokenStream::new();
+            };
+            let Some(text) = self.text(&value_field, quote! { v }) else {
+                return TokenStream::new();
+            };
+            return quote! {
+                for (k, v) in &msg.#ident {
+                    out.push((::std::format!("{}[{}]", key(#json), k), #text));
+                }
+            };
+        }
+        if field.is_list() {
+            let Some(text) = self.text(field, quote! { v }) else {
+                // Kratos cannot encode repeated messages into a form either.
+                return TokenStream::new();
+            };
+            return quote! {
+                for v in &msg.#ident {
+                    out.push((key(#json), #text));
+                }
+            };
+        }
+        if let Kind::Message(inner) = field.kind()
+            && !is_wkt(&inner)
+        {
+            let encoder = self.of(&inner);
+            return quote! {
+                if let ::core::option::Option::Some(v) = &msg.#ident {
+                    #encoder(v, &key(#json), out);
+                }
+            };
+        }
+        let Some(text) = self.text(field, quote! { v }) else {
+            return TokenStream::new();
+        };
+        if kratos_codegen::names::is_option_field(field) {
+            return quote! {
+                if let ::core::option::Option::Some(v) = &msg.#ident {
+                    out.push((key(#json), #text));
+                }
+            };
+        }
+        let populated = match field.kind() {
+            Kind::String | Kind::Bytes => quote! { !msg.#ident.is_empty() },
+            Kind::Bool => quote! { msg.#ident },
+            Kind::Float | Kind::Double => quote! { msg.#ident != 0.0 },
+            _ => quote! { msg.#ident != 0 },
+        };
+        quote! {
+            if #populated {
+                let v = &msg.#ident;
+                out.push((key(#json), #text));
+            }
+        }
+    }
+
+    fn oneof(
+        &mut self,
+        message: &MessageDescriptor,
+        oneof: &prost_reflect::OneofDescriptor,
+    ) -> TokenStream {
+        let oneof_field = format_ident_raw(&to_snake(oneof.name()));
+        let type_path = self.paths.resolve(message.full_name(), self.package);
+        let module = match type_path.rsplit_once("::") {
+            Some((parent, _)) => format!("{parent}::{}", to_snake(message.name())),
+            None => to_snake(message.name()),
+        };
+        let module: TokenStream = module.parse().unwrap_or_default();
+        let enum_ident = format_ident_raw(&oneof_type_name(oneof));
+        let mut arms = TokenStream::new();
+        for field in oneof.fields() {
+            let variant = format_ident_raw(&to_upper_camel(field.name()));
+            let json = field.json_name().to_string();
+            let body = match field.kind() {
+                Kind::Message(inner) if !is_wkt(&inner) => {
+                    let encoder = self.of(&inner);
+                    quote! { #encoder(v, &key(#json), out) }
+                }
+                _ => match self.text(&field, quote! { v }) {
+                    Some(text) => quote! { out.push((key(#json), #text)) },
+                    None => continue,
+                },
+            };
+            arms.extend(quote! {
+                ::core::option::Option::Some(#module::#enum_ident::#variant(v)) => { #body; }
+            });
+        }
+        quote! {
+            match &msg.#oneof_field {
+                #arms
+                _ => {}
             }
         }
     }

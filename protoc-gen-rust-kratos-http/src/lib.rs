@@ -16,6 +16,7 @@
 //! `extern_path=.proto.pkg=::rust::path` (repeatable), `wkt=pbjson|prost`.
 
 mod bind;
+mod client;
 mod form;
 mod options;
 mod rule;

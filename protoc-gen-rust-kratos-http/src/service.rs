@@ -6,11 +6,13 @@ use kratos_codegen::names::{to_shouty_snake, to_snake, to_upper_camel, tonic_sna
 use kratos_codegen::{CodegenError, Result};
 use kratos_path_template::Template;
 use proc_macro2::TokenStream;
-use prost_reflect::{FileDescriptor, MethodDescriptor, ServiceDescriptor};
+use kratos_codegen::names::real_oneof;
+use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MethodDescriptor, ServiceDescriptor};
 use quote::{format_ident, quote};
 
 use crate::Options;
 use crate::bind::{Site, bind_body, format_ident_raw, rust_type};
+use crate::client;
 use crate::form::FormFns;
 use crate::rule::{self, Route};
 
@@ -123,6 +125,28 @@ fn generate_service(
         &trait_ident,
     ));
     if has_routes {
+        let client_methods: Vec<client::ClientMethod<'_>> = plans
+            .iter()
+            .filter_map(|plan| {
+                // The primary rule is the last route (additional bindings come first).
+                let route = plan.routes.last()?;
+                Some(client::ClientMethod {
+                    method: &plan.method,
+                    route,
+                    fn_ident: &plan.fn_ident,
+                    docs: comments.doc_attrs(plan.method.path()),
+                })
+            })
+            .collect();
+        out.extend(client::generate(
+            file_name,
+            service,
+            &client_methods,
+            package,
+            options,
+            forms,
+            warnings,
+        ));
         out.extend(http_registration(
             file_name,
             service,
@@ -233,6 +257,15 @@ fn http_registration(
                 i
             );
             let input = rust_type(&options.paths, plan.method.input().full_name(), package);
+            let reply_fn_ident = format_ident!(
+                "__reply_{}_{}_{}",
+                service_snake.trim_start_matches("r#"),
+                to_snake(plan.method.name()).trim_start_matches("r#"),
+                i
+            );
+            let (reply_fn, reply_def) =
+                reply_encoder(route, &plan.method, &reply_fn_ident, package, options);
+            binders.extend(reply_def);
             let body = bind_body(
                 route,
                 &template,
@@ -266,6 +299,7 @@ fn http_registration(
                             validator: ::kratos::__validator!(#input),
                         },
                         #bind_fn,
+                        #reply_fn,
                         move |ctx, request| {
                             let service = ::std::sync::Arc::clone(&service);
                             async move { service.#name(ctx, request).await }
@@ -313,29 +347,95 @@ fn check_route(
             route.method, route.path
         ));
     }
+    if let Some(field) = response_field(file_name, element, route, method)? {
+        let supported = match field.kind() {
+            Kind::Message(_) => !field.is_map() && real_oneof(&field).is_none(),
+            Kind::Enum(_) | Kind::Bytes => false,
+            _ => !field.is_list() && !field.is_map() && real_oneof(&field).is_none(),
+        };
+        if !supported {
+            return Err(CodegenError::proto(
+                file_name,
+                element,
+                format!(
+                    "response_body '{}': replying with {} is not supported (messages, lists of \
+                     messages and scalars other than enums and bytes are)",
+                    route.response_body,
+                    if field.is_map() { "a map" } else if real_oneof(&field).is_some() { "a oneof member" } else if field.is_list() { "a list of scalars" } else { "an enum or bytes field" }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The reply field `response_body` names, if it names one (not `""` or `"*"`).
+fn response_field(
+    file_name: &str,
+    element: &str,
+    route: &Route,
+    method: &MethodDescriptor,
+) -> Result<Option<FieldDescriptor>> {
     match route.response_body.as_str() {
-        "" | "*" => Ok(()),
+        "" | "*" => Ok(None),
         field => {
             let output = method.output();
-            if output.get_field_by_name(field).is_none() {
-                return Err(CodegenError::proto(
+            output.get_field_by_name(field).map(Some).ok_or_else(|| {
+                CodegenError::proto(
                     file_name,
                     element,
                     format!(
                         "response_body '{field}' names a field that message {} does not have",
                         output.full_name()
                     ),
-                ));
-            }
-            Err(CodegenError::proto(
-                file_name,
-                element,
-                format!(
-                    "response_body '{field}': replying with a single field is not supported yet"
-                ),
-            ))
+                )
+            })
         }
     }
+}
+
+/// The reply encoder of a route: the whole reply, or a generated function for its
+/// `response_body` field.
+fn reply_encoder(
+    route: &Route,
+    method: &MethodDescriptor,
+    fn_ident: &proc_macro2::Ident,
+    package: &str,
+    options: &Options,
+) -> (TokenStream, TokenStream) {
+    let Some(field) = method.output().get_field_by_name(&route.response_body) else {
+        return (quote! { ::kratos::__codegen::http::whole_reply }, TokenStream::new());
+    };
+    let output = rust_type(&options.paths, method.output().full_name(), package);
+    let ident = format_ident_raw(&kratos_codegen::names::field_ident(&field));
+    let body = match field.kind() {
+        Kind::Message(_) if field.is_list() => quote! { codec.encode_list(&reply.#ident) },
+        Kind::Message(m) => {
+            let ty = rust_type(&options.paths, m.full_name(), package);
+            quote! {
+                match &reply.#ident {
+                    ::core::option::Option::Some(m) => codec.encode(m),
+                    ::core::option::Option::None => codec.encode(&<#ty as ::core::default::Default>::default()),
+                }
+            }
+        }
+        // 64-bit integers are strings in proto3 JSON.
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => {
+            quote! { codec.encode_value(&::std::string::ToString::to_string(&reply.#ident)) }
+        }
+        _ => quote! { codec.encode_value(&reply.#ident) },
+    };
+    let doc = format!(" Encodes the `{}` field of the reply (`response_body`).", field.name());
+    let function = quote! {
+        #[doc = #doc]
+        fn #fn_ident(
+            reply: &#output,
+            codec: ::kratos::__codegen::http::Codec,
+        ) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+            #body
+        }
+    };
+    (quote! { #fn_ident }, function)
 }
 
 fn grpc_adapter(

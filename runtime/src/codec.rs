@@ -85,6 +85,34 @@ impl Codec {
         }
     }
 
+    /// Encodes a list of messages (a `response_body` naming a repeated field): a JSON array;
+    /// the proto codec cannot encode a list.
+    pub fn encode_list<T: Serialize>(self, items: &[T]) -> Result<Vec<u8>, Error> {
+        match self {
+            Codec::Json => serde_json::to_vec(items)
+                .map_err(|e| Error::new(500, CODEC_REASON, format!("json marshal: {e}"))),
+            other => Err(Error::new(
+                500,
+                CODEC_REASON,
+                format!("the {} codec cannot encode a list", other.name()),
+            )),
+        }
+    }
+
+    /// Encodes a scalar or map (a `response_body` naming such a field) as its JSON value; the
+    /// proto codec cannot encode one.
+    pub fn encode_value<T: Serialize>(self, value: &T) -> Result<Vec<u8>, Error> {
+        match self {
+            Codec::Json => serde_json::to_vec(value)
+                .map_err(|e| Error::new(500, CODEC_REASON, format!("json marshal: {e}"))),
+            other => Err(Error::new(
+                500,
+                CODEC_REASON,
+                format!("the {} codec cannot encode a single value", other.name()),
+            )),
+        }
+    }
+
     /// Decodes a message.
     pub fn decode<T: DeserializeOwned + prost::Message + Default>(
         self,

@@ -9,7 +9,17 @@ pub use tonic::async_trait;
 /// Used by generated HTTP code.
 #[doc(hidden)]
 pub mod http {
-    pub use crate::transport::http::{Binder, RouteError, RouteSpec, Server};
+    pub use crate::codec::Codec;
+    pub use crate::transport::http::{Client, url};
+    pub use http::Method;
+
+    /// A custom HTTP method of a client call.
+    pub fn method(name: &'static str) -> Result<Method, crate::errors::Error> {
+        Method::from_bytes(name.as_bytes()).map_err(|e| {
+            crate::errors::Error::new(400, "CLIENT", format!("invalid HTTP method {name}: {e}"))
+        })
+    }
+    pub use crate::transport::http::{Binder, RouteError, RouteSpec, Server, whole_reply};
 }
 
 /// Used by generated form binding (query strings, form bodies, path variables).

@@ -17,7 +17,10 @@ pub mod codec;
 pub mod context;
 pub mod errors;
 pub mod middleware;
+mod panic;
+pub mod openapi;
 pub mod transport;
+pub mod types;
 pub mod validate;
 
 #[cfg(feature = "build")]

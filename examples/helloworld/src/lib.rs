@@ -1,7 +1,9 @@
 //! The Kratos greeter on kratos-rs.
 //!
 //! `SayHello` is served on HTTP (`GET /helloworld/{name}`, `POST /say_hello`) and on gRPC
-//! (`helloworld.v1.Greeter/SayHello`) by one implementation, [`GreeterService`].
+//! (`helloworld.v1.Greeter/SayHello`) by one implementation, [`GreeterService`]. The HTTP server
+//! also serves the API's OpenAPI document at `/q/openapi.json` ([`OPENAPI_DOCUMENT`]) and
+//! Swagger UI at `/q/swagger-ui/` (see [`kratos::openapi`]).
 
 use std::sync::Arc;
 
@@ -22,6 +24,9 @@ pub mod api {
 
 use api::helloworld::v1::{self as pb, HelloReply, HelloRequest};
 
+/// The OpenAPI document of the HTTP API, generated from the protos at build time.
+pub const OPENAPI_DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
 /// The greeter: says hello to anyone but `error`, who does not exist.
 #[derive(Debug, Default)]
 pub struct GreeterService;
@@ -40,7 +45,8 @@ impl pb::Greeter for GreeterService {
     }
 }
 
-/// The HTTP and gRPC servers with the greeter registered on both.
+/// The HTTP and gRPC servers with the greeter registered on both; the HTTP server also serves
+/// [`OPENAPI_DOCUMENT`] and Swagger UI.
 pub fn servers(
     http: http::ServerBuilder,
     grpc: grpc::ServerBuilder,
@@ -48,6 +54,7 @@ pub fn servers(
     let service = Arc::new(GreeterService);
     let mut http = http.build();
     pb::register_greeter_http_server(&mut http, service.clone())?;
+    kratos::openapi::register(&mut http, OPENAPI_DOCUMENT)?;
     let mut grpc = grpc.build();
     pb::register_greeter_grpc_server(&mut grpc, service);
     Ok((http, grpc))

@@ -22,6 +22,16 @@
 
 mod embedded;
 mod error;
+mod pbjson_fix;
+
+/// Well-known types generated as the runtime's own, which have the exact proto3 JSON forms
+/// pbjson-types lacks (a comma-separated field mask; timestamps in UTC with `Z`; durations
+/// with 0, 3, 6 or 9 fractional digits).
+const RUNTIME_TYPES: [(&str, &str); 3] = [
+    (".google.protobuf.FieldMask", "::kratos::types::FieldMask"),
+    (".google.protobuf.Timestamp", "::kratos::types::Timestamp"),
+    (".google.protobuf.Duration", "::kratos::types::Duration"),
+];
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -38,13 +48,42 @@ pub enum Generator {
     Http,
     /// `protoc-gen-rust-kratos-errors`: typed error helpers.
     Errors,
+    /// `protoc-gen-rust-kratos-validate`: `kratos::validate::Validate` for every message.
+    Validate,
+    /// `protoc-gen-openapi`: one OpenAPI 3 document for the HTTP API of every compiled file,
+    /// written as `openapi.json` to the output directory; serve it with
+    /// `kratos::openapi::register(&mut server, include_str!(concat!(env!("OUT_DIR"),
+    /// "/openapi.json")))`. Off by default. Unless given with [`Builder::parameter`], its
+    /// parameters are [`OPENAPI_DEFAULTS`], chosen so that the document describes what the
+    /// kratos-rs HTTP server answers. `format=yaml` writes `openapi.yaml` and
+    /// `output_mode=source_relative` one `<file>.openapi.json` per proto instead (see the
+    /// plugin's README). Extern paths do not apply to it.
+    Openapi,
 }
+
+/// The parameters [`Generator::Openapi`] gets unless the build gives them:
+///
+/// - `fq_schema_naming=true`, as the Kratos layout's `make api`;
+/// - `default_response=true`, unlike the Kratos layout: every operation can answer an error
+///   (400 for a body that does not decode, 404, 405, 413, the service's own errors), and the
+///   Kratos error body (`code`, `reason`, `message`, `metadata`) is valid against the
+///   `google.rpc.Status` schema of the `default` response (`code`, `message`, `details`; extra
+///   properties allowed). With `default_response=false` (the layout's flags) only `200` is
+///   documented, and contract testers rightly report every error as undocumented;
+/// - `enum_type=string`: the JSON codec writes enum values by name.
+pub const OPENAPI_DEFAULTS: &[(&str, &str)] = &[
+    ("fq_schema_naming", "true"),
+    ("default_response", "true"),
+    ("enum_type", "string"),
+];
 
 impl Generator {
     fn plugin(self) -> &'static kratos_codegen::Plugin {
         match self {
             Generator::Http => &protoc_gen_rust_kratos_http::PLUGIN,
             Generator::Errors => &protoc_gen_rust_kratos_errors::PLUGIN,
+            Generator::Validate => &protoc_gen_rust_kratos_validate::PLUGIN,
+            Generator::Openapi => &protoc_gen_openapi::PLUGIN,
         }
     }
 }
@@ -53,7 +92,9 @@ impl Generator {
 pub fn configure() -> Builder {
     Builder {
         out_dir: None,
-        generators: [Generator::Http, Generator::Errors].into_iter().collect(),
+        generators: [Generator::Http, Generator::Errors, Generator::Validate]
+            .into_iter()
+            .collect(),
         parameters: Vec::new(),
         extern_paths: Vec::new(),
         grpc_server: true,
@@ -181,10 +222,14 @@ impl Builder {
             .collect();
 
         self.run_prost_and_tonic(fds, &out_dir)?;
-        self.run_pbjson(&fds_bytes, &packages, &out_dir)?;
+        self.run_pbjson(&fds_bytes, &pool, &packages, &out_dir)?;
         let mut generated: Vec<String> = Vec::new();
         for generator in &self.generators {
-            generated.extend(self.run_generator(*generator, &pool, &files, &out_dir)?);
+            let names = self.run_generator(*generator, &pool, &files, &out_dir)?;
+            // Documents are not Rust: keep them out of the package includes.
+            if *generator != Generator::Openapi {
+                generated.extend(names);
+            }
         }
         write_package_includes(&packages, &generated, &out_dir)
     }
@@ -198,6 +243,9 @@ impl Builder {
         config
             .compile_well_known_types()
             .extern_path(".google.protobuf", "::pbjson_types");
+        for (proto, rust) in RUNTIME_TYPES {
+            config.extern_path(proto, rust);
+        }
         for (proto, rust) in &self.extern_paths {
             config.extern_path(proto, rust);
         }
@@ -214,6 +262,7 @@ impl Builder {
     fn run_pbjson(
         &self,
         fds_bytes: &[u8],
+        pool: &prost_reflect::DescriptorPool,
         packages: &BTreeSet<String>,
         out_dir: &Path,
     ) -> Result<(), BuildError> {
@@ -225,13 +274,24 @@ impl Builder {
             .out_dir(out_dir)
             .emit_fields()
             .ignore_unknown_fields()
+            .ignore_unknown_enum_variants()
             .extern_path(".google.protobuf", "::pbjson_types");
+        for (proto, rust) in RUNTIME_TYPES {
+            builder.extern_path(proto, rust);
+        }
         for (proto, rust) in &self.extern_paths {
             builder.extern_path(proto, rust);
         }
         builder
             .build(&prefixes)
-            .map_err(|e| BuildError::Pbjson(e.to_string()))
+            .map_err(|e| BuildError::Pbjson(e.to_string()))?;
+        for package in packages {
+            let path = out_dir.join(format!("{package}.serde.rs"));
+            if path.exists() {
+                pbjson_fix::emit_null_message_fields(&path, pool, package)?;
+            }
+        }
+        Ok(())
     }
 
     fn run_generator(
@@ -242,9 +302,10 @@ impl Builder {
         out_dir: &Path,
     ) -> Result<Vec<String>, BuildError> {
         let plugin = generator.plugin();
-        let mut params: Vec<String> = self
-            .extern_paths
-            .iter()
+        let mut params: Vec<String> = RUNTIME_TYPES
+            .into_iter()
+            .map(|(p, r)| (p.to_string(), r.to_string()))
+            .chain(self.extern_paths.iter().cloned())
             .map(|(p, r)| format!("extern_path={p}={r}"))
             .collect();
         if generator == Generator::Http && !self.grpc_server {
@@ -256,9 +317,21 @@ impl Builder {
                 .filter(|(g, _)| *g == generator)
                 .map(|(_, p)| p.clone()),
         );
-        if generator == Generator::Errors {
-            // The errors generator names only enums of the file itself; extern paths do not
-            // apply to it.
+        if generator == Generator::Openapi {
+            let given: Vec<&str> = params
+                .iter()
+                .filter_map(|p| p.split_once('=').map(|(k, _)| k))
+                .collect();
+            let defaults: Vec<String> = OPENAPI_DEFAULTS
+                .iter()
+                .filter(|(k, _)| !given.contains(k))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            params.extend(defaults);
+        }
+        if matches!(generator, Generator::Errors | Generator::Openapi) {
+            // The errors generator names only enums of the file itself and a document has no
+            // Rust paths; extern paths do not apply to them.
             params.retain(|p| !p.starts_with("extern_path="));
         }
         let request = kratos_codegen::PluginRequest::from_pool(
@@ -280,6 +353,13 @@ impl Builder {
         let mut names = Vec::new();
         for file in output.files {
             let path = out_dir.join(&file.name);
+            // `output_mode=source_relative` documents go to the proto's directory.
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| BuildError::Write {
+                    path: path.clone(),
+                    source: e,
+                })?;
+            }
             std::fs::write(&path, &file.content).map_err(|e| BuildError::Write {
                 path: path.clone(),
                 source: e,

@@ -17,9 +17,18 @@ use crate::context::Context;
 use crate::errors::Error;
 use crate::validate::Validator;
 
+mod logging;
+mod recovery;
 mod selector;
 
+pub use logging::logging;
+pub use recovery::{recovered_error, recovery};
 pub use selector::Selector;
+
+/// A request that could not be bound, passed through the chain so that middleware (logging,
+/// metrics) see binding failures too; the innermost handler answers with its error.
+#[derive(Debug)]
+pub struct BindFailed(pub Error);
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -249,20 +258,51 @@ where
         let inner = Handler::new(move |ctx, req: Message| {
             let f = f.clone();
             async move {
-                let req = req.downcast::<Req>().map_err(|other| {
-                    Error::new(
-                        500,
-                        "MIDDLEWARE",
-                        format!(
-                            "a middleware replaced the request with a value of another type: {other:?}"
-                        ),
-                    )
-                })?;
+                let req = match req.downcast::<Req>() {
+                    Ok(req) => req,
+                    Err(other) => {
+                        return Err(match other.downcast::<BindFailed>() {
+                            Ok(BindFailed(err)) => err,
+                            Err(other) => Error::new(
+                                500,
+                                "MIDDLEWARE",
+                                format!(
+                                    "a middleware replaced the request with a value of another type: {other:?}"
+                                ),
+                            ),
+                        });
+                    }
+                };
                 f(ctx, req).await.map(Message::new)
             }
         });
         Endpoint {
             inner: EndpointInner::Chained(chain(middleware, inner), validator, PhantomData),
+        }
+    }
+
+    /// Calls the method through its middleware with the outcome of binding: a binding error
+    /// also runs the chain (as a [`BindFailed`] request) and comes back as the call's error.
+    pub fn call_bound(
+        &self,
+        ctx: Context,
+        request: Result<Req, Error>,
+    ) -> BoxFuture<Result<Rep, Error>> {
+        match (request, &self.inner) {
+            (Ok(req), _) => self.call(ctx, req),
+            (Err(err), EndpointInner::Direct(_)) => Box::pin(async move { Err(err) }),
+            (Err(err), EndpointInner::Chained(h, _, _)) => {
+                let fut = h.call(ctx, Message::new(BindFailed(err)));
+                Box::pin(async move {
+                    fut.await?.downcast::<Rep>().map_err(|other| {
+                        Error::new(
+                            500,
+                            "MIDDLEWARE",
+                            format!("a middleware answered a failed binding with {other:?}"),
+                        )
+                    })
+                })
+            }
         }
     }
 

@@ -11,6 +11,13 @@ use std::any::Any;
 
 use crate::errors::Error;
 
+mod formats;
+mod golang;
+mod middleware;
+pub mod rt;
+
+pub use middleware::middleware;
+
 /// The reason of a validation failure, as in Kratos' validate middleware.
 pub const VALIDATOR_REASON: &str = "VALIDATOR";
 
@@ -110,6 +117,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrow)]
     fn the_probe_finds_validators_at_compile_time() {
         #[allow(unused_imports)]
         use super::{ProbeNone as _, ProbeValidate as _};

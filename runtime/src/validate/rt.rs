@@ -101,7 +101,7 @@ pub trait Check {
 }
 
 /// A reference to an embedded message whose type may or may not have rules: with
-/// `ViaCheck` and `ViaNothing` in scope, `(&MaybeCheck(m)).kratos_maybe_check(v)` validates
+/// `ViaCheck` and `ViaNothing` in scope, `(&&MaybeCheck(m)).kratos_maybe_check(v)` validates
 /// `m` when its type implements [`Check`] and does nothing otherwise (autoref-based selection,
 /// resolved at compile time). Go PGV likewise validates an embedded message only when its
 /// type has a `Validate` method.
@@ -290,7 +290,10 @@ mod tests {
         let all = outer.into_all().unwrap_err();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].field, "val.b");
-        assert_eq!(all[1].message, "invalid Out.Val: embedded | caused by: invalid In.C: y");
+        assert_eq!(
+            all[1].message,
+            "invalid Out.Val: embedded | caused by: invalid In.C: y"
+        );
         assert_eq!(v.into_first().unwrap_err().message, "first");
     }
 

@@ -6,6 +6,8 @@
 //! answered with a Kratos error body.
 
 mod binder;
+mod client;
+pub mod url;
 pub mod form;
 mod raw;
 mod response;
@@ -15,7 +17,9 @@ mod unary;
 
 pub use binder::Binder;
 pub use router::RouteError;
+pub use client::{Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT};
 pub use server::{Server, ServerBuilder};
+pub use unary::{ReplyFn, whole_reply};
 
 /// What generated code says about one route.
 #[derive(Debug, Clone, Copy)]

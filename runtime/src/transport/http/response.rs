@@ -32,10 +32,43 @@ pub(crate) fn error(codec: Codec, err: &Error, headers: HeaderMap) -> Response<B
     response
 }
 
-/// 404 for a path no route matches.
-pub(crate) fn not_found(codec: Codec, path: &str) -> Response<Body> {
-    let err = Error::new(404, "NOT_FOUND", format!("no route matches {path}"));
-    error(codec, &err, HeaderMap::new())
+/// 404 for a path no route matches: Kratos' answer exactly (Go's `http.NotFound`).
+pub(crate) fn not_found() -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response.headers_mut().insert(
+        header::HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// 301 to `location`, as Kratos' router answers unclean paths and trailing slashes.
+pub(crate) fn moved_permanently(location: &str, html: bool) -> Response<Body> {
+    let body = if html {
+        Bytes::from(format!(
+            "<a href=\"{}\">Moved Permanently</a>.\n\n",
+            location.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+        ))
+    } else {
+        Bytes::new()
+    };
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    if html {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+    }
+    response
 }
 
 /// 405 with `Allow` for a path whose routes take other methods.

@@ -133,3 +133,45 @@ fn method_name(m: &MethodMatch) -> String {
         MethodMatch::Exact(m) => m.as_str().to_string(),
     }
 }
+
+/// The path Kratos' router (gorilla/mux) redirects to: `//` collapsed, `.` and `..` resolved
+/// (Go's `path.Clean`), a trailing slash kept. `None` when the path is already clean.
+pub(crate) fn clean_path(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let mut cleaned = String::with_capacity(path.len());
+    for part in &parts {
+        cleaned.push('/');
+        cleaned.push_str(part);
+    }
+    if cleaned.is_empty() {
+        cleaned.push('/');
+    } else if path.ends_with('/') {
+        cleaned.push('/');
+    }
+    (cleaned != path).then_some(cleaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_path;
+
+    #[test]
+    fn cleans_like_gorilla_mux() {
+        assert_eq!(clean_path("/v1/shelves/1"), None);
+        assert_eq!(clean_path("/v1//shelves/1").as_deref(), Some("/v1/shelves/1"));
+        assert_eq!(clean_path("/v1/shelves/x/../2").as_deref(), Some("/v1/shelves/2"));
+        assert_eq!(clean_path("/v1/./a/").as_deref(), Some("/v1/a/"));
+        assert_eq!(clean_path("/v1/shelves/1/"), None);
+        assert_eq!(clean_path("/../.."), Some("/".to_string()));
+        assert_eq!(clean_path("/"), None);
+    }
+}

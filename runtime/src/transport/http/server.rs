@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use super::RouteSpec;
 use super::binder::Binder;
 use super::response::{self, Body};
-use super::router::{Lookup, Route, RouteError, Router};
+use super::router::{Lookup, Route, RouteError, Router, clean_path};
 use super::unary::UnaryRoute;
 use crate::codec::Codec;
 use crate::context::Context;
@@ -121,11 +121,13 @@ impl Server {
     }
 
     /// Registers a unary route (called by generated code). `bind` fills the request message
-    /// from the body and path; `handler` is the service method.
+    /// from the body, query and path; `handler` is the service method; `reply` encodes its
+    /// reply ([`super::whole_reply`], or generated code for a `response_body` field).
     pub fn route<Req, Rep, F, Fut>(
         &mut self,
         spec: RouteSpec,
         bind: fn(&mut Binder<'_>) -> Result<Req, Error>,
+        reply: super::ReplyFn<Rep>,
         handler: F,
     ) -> Result<(), RouteError>
     where
@@ -142,6 +144,7 @@ impl Server {
             spec.path,
             template.clone(),
             bind,
+            reply,
             &middleware,
             spec.validator,
             self.max_body,
@@ -224,17 +227,19 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 }
 
 async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body> {
-    let path = request.uri().path().to_string();
+    let path = request.uri().path();
+    let html = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    // Kratos' router redirects unclean paths (`//`, `.`, `..`) to their clean form.
+    if let Some(clean) = clean_path(path) {
+        return response::moved_permanently(&with_query(&clean, request.uri()), html);
+    }
+    let path = path.to_string();
     match router.lookup(request.method(), &path) {
         Lookup::Found(route, captures) => match captures.decode_values(&route.template) {
             Ok(values) => route.handler.clone().handle(request, values).await,
             Err(e) => {
                 let err = Error::new(400, crate::codec::CODEC_REASON, e.to_string());
-                response::error(
-                    Codec::for_reply(request.headers()),
-                    &err,
-                    Default::default(),
-                )
+                response::error(Codec::for_reply(request.headers()), &err, Default::default())
             }
         },
         Lookup::MethodNotAllowed(allowed) => response::method_not_allowed(
@@ -242,7 +247,22 @@ async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body>
             request.method().as_str(),
             &allowed,
         ),
-        Lookup::NotFound => response::not_found(Codec::for_reply(request.headers()), &path),
+        Lookup::NotFound => {
+            // Strict slash: `/x/` redirects to `/x` when that is a route.
+            if let Some(trimmed) = path.strip_suffix('/').filter(|p| !p.is_empty())
+                && !matches!(router.lookup(request.method(), trimmed), Lookup::NotFound)
+            {
+                return response::moved_permanently(&with_query(trimmed, request.uri()), html);
+            }
+            response::not_found()
+        }
+    }
+}
+
+fn with_query(path: &str, uri: &http::Uri) -> String {
+    match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::codec::Codec;
 use crate::context::Context;
 use crate::errors::Error;
 use crate::middleware::{BoxFuture, Endpoint};
+use crate::panic::CatchUnwind;
 
 /// What the router calls for a matched request.
 pub(crate) trait RouteHandler: Send + Sync + 'static {
@@ -29,11 +30,23 @@ pub(crate) trait RouteHandler: Send + Sync + 'static {
 /// Binding function generated for a route.
 pub(crate) type BindFn<Req> = fn(&mut Binder<'_>) -> Result<Req, Error>;
 
+/// Encodes a route's reply: the whole message, or the field its `response_body` names.
+pub type ReplyFn<Rep> = fn(&Rep, Codec) -> Result<Vec<u8>, Error>;
+
+/// The [`ReplyFn`] of routes that reply with the whole message.
+pub fn whole_reply<Rep: Serialize + prost::Message>(
+    reply: &Rep,
+    codec: Codec,
+) -> Result<Vec<u8>, Error> {
+    codec.encode(reply)
+}
+
 pub(crate) struct UnaryRoute<Req, Rep> {
     pub(crate) operation: &'static str,
     pub(crate) path_template: &'static str,
     pub(crate) template: Arc<kratos_path_template::Template>,
     pub(crate) bind: BindFn<Req>,
+    pub(crate) reply: ReplyFn<Rep>,
     pub(crate) endpoint: Endpoint<Req, Rep>,
     pub(crate) max_body: usize,
 }
@@ -48,6 +61,7 @@ where
         path_template: &'static str,
         template: Arc<kratos_path_template::Template>,
         bind: BindFn<Req>,
+        reply: ReplyFn<Rep>,
         middleware: &[crate::middleware::Middleware],
         validator: Option<crate::validate::Validator>,
         max_body: usize,
@@ -63,6 +77,7 @@ where
             path_template,
             template,
             bind,
+            reply,
             endpoint: Endpoint::with_validator(middleware, validator, f),
             max_body,
         }
@@ -79,39 +94,53 @@ where
         request: Request<hyper::body::Incoming>,
         vars: Vec<String>,
     ) -> BoxFuture<Response<Body>> {
-        Box::pin(async move {
+        let operation = self.operation;
+        let guarded = Box::pin(async move {
             let (parts, body) = request.into_parts();
             let reply_codec = Codec::for_reply(&parts.headers);
-            let body = match read_body(body, self.max_body).await {
-                Ok(b) => b,
-                Err(e) => return response::error(reply_codec, &e, Default::default()),
+            let bound = match read_body(body, self.max_body).await {
+                Ok(body) => {
+                    let named: Vec<(&str, String)> = self
+                        .template
+                        .variables()
+                        .iter()
+                        .map(|v| v.field_path.as_str())
+                        .zip(vars)
+                        .collect();
+                    let mut binder = Binder {
+                        parts: &parts,
+                        body,
+                        vars: &named,
+                    };
+                    (self.bind)(&mut binder)
+                }
+                Err(e) => Err(e),
             };
-            let bound = {
-                let named: Vec<(&str, String)> = self
-                    .template
-                    .variables()
-                    .iter()
-                    .map(|v| v.field_path.as_str())
-                    .zip(vars)
-                    .collect();
-                let mut binder = Binder {
-                    parts: &parts,
-                    body,
-                    vars: &named,
-                };
-                (self.bind)(&mut binder)
-            };
-            let message = match bound {
-                Ok(m) => m,
-                Err(e) => return response::error(reply_codec, &e, Default::default()),
-            };
+            // Binding runs before the chain but its outcome goes through it, so middleware
+            // see binding failures too (Kratos skips middleware on them: issue #3815).
             let ctx = Context::http(self.operation, self.path_template, parts.headers);
-            let result = self.endpoint.call(ctx.clone(), message).await;
+            let result = self.endpoint.call_bound(ctx.clone(), bound).await;
             let headers = ctx.take_reply_headers();
-            match result.and_then(|reply| reply_codec.encode(&reply)) {
-                Ok(bytes) => response::reply(reply_codec, bytes, headers),
+            match result {
+                Ok(reply) => match (self.reply)(&reply, reply_codec) {
+                    Ok(bytes) => response::reply(reply_codec, bytes, headers),
+                    // The accepted codec cannot carry this reply: the error goes in JSON.
+                    Err(e) => response::error(Codec::Json, &e, headers),
+                },
                 Err(e) => response::error(reply_codec, &e, headers),
             }
+        });
+        Box::pin(async move {
+            // Nothing a request triggers may take the connection down: a panic outside any
+            // recovery middleware (in binding, a middleware, encoding) is a 500 too.
+            CatchUnwind(guarded).await.unwrap_or_else(|panic| {
+                tracing::error!(operation, panic, "panic while serving a request");
+                response::error(
+                    Codec::Json,
+                    &crate::middleware::recovered_error(),
+                    Default::default(),
+                )
+            })
         })
     }
 }

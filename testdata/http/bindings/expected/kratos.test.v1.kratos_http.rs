@@ -72,6 +72,145 @@ pub trait Bindings: ::core::marker::Send + ::core::marker::Sync + 'static {
         Output = ::core::result::Result<TagsRequest, ::kratos::errors::Error>,
     > + ::core::marker::Send;
 }
+/// A typed HTTP client of `kratos.test.v1.Bindings`: builds each call's URL from its rule (path variables percent-encoded, other fields in the query where the rule has no `body: "*"`), sends the body in the client's codec and decodes the reply or the Kratos error.
+#[derive(Debug, Clone)]
+pub struct BindingsHttpClient {
+    client: ::kratos::__codegen::http::Client,
+}
+impl BindingsHttpClient {
+    /// A client calling through `client`.
+    pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
+        Self { client }
+    }
+    /// Nested and multi-segment variables.
+    pub async fn get_book(
+        &self,
+        request: &GetBookRequest,
+    ) -> ::core::result::Result<Book, ::kratos::errors::Error> {
+        use ::kratos::__codegen::http::url as u;
+        let mut path = ::std::string::String::new();
+        path.push_str("/v1");
+        path.push('/');
+        u::push_segments(
+            &mut path,
+            &request.book.as_ref().map(|m1| u::text_str(&m1.name)).unwrap_or_default(),
+        );
+        let mut query = ::std::vec::Vec::new();
+        __form_kratos_test_v1_get_book_request_encode(request, "", &mut query);
+        u::remove_keys(&mut query, &["book.name"]);
+        let url = u::with_query(path, query);
+        let body = ::core::option::Option::None;
+        let (codec, bytes) = self
+            .client
+            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .await?;
+        ::kratos::__codegen::http::Client::decode::<Book>(codec, &bytes)
+    }
+    /// Scalar variables of every kind, and a custom verb.
+    pub async fn scalars(
+        &self,
+        request: &ScalarsRequest,
+    ) -> ::core::result::Result<ScalarsRequest, ::kratos::errors::Error> {
+        use ::kratos::__codegen::http::url as u;
+        let mut path = ::std::string::String::new();
+        path.push_str("/v1");
+        path.push_str("/scalars");
+        path.push('/');
+        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.i32));
+        path.push('/');
+        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.i64));
+        path.push('/');
+        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.u32));
+        path.push('/');
+        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.u64));
+        path.push('/');
+        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.f));
+        path.push('/');
+        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.d));
+        path.push('/');
+        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.b));
+        path.push('/');
+        u::push_segment(
+            &mut path,
+            &u::text_enum(
+                *&request.kind,
+                |n| {
+                    <Kind as ::core::convert::TryFrom<i32>>::try_from(n)
+                        .ok()
+                        .map(|e| e.as_str_name())
+                },
+            ),
+        );
+        path.push('/');
+        u::push_segment(
+            &mut path,
+            &request.opt.as_ref().map(|v| u::text_str(v)).unwrap_or_default(),
+        );
+        path.push_str(":check");
+        let mut query = ::std::vec::Vec::new();
+        __form_kratos_test_v1_scalars_request_encode(request, "", &mut query);
+        u::keep_first(&mut query, &[]);
+        let url = u::with_query(path, query);
+        let body = ::core::option::Option::Some(self.client.encode(request)?);
+        let (codec, bytes) = self
+            .client
+            .send(::kratos::__codegen::http::Method::POST, &url, body)
+            .await?;
+        ::kratos::__codegen::http::Client::decode::<ScalarsRequest>(codec, &bytes)
+    }
+    /// A body bound to one field, and a field named with a keyword.
+    pub async fn update_book(
+        &self,
+        request: &UpdateBookRequest,
+    ) -> ::core::result::Result<Book, ::kratos::errors::Error> {
+        use ::kratos::__codegen::http::url as u;
+        let mut path = ::std::string::String::new();
+        path.push_str("/v1");
+        path.push_str("/books");
+        path.push('/');
+        u::push_segment(&mut path, &u::text_str(&request.r#type));
+        let mut query = ::std::vec::Vec::new();
+        __form_kratos_test_v1_update_book_request_encode(request, "", &mut query);
+        u::remove_keys(&mut query, &["type", "book"]);
+        let url = u::with_query(path, query);
+        let body = ::core::option::Option::Some(
+            match &request.book {
+                ::core::option::Option::Some(body) => self.client.encode(body)?,
+                ::core::option::Option::None => {
+                    self.client.encode(&<Book as ::core::default::Default>::default())?
+                }
+            },
+        );
+        let (codec, bytes) = self
+            .client
+            .send(::kratos::__codegen::http::Method::PATCH, &url, body)
+            .await?;
+        ::kratos::__codegen::http::Client::decode::<Book>(codec, &bytes)
+    }
+    /// No HTTP rule: a route only with omitempty=false.
+    pub async fn ping(
+        &self,
+        request: &super::super::common::Page,
+    ) -> ::core::result::Result<super::super::common::Page, ::kratos::errors::Error> {
+        use ::kratos::__codegen::http::url as u;
+        let mut path = ::std::string::String::new();
+        path.push_str("/api");
+        path.push_str("/kratos.test.v1.Bindings");
+        path.push_str("/Ping");
+        let mut query = ::std::vec::Vec::new();
+        __form_kratos_common_page_encode(request, "", &mut query);
+        u::remove_keys(&mut query, &[]);
+        let url = u::with_query(path, query);
+        let body = ::core::option::Option::None;
+        let (codec, bytes) = self
+            .client
+            .send(::kratos::__codegen::http::Method::POST, &url, body)
+            .await?;
+        ::kratos::__codegen::http::Client::decode::<
+            super::super::common::Page,
+        >(codec, &bytes)
+    }
+}
 /// Registers the HTTP routes of `kratos.test.v1.Bindings` on `server`, served by `service`.
 pub fn register_bindings_http_server<S: Bindings>(
     server: &mut ::kratos::__codegen::http::Server,
@@ -88,6 +227,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(GetBookRequest),
                 },
                 __bind_bindings_get_book_0,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.get_book(ctx, request).await }
@@ -105,6 +245,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(GetBookRequest),
                 },
                 __bind_bindings_get_book_1,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.get_book(ctx, request).await }
@@ -122,6 +263,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(ScalarsRequest),
                 },
                 __bind_bindings_scalars_0,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.scalars(ctx, request).await }
@@ -139,6 +281,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(UpdateBookRequest),
                 },
                 __bind_bindings_update_book_0,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.update_book(ctx, request).await }
@@ -156,6 +299,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(SearchRequest),
                 },
                 __bind_bindings_search_0,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.search(ctx, request).await }
@@ -173,6 +317,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(super::super::common::Page),
                 },
                 __bind_bindings_ping_0,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.ping(ctx, request).await }
@@ -190,6 +335,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(TagsRequest),
                 },
                 __bind_bindings_tags_0,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.tags(ctx, request).await }
@@ -835,4 +981,170 @@ fn __form_kratos_test_v1_get_book_request(
         _ => {}
     }
     ::core::result::Result::Ok(())
+}
+/// The populated fields of `kratos.common.Page` as form pairs.
+#[allow(unused_variables, unused_imports, clippy::ptr_arg)]
+fn __form_kratos_common_page_encode(
+    msg: &super::super::common::Page,
+    prefix: &str,
+    out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+) {
+    use ::kratos::__codegen::http::url as u;
+    let key = |name: &str| -> ::std::string::String {
+        if prefix.is_empty() {
+            ::std::string::ToString::to_string(name)
+        } else {
+            ::std::format!("{prefix}.{name}")
+        }
+    };
+    if msg.size != 0 {
+        let v = &msg.size;
+        out.push((key("size"), ::std::string::ToString::to_string(v)));
+    }
+    if !msg.token.is_empty() {
+        let v = &msg.token;
+        out.push((key("token"), u::text_str(v)));
+    }
+}
+/// The populated fields of `kratos.test.v1.UpdateBookRequest` as form pairs.
+#[allow(unused_variables, unused_imports, clippy::ptr_arg)]
+fn __form_kratos_test_v1_update_book_request_encode(
+    msg: &UpdateBookRequest,
+    prefix: &str,
+    out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+) {
+    use ::kratos::__codegen::http::url as u;
+    let key = |name: &str| -> ::std::string::String {
+        if prefix.is_empty() {
+            ::std::string::ToString::to_string(name)
+        } else {
+            ::std::format!("{prefix}.{name}")
+        }
+    };
+    if !msg.r#type.is_empty() {
+        let v = &msg.r#type;
+        out.push((key("type"), u::text_str(v)));
+    }
+    if let ::core::option::Option::Some(v) = &msg.book {
+        __form_kratos_test_v1_book_encode(v, &key("book"), out);
+    }
+    if let ::core::option::Option::Some(v) = &msg.page {
+        __form_kratos_common_page_encode(v, &key("page"), out);
+    }
+}
+/// The populated fields of `kratos.test.v1.Book` as form pairs.
+#[allow(unused_variables, unused_imports, clippy::ptr_arg)]
+fn __form_kratos_test_v1_book_encode(
+    msg: &Book,
+    prefix: &str,
+    out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+) {
+    use ::kratos::__codegen::http::url as u;
+    let key = |name: &str| -> ::std::string::String {
+        if prefix.is_empty() {
+            ::std::string::ToString::to_string(name)
+        } else {
+            ::std::format!("{prefix}.{name}")
+        }
+    };
+    if !msg.name.is_empty() {
+        let v = &msg.name;
+        out.push((key("name"), u::text_str(v)));
+    }
+    if !msg.shelf.is_empty() {
+        let v = &msg.shelf;
+        out.push((key("shelf"), u::text_str(v)));
+    }
+    if msg.id != 0 {
+        let v = &msg.id;
+        out.push((key("id"), ::std::string::ToString::to_string(v)));
+    }
+    if !msg.title.is_empty() {
+        let v = &msg.title;
+        out.push((key("title"), u::text_str(v)));
+    }
+}
+/// The populated fields of `kratos.test.v1.ScalarsRequest` as form pairs.
+#[allow(unused_variables, unused_imports, clippy::ptr_arg)]
+fn __form_kratos_test_v1_scalars_request_encode(
+    msg: &ScalarsRequest,
+    prefix: &str,
+    out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+) {
+    use ::kratos::__codegen::http::url as u;
+    let key = |name: &str| -> ::std::string::String {
+        if prefix.is_empty() {
+            ::std::string::ToString::to_string(name)
+        } else {
+            ::std::format!("{prefix}.{name}")
+        }
+    };
+    if msg.i32 != 0 {
+        let v = &msg.i32;
+        out.push((key("i32"), ::std::string::ToString::to_string(v)));
+    }
+    if msg.i64 != 0 {
+        let v = &msg.i64;
+        out.push((key("i64"), ::std::string::ToString::to_string(v)));
+    }
+    if msg.u32 != 0 {
+        let v = &msg.u32;
+        out.push((key("u32"), ::std::string::ToString::to_string(v)));
+    }
+    if msg.u64 != 0 {
+        let v = &msg.u64;
+        out.push((key("u64"), ::std::string::ToString::to_string(v)));
+    }
+    if msg.f != 0.0 {
+        let v = &msg.f;
+        out.push((key("f"), ::std::string::ToString::to_string(v)));
+    }
+    if msg.d != 0.0 {
+        let v = &msg.d;
+        out.push((key("d"), ::std::string::ToString::to_string(v)));
+    }
+    if msg.b {
+        let v = &msg.b;
+        out.push((key("b"), ::std::string::ToString::to_string(v)));
+    }
+    if msg.kind != 0 {
+        let v = &msg.kind;
+        out.push((
+            key("kind"),
+            u::text_enum(
+                *v,
+                |n| {
+                    <Kind as ::core::convert::TryFrom<i32>>::try_from(n)
+                        .ok()
+                        .map(|e| e.as_str_name())
+                },
+            ),
+        ));
+    }
+    if let ::core::option::Option::Some(v) = &msg.opt {
+        out.push((key("opt"), u::text_str(v)));
+    }
+    if !msg.note.is_empty() {
+        let v = &msg.note;
+        out.push((key("note"), u::text_str(v)));
+    }
+}
+/// The populated fields of `kratos.test.v1.GetBookRequest` as form pairs.
+#[allow(unused_variables, unused_imports, clippy::ptr_arg)]
+fn __form_kratos_test_v1_get_book_request_encode(
+    msg: &GetBookRequest,
+    prefix: &str,
+    out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+) {
+    use ::kratos::__codegen::http::url as u;
+    let key = |name: &str| -> ::std::string::String {
+        if prefix.is_empty() {
+            ::std::string::ToString::to_string(name)
+        } else {
+            ::std::format!("{prefix}.{name}")
+        }
+    };
+    if let ::core::option::Option::Some(v) = &msg.book {
+        __form_kratos_test_v1_book_encode(v, &key("book"), out);
+    }
 }

@@ -17,6 +17,38 @@ pub trait Greeter: ::core::marker::Send + ::core::marker::Sync + 'static {
         Output = ::core::result::Result<HelloReply, ::kratos::errors::Error>,
     > + ::core::marker::Send;
 }
+/// A typed HTTP client of `helloworld.v1.Greeter`: builds each call's URL from its rule (path variables percent-encoded, other fields in the query where the rule has no `body: "*"`), sends the body in the client's codec and decodes the reply or the Kratos error.
+#[derive(Debug, Clone)]
+pub struct GreeterHttpClient {
+    client: ::kratos::__codegen::http::Client,
+}
+impl GreeterHttpClient {
+    /// A client calling through `client`.
+    pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
+        Self { client }
+    }
+    /// Sends a greeting
+    pub async fn say_hello(
+        &self,
+        request: &HelloRequest,
+    ) -> ::core::result::Result<HelloReply, ::kratos::errors::Error> {
+        use ::kratos::__codegen::http::url as u;
+        let mut path = ::std::string::String::new();
+        path.push_str("/helloworld");
+        path.push('/');
+        u::push_segment(&mut path, &u::text_str(&request.name));
+        let mut query = ::std::vec::Vec::new();
+        __form_helloworld_v1_hello_request_encode(request, "", &mut query);
+        u::remove_keys(&mut query, &["name"]);
+        let url = u::with_query(path, query);
+        let body = ::core::option::Option::None;
+        let (codec, bytes) = self
+            .client
+            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .await?;
+        ::kratos::__codegen::http::Client::decode::<HelloReply>(codec, &bytes)
+    }
+}
 /// Registers the HTTP routes of `helloworld.v1.Greeter` on `server`, served by `service`.
 pub fn register_greeter_http_server<S: Greeter>(
     server: &mut ::kratos::__codegen::http::Server,
@@ -33,6 +65,7 @@ pub fn register_greeter_http_server<S: Greeter>(
                     validator: ::kratos::__validator!(HelloRequest),
                 },
                 __bind_greeter_say_hello_0,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.say_hello(ctx, request).await }
@@ -50,6 +83,7 @@ pub fn register_greeter_http_server<S: Greeter>(
                     validator: ::kratos::__validator!(HelloRequest),
                 },
                 __bind_greeter_say_hello_1,
+                ::kratos::__codegen::http::whole_reply,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.say_hello(ctx, request).await }
@@ -147,4 +181,24 @@ fn __form_helloworld_v1_hello_request(
         _ => {}
     }
     ::core::result::Result::Ok(())
+}
+/// The populated fields of `helloworld.v1.HelloRequest` as form pairs.
+#[allow(unused_variables, unused_imports, clippy::ptr_arg)]
+fn __form_helloworld_v1_hello_request_encode(
+    msg: &HelloRequest,
+    prefix: &str,
+    out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+) {
+    use ::kratos::__codegen::http::url as u;
+    let key = |name: &str| -> ::std::string::String {
+        if prefix.is_empty() {
+            ::std::string::ToString::to_string(name)
+        } else {
+            ::std::format!("{prefix}.{name}")
+        }
+    };
+    if !msg.name.is_empty() {
+        let v = &msg.name;
+        out.push((key("name"), u::text_str(v)));
+    }
 }

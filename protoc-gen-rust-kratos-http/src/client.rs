@@ -1,0 +1,301 @@
+//! The typed HTTP client generated per service: `<Service>HttpClient`, one method per RPC with
+//! an HTTP rule, calling its primary rule (Kratos' client uses the primary rule too).
+
+use kratos_codegen::names::{field_ident, real_oneof, to_upper_camel};
+use kratos_path_template::{Segment, Template};
+use proc_macro2::TokenStream;
+use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor, ServiceDescriptor};
+use quote::{format_ident, quote};
+
+use crate::Options;
+use crate::bind::{format_ident_raw, rust_type};
+use crate::form::FormFns;
+use crate::rule::Route;
+
+/// One client method, or a reason it cannot be generated.
+pub(crate) struct ClientMethod<'a> {
+    pub(crate) method: &'a MethodDescriptor,
+    pub(crate) route: &'a Route,
+    pub(crate) fn_ident: &'a proc_macro2::Ident,
+    pub(crate) docs: TokenStream,
+}
+
+/// The client struct and its methods; methods that cannot be generated are reported as
+/// warnings and left out.
+pub(crate) fn generate(
+    file_name: &str,
+    service: &ServiceDescriptor,
+    methods: &[ClientMethod<'_>],
+    package: &str,
+    options: &Options,
+    forms: &mut FormFns<'_>,
+    warnings: &mut Vec<String>,
+) -> TokenStream {
+    let client = format_ident!("{}HttpClient", to_upper_camel(service.name()).trim_start_matches("r#"));
+    let mut fns = TokenStream::new();
+    for m in methods {
+        match method(m, package, options, forms) {
+            Ok(tokens) => fns.extend(tokens),
+            Err(reason) => warnings.push(format!(
+                "{file_name}: method {}: no HTTP client method: {reason}",
+                m.method.full_name()
+            )),
+        }
+    }
+    let doc = format!(
+        " A typed HTTP client of `{}`: builds each call's URL from its rule (path variables \
+         percent-encoded, other fields in the query where the rule has no `body: \"*\"`), sends \
+         the body in the client's codec and decodes the reply or the Kratos error.",
+        service.full_name()
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone)]
+        pub struct #client {
+            client: ::kratos::__codegen::http::Client,
+        }
+
+        impl #client {
+            /// A client calling through `client`.
+            pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
+                Self { client }
+            }
+
+            #fns
+        }
+    }
+}
+
+fn method(
+    m: &ClientMethod<'_>,
+    package: &str,
+    options: &Options,
+    forms: &mut FormFns<'_>,
+) -> Result<TokenStream, String> {
+    let route = m.route;
+    if route.method == "*" {
+        return Err("its rule accepts any method, so the client cannot choose one".into());
+    }
+    let template = Template::parse(&route.path).map_err(|e| e.to_string())?;
+    let input = m.method.input();
+    let input_ty = rust_type(&options.paths, input.full_name(), package);
+    let output = m.method.output();
+    let output_ty = rust_type(&options.paths, output.full_name(), package);
+
+    // The path, segment by segment.
+    let mut path = TokenStream::new();
+    let mut var_keys: Vec<String> = Vec::new();
+    let segments = template.segments();
+    let mut i = 0;
+    while i < segments.len() {
+        if let Some(var) = template.variables().iter().find(|v| v.start == i) {
+            let (text, json_path) = var_text(&input, &var.field_path, forms)
+                .ok_or_else(|| format!("path variable '{}' has a type the client cannot write", var.field_path))?;
+            var_keys.push(json_path);
+            let single = var.end - var.start == 1 && segments[var.start] == Segment::Single;
+            path.extend(if single {
+                quote! { path.push('/'); u::push_segment(&mut path, &#text); }
+            } else {
+                quote! { path.push('/'); u::push_segments(&mut path, &#text); }
+            });
+            i = var.end;
+            continue;
+        }
+        match &segments[i] {
+            Segment::Literal(lit) => {
+                let piece = format!("/{lit}");
+                path.extend(quote! { path.push_str(#piece); });
+            }
+            _ => return Err(format!("path template '{}' has a wildcard outside any variable", route.path)),
+        }
+        i += 1;
+    }
+    if segments.is_empty() {
+        path.extend(quote! { path.push('/'); });
+    }
+    if let Some(verb) = template.verb() {
+        let piece = format!(":{verb}");
+        path.extend(quote! { path.push_str(#piece); });
+    }
+
+    // The query and the body.
+    let encoder = forms.encoders.of(&input);
+    let (query, body) = match route.body.as_str() {
+        "" => {
+            let keys = var_keys.iter().map(String::as_str);
+            (
+                quote! {
+                    let mut query = ::std::vec::Vec::new();
+                    #encoder(request, "", &mut query);
+                    u::remove_keys(&mut query, &[#(#keys),*]);
+                },
+                quote! { ::core::option::Option::None },
+            )
+        }
+        "*" => {
+            let masks: Vec<String> = input
+                .fields()
+                .filter(|f| matches!(f.kind(), Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask"))
+                .map(|f| f.json_name().to_string())
+                .collect();
+            (
+                quote! {
+                    let mut query = ::std::vec::Vec::new();
+                    #encoder(request, "", &mut query);
+                    u::keep_first(&mut query, &[#(#masks),*]);
+                },
+                quote! { ::core::option::Option::Some(self.client.encode(request)?) },
+            )
+        }
+        name => {
+            let field = input
+                .get_field_by_name(name)
+                .ok_or_else(|| format!("body '{name}' is not a field"))?;
+            let ident = format_ident_raw(&field_ident(&field));
+            let Kind::Message(body_msg) = field.kind() else {
+                return Err(format!("body '{name}' is not a message"));
+            };
+            let body_ty = rust_type(&options.paths, body_msg.full_name(), package);
+            let mut keys: Vec<String> = var_keys.clone();
+            keys.push(field.json_name().to_string());
+            let keys = keys.iter().map(String::as_str);
+            (
+                quote! {
+                    let mut query = ::std::vec::Vec::new();
+                    #encoder(request, "", &mut query);
+                    u::remove_keys(&mut query, &[#(#keys),*]);
+                },
+                quote! {
+                    ::core::option::Option::Some(match &request.#ident {
+                        ::core::option::Option::Some(body) => self.client.encode(body)?,
+                        ::core::option::Option::None => self.client.encode(&<#body_ty as ::core::default::Default>::default())?,
+                    })
+                },
+            )
+        }
+    };
+
+    let method = match route.method.as_str() {
+        "GET" | "PUT" | "POST" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" => {
+            let ident = format_ident!("{}", route.method);
+            quote! { ::kratos::__codegen::http::Method::#ident }
+        }
+        other => quote! { ::kratos::__codegen::http::method(#other)? },
+    };
+    let decode = reply_decode(route, &output, &output_ty, package, options)?;
+    let (docs, fn_ident) = (&m.docs, m.fn_ident);
+    Ok(quote! {
+        #docs
+        pub async fn #fn_ident(
+            &self,
+            request: &#input_ty,
+        ) -> ::core::result::Result<#output_ty, ::kratos::errors::Error> {
+            use ::kratos::__codegen::http::url as u;
+            let mut path = ::std::string::String::new();
+            #path
+            #query
+            let url = u::with_query(path, query);
+            let body = #body;
+            let (codec, bytes) = self.client.send(#method, &url, body).await?;
+            #decode
+        }
+    })
+}
+
+/// How the reply is decoded: the whole message, or the `response_body` field.
+fn reply_decode(
+    route: &Route,
+    output: &MessageDescriptor,
+    output_ty: &TokenStream,
+    package: &str,
+    options: &Options,
+) -> Result<TokenStream, String> {
+    let Some(field) = output.get_field_by_name(&route.response_body) else {
+        return Ok(quote! { ::kratos::__codegen::http::Client::decode::<#output_ty>(codec, &bytes) });
+    };
+    let ident = format_ident_raw(&field_ident(&field));
+    let value = match field.kind() {
+        Kind::Message(m) if field.is_list() => {
+            let ty = rust_type(&options.paths, m.full_name(), package);
+            quote! { ::kratos::__codegen::http::Client::decode_value::<::std::vec::Vec<#ty>>(codec, &bytes)? }
+        }
+        Kind::Message(m) => {
+            let ty = rust_type(&options.paths, m.full_name(), package);
+            quote! { ::core::option::Option::Some(::kratos::__codegen::http::Client::decode::<#ty>(codec, &bytes)?) }
+        }
+        Kind::String => quote! { ::kratos::__codegen::http::Client::decode_value::<::std::string::String>(codec, &bytes)? },
+        Kind::Bool => quote! { ::kratos::__codegen::http::Client::decode_value::<bool>(codec, &bytes)? },
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => quote! { ::kratos::__codegen::http::Client::decode_value::<i32>(codec, &bytes)? },
+        Kind::Uint32 | Kind::Fixed32 => quote! { ::kratos::__codegen::http::Client::decode_value::<u32>(codec, &bytes)? },
+        Kind::Float => quote! { ::kratos::__codegen::http::Client::decode_value::<f32>(codec, &bytes)? },
+        Kind::Double => quote! { ::kratos::__codegen::http::Client::decode_value::<f64>(codec, &bytes)? },
+        _ => return Err(format!("response_body '{}' has a type the client cannot read", route.response_body)),
+    };
+    Ok(quote! {
+        ::core::result::Result::Ok(#output_ty {
+            #ident: #value,
+            ..::core::default::Default::default()
+        })
+    })
+}
+
+/// The text of a path variable (the field's value, default included) and the variable's key
+/// in JSON names (to leave it out of the query).
+fn var_text(
+    input: &MessageDescriptor,
+    field_path: &str,
+    forms: &mut FormFns<'_>,
+) -> Option<(TokenStream, String)> {
+    let names: Vec<&str> = field_path.split('.').collect();
+    let mut fields: Vec<FieldDescriptor> = Vec::new();
+    let mut message = input.clone();
+    for (i, name) in names.iter().enumerate() {
+        let field = message
+            .get_field_by_name(name)
+            .or_else(|| message.fields().find(|f| f.json_name() == *name))?;
+        if real_oneof(&field).is_some() || field.is_list() || field.is_map() {
+            return None;
+        }
+        if i + 1 < names.len() {
+            let Kind::Message(inner) = field.kind() else {
+                return None;
+            };
+            message = inner;
+        }
+        fields.push(field);
+    }
+    let json_path = fields
+        .iter()
+        .map(|f| f.json_name().to_string())
+        .collect::<Vec<_>>()
+        .join(".");
+    let leaf = fields.last()?;
+    let leaf_ident = format_ident_raw(&field_ident(leaf));
+    let closure_var = format_ident!("m{}", fields.len() - 1);
+    let owner = if fields.len() == 1 {
+        quote! { request }
+    } else {
+        quote! { #closure_var }
+    };
+    let text = if kratos_codegen::names::is_option_field(leaf) {
+        let t = forms.encoders.text(leaf, quote! { v })?;
+        quote! { #owner.#leaf_ident.as_ref().map(|v| #t).unwrap_or_default() }
+    } else {
+        let t = forms.encoders.text(leaf, quote! { &#owner.#leaf_ident })?;
+        quote! { #t }
+    };
+    // Wrap in the intermediate messages, innermost first.
+    let mut expr = text;
+    for depth in (0..fields.len() - 1).rev() {
+        let field_ident = format_ident_raw(&field_ident(&fields[depth]));
+        let owner = if depth == 0 {
+            quote! { request }
+        } else {
+            let v = format_ident!("m{}", depth);
+            quote! { #v }
+        };
+        let bind = format_ident!("m{}", depth + 1);
+        expr = quote! { #owner.#field_ident.as_ref().map(|#bind| #expr).unwrap_or_default() };
+    }
+    Some((expr, json_path))
+}

@@ -1,0 +1,35 @@
+//! Recovery: a panic in the chain becomes a 500 `UNKNOWN` error, as Kratos' recovery
+//! middleware answers.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::{Handler, Middleware};
+use crate::errors::Error;
+use crate::panic::{CatchUnwind, panic_message};
+
+/// The error a recovered panic is answered with.
+pub fn recovered_error() -> Error {
+    Error::new(500, "UNKNOWN", "unknown request error")
+}
+
+/// Recovers panics in the handlers and middleware it wraps: the panic is logged (with the
+/// operation and the request) and the call fails with 500 `UNKNOWN` "unknown request error".
+pub fn recovery() -> Middleware {
+    Middleware::new(|next: Handler| {
+        Handler::new(move |ctx, req| {
+            let request = format!("{req:?}");
+            let operation = ctx.operation();
+            let started = catch_unwind(AssertUnwindSafe(|| next.call(ctx, req)));
+            async move {
+                let outcome = match started {
+                    Ok(fut) => CatchUnwind(fut).await,
+                    Err(panic) => Err(panic_message(panic.as_ref())),
+                };
+                outcome.unwrap_or_else(|panic| {
+                    tracing::error!(operation, request, panic, "recovered from a panic");
+                    Err(recovered_error())
+                })
+            }
+        })
+    })
+}

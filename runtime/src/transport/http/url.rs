@@ -1,0 +1,126 @@
+//! URL building for the generated HTTP client: path variables percent-encoded per segment
+//! (Kratos v2 inserted them unescaped: issues #2857 and #2193), and the other fields as a query
+//! string, in the forms the server's form binding reads.
+
+use base64::Engine as _;
+
+/// Appends `value` percent-encoded as one path segment: everything but unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`) is escaped, `/` included.
+pub fn push_segment(path: &mut String, value: &str) {
+    push_escaped(path, value, false);
+}
+
+/// Appends `value` for a multi-segment variable (`{name=shelves/*}`): escaped like a segment,
+/// but its `/` separators are kept.
+pub fn push_segments(path: &mut String, value: &str) {
+    push_escaped(path, value, true);
+}
+
+fn push_escaped(path: &mut String, value: &str, keep_slash: bool) {
+    for b in value.bytes() {
+        let unreserved = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        if unreserved || (keep_slash && b == b'/') {
+            path.push(char::from(b));
+        } else {
+            path.push('%');
+            path.push(char::from(HEX[usize::from(b >> 4)]));
+            path.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `path?query` with the pairs sorted by key (as Go's `url.Values.Encode`) and form-encoded;
+/// `path` alone when there are none.
+pub fn with_query(mut path: String, mut pairs: Vec<(String, String)>) -> String {
+    if pairs.is_empty() {
+        return path;
+    }
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        query.append_pair(k, v);
+    }
+    path.push('?');
+    path.push_str(&query.finish());
+    path
+}
+
+/// Removes the pairs of `keys` (path variables and the body field) and their sub-keys.
+pub fn remove_keys(pairs: &mut Vec<(String, String)>, keys: &[&str]) {
+    pairs.retain(|(k, _)| {
+        !keys.iter().any(|key| {
+            k == key
+                || k.strip_prefix(key)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        })
+    });
+}
+
+/// Keeps only the pair of the first of `keys` that is present: `body: "*"` routes send only
+/// the first populated field mask in the query, as Kratos.
+pub fn keep_first(pairs: &mut Vec<(String, String)>, keys: &[&str]) {
+    let first = keys.iter().find(|key| pairs.iter().any(|(k, _)| k == *key)).copied();
+    pairs.retain(|(k, _)| Some(k.as_str()) == first);
+}
+
+/// The text of a value in a URL: strings as they are.
+pub fn text_str(v: &str) -> String {
+    v.to_string()
+}
+
+/// The text of bytes: standard base64 (what the server's binding reads).
+pub fn text_bytes(v: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(v)
+}
+
+/// The text of an enum value: its name when the number is defined, else the number.
+pub fn text_enum<E: AsRef<str>>(n: i32, name: impl Fn(i32) -> Option<E>) -> String {
+    match name(n) {
+        Some(e) => e.as_ref().to_string(),
+        None => n.to_string(),
+    }
+}
+
+/// The text of a well-known type: its proto3 JSON form, unquoted for strings (RFC 3339
+/// timestamps, durations, field masks, wrapper values; JSON text for structs).
+pub fn text_json<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_path_segments() {
+        let mut p = String::from("/v1/");
+        push_segment(&mut p, "a b/c%d");
+        assert_eq!(p, "/v1/a%20b%2Fc%25d");
+        let mut p = String::from("/v1/");
+        push_segments(&mut p, "shelves/s 1/books/b");
+        assert_eq!(p, "/v1/shelves/s%201/books/b");
+        let mut p = String::new();
+        push_segment(&mut p, "中");
+        assert_eq!(p, "%E4%B8%AD");
+    }
+
+    #[test]
+    fn builds_sorted_queries_without_path_and_body_keys() {
+        let mut pairs = vec![
+            ("z".to_string(), "1".to_string()),
+            ("book.title".to_string(), "T".to_string()),
+            ("bookmark".to_string(), "x y".to_string()),
+            ("labels[k]".to_string(), "v".to_string()),
+            ("a".to_string(), "&".to_string()),
+        ];
+        remove_keys(&mut pairs, &["book", "labels"]);
+        assert_eq!(with_query("/p".into(), pairs), "/p?a=%26&bookmark=x+y&z=1");
+        assert_eq!(with_query("/p".into(), vec![]), "/p");
+    }
+}
