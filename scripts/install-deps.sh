@@ -22,6 +22,8 @@ command -v protoc >/dev/null || apt_packages+=(protobuf-compiler)
 command -v python3 >/dev/null || apt_packages+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
 command -v npm >/dev/null || apt_packages+=(npm)
+# etcd for the registry tests (started by the tests themselves on free loopback ports).
+command -v etcd >/dev/null || [ -x /usr/bin/etcd ] || apt_packages+=(etcd-server)
 if [ ${#apt_packages[@]} -gt 0 ]; then
     echo "install-deps: installing ${apt_packages[*]}"
     as_root apt-get update -qq

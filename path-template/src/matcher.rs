@@ -150,10 +150,16 @@ mod tests {
     #[test]
     fn multi_segment_variables_decode_fully_and_single_ones_refuse_encoded_slashes() {
         assert_eq!(
-            capture("/v1/{name=shelves/*/books/*}", "/v1/shelves/s%201/books/b%2F2"),
+            capture(
+                "/v1/{name=shelves/*/books/*}",
+                "/v1/shelves/s%201/books/b%2F2"
+            ),
             pairs(&[("name", "shelves/s 1/books/b/2")])
         );
-        assert_eq!(capture("/files/{path=**}", "/files/a%2Fb/%20c"), pairs(&[("path", "a/b/ c")]));
+        assert_eq!(
+            capture("/files/{path=**}", "/files/a%2Fb/%20c"),
+            pairs(&[("path", "a/b/ c")])
+        );
         assert_eq!(capture("/v1/{name}", "/v1/a%2Fb"), None);
         assert_eq!(capture("/v1/{name}", "/v1/a%2fb"), None);
         assert_eq!(

@@ -4,7 +4,9 @@
 use kratos_codegen::names::{field_ident, real_oneof, to_upper_camel};
 use kratos_path_template::{Segment, Template};
 use proc_macro2::TokenStream;
-use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor, ServiceDescriptor};
+use prost_reflect::{
+    FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor, ServiceDescriptor,
+};
 use quote::{format_ident, quote};
 
 use crate::Options;
@@ -31,7 +33,10 @@ pub(crate) fn generate(
     forms: &mut FormFns<'_>,
     warnings: &mut Vec<String>,
 ) -> TokenStream {
-    let client = format_ident!("{}HttpClient", to_upper_camel(service.name()).trim_start_matches("r#"));
+    let client = format_ident!(
+        "{}HttpClient",
+        to_upper_camel(service.name()).trim_start_matches("r#")
+    );
     let mut fns = TokenStream::new();
     for m in methods {
         match method(m, package, options, forms) {
@@ -89,8 +94,12 @@ fn method(
     let mut i = 0;
     while i < segments.len() {
         if let Some(var) = template.variables().iter().find(|v| v.start == i) {
-            let (text, json_path) = var_text(&input, &var.field_path, forms)
-                .ok_or_else(|| format!("path variable '{}' has a type the client cannot write", var.field_path))?;
+            let (text, json_path) = var_text(&input, &var.field_path, forms).ok_or_else(|| {
+                format!(
+                    "path variable '{}' has a type the client cannot write",
+                    var.field_path
+                )
+            })?;
             var_keys.push(json_path);
             let single = var.end - var.start == 1 && segments[var.start] == Segment::Single;
             path.extend(if single {
@@ -106,7 +115,12 @@ fn method(
                 let piece = format!("/{lit}");
                 path.extend(quote! { path.push_str(#piece); });
             }
-            _ => return Err(format!("path template '{}' has a wildcard outside any variable", route.path)),
+            _ => {
+                return Err(format!(
+                    "path template '{}' has a wildcard outside any variable",
+                    route.path
+                ));
+            }
         }
         i += 1;
     }
@@ -211,7 +225,9 @@ fn reply_decode(
     options: &Options,
 ) -> Result<TokenStream, String> {
     let Some(field) = output.get_field_by_name(&route.response_body) else {
-        return Ok(quote! { ::kratos::__codegen::http::Client::decode::<#output_ty>(codec, &bytes) });
+        return Ok(
+            quote! { ::kratos::__codegen::http::Client::decode::<#output_ty>(codec, &bytes) },
+        );
     };
     let ident = format_ident_raw(&field_ident(&field));
     let value = match field.kind() {
@@ -223,13 +239,30 @@ fn reply_decode(
             let ty = rust_type(&options.paths, m.full_name(), package);
             quote! { ::core::option::Option::Some(::kratos::__codegen::http::Client::decode::<#ty>(codec, &bytes)?) }
         }
-        Kind::String => quote! { ::kratos::__codegen::http::Client::decode_value::<::std::string::String>(codec, &bytes)? },
-        Kind::Bool => quote! { ::kratos::__codegen::http::Client::decode_value::<bool>(codec, &bytes)? },
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => quote! { ::kratos::__codegen::http::Client::decode_value::<i32>(codec, &bytes)? },
-        Kind::Uint32 | Kind::Fixed32 => quote! { ::kratos::__codegen::http::Client::decode_value::<u32>(codec, &bytes)? },
-        Kind::Float => quote! { ::kratos::__codegen::http::Client::decode_value::<f32>(codec, &bytes)? },
-        Kind::Double => quote! { ::kratos::__codegen::http::Client::decode_value::<f64>(codec, &bytes)? },
-        _ => return Err(format!("response_body '{}' has a type the client cannot read", route.response_body)),
+        Kind::String => {
+            quote! { ::kratos::__codegen::http::Client::decode_value::<::std::string::String>(codec, &bytes)? }
+        }
+        Kind::Bool => {
+            quote! { ::kratos::__codegen::http::Client::decode_value::<bool>(codec, &bytes)? }
+        }
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+            quote! { ::kratos::__codegen::http::Client::decode_value::<i32>(codec, &bytes)? }
+        }
+        Kind::Uint32 | Kind::Fixed32 => {
+            quote! { ::kratos::__codegen::http::Client::decode_value::<u32>(codec, &bytes)? }
+        }
+        Kind::Float => {
+            quote! { ::kratos::__codegen::http::Client::decode_value::<f32>(codec, &bytes)? }
+        }
+        Kind::Double => {
+            quote! { ::kratos::__codegen::http::Client::decode_value::<f64>(codec, &bytes)? }
+        }
+        _ => {
+            return Err(format!(
+                "response_body '{}' has a type the client cannot read",
+                route.response_body
+            ));
+        }
     };
     Ok(quote! {
         ::core::result::Result::Ok(#output_ty {

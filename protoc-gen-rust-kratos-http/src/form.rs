@@ -365,7 +365,8 @@ impl<'a> FormEncoders<'a> {
         }
         let base = fn_name(message);
         let ident = format_ident!("{}_encode", base);
-        self.names.insert(message.full_name().to_string(), ident.clone());
+        self.names
+            .insert(message.full_name().to_string(), ident.clone());
         self.pending.push(message.clone());
         ident
     }
@@ -392,7 +393,10 @@ impl<'a> FormEncoders<'a> {
         for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
             stmts.extend(self.oneof(message, &oneof));
         }
-        let doc = format!(" The populated fields of `{}` as form pairs.", message.full_name());
+        let doc = format!(
+            " The populated fields of `{}` as form pairs.",
+            message.full_name()
+        );
         quote! {
             #[doc = #doc]
             #[allow(unused_variables, unused_imports, clippy::ptr_arg)]

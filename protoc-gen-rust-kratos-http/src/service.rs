@@ -2,11 +2,11 @@
 //! adapter.
 
 use kratos_codegen::comments::{FileComments, doc_attrs};
+use kratos_codegen::names::real_oneof;
 use kratos_codegen::names::{to_shouty_snake, to_snake, to_upper_camel, tonic_snake};
 use kratos_codegen::{CodegenError, Result};
 use kratos_path_template::Template;
 use proc_macro2::TokenStream;
-use kratos_codegen::names::real_oneof;
 use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MethodDescriptor, ServiceDescriptor};
 use quote::{format_ident, quote};
 
@@ -361,7 +361,15 @@ fn check_route(
                     "response_body '{}': replying with {} is not supported (messages, lists of \
                      messages and scalars other than enums and bytes are)",
                     route.response_body,
-                    if field.is_map() { "a map" } else if real_oneof(&field).is_some() { "a oneof member" } else if field.is_list() { "a list of scalars" } else { "an enum or bytes field" }
+                    if field.is_map() {
+                        "a map"
+                    } else if real_oneof(&field).is_some() {
+                        "a oneof member"
+                    } else if field.is_list() {
+                        "a list of scalars"
+                    } else {
+                        "an enum or bytes field"
+                    }
                 ),
             ));
         }
@@ -404,7 +412,10 @@ fn reply_encoder(
     options: &Options,
 ) -> (TokenStream, TokenStream) {
     let Some(field) = method.output().get_field_by_name(&route.response_body) else {
-        return (quote! { ::kratos::__codegen::http::whole_reply }, TokenStream::new());
+        return (
+            quote! { ::kratos::__codegen::http::whole_reply },
+            TokenStream::new(),
+        );
     };
     let output = rust_type(&options.paths, method.output().full_name(), package);
     let ident = format_ident_raw(&kratos_codegen::names::field_ident(&field));
@@ -425,7 +436,10 @@ fn reply_encoder(
         }
         _ => quote! { codec.encode_value(&reply.#ident) },
     };
-    let doc = format!(" Encodes the `{}` field of the reply (`response_body`).", field.name());
+    let doc = format!(
+        " Encodes the `{}` field of the reply (`response_body`).",
+        field.name()
+    );
     let function = quote! {
         #[doc = #doc]
         fn #fn_ident(

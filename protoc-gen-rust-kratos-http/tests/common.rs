@@ -1,5 +1,5 @@
 //! Fixtures shared by the golden and protoc tests.
-#![allow(dead_code)]
+#![allow(dead_code, missing_docs)]
 
 use std::path::PathBuf;
 

@@ -1,9 +1,21 @@
-//! The application: starts its servers, waits for a signal, stops them gracefully.
+//! The application: starts its servers, registers them, waits for a signal, deregisters and
+//! stops them gracefully (Kratos' `kratos.New(...).Run()`).
 
-use std::net::SocketAddr;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
+use crate::registry::{BoxFuture, Registrar, RegistryError, ServiceInstance};
 use crate::transport::{Server, TransportError};
+
+/// The error a lifecycle hook returns.
+pub type HookError = Box<dyn std::error::Error + Send + Sync>;
+
+type Hook = Box<dyn FnOnce(ServiceInstance) -> BoxFuture<'static, Result<(), HookError>> + Send>;
 
 /// Why the application stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +23,9 @@ pub enum AppError {
     /// A server could not start; the servers already started were stopped.
     #[error("start failed: {0}")]
     Start(#[source] TransportError),
+    /// A server failed while serving; the application deregistered and stopped the others.
+    #[error("server failed: {0}")]
+    Serve(#[source] TransportError),
     /// One or more servers did not stop cleanly (every server was still asked to stop).
     #[error("stop failed: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Stop(Vec<TransportError>),
@@ -20,28 +35,81 @@ pub enum AppError {
     /// The servers did not finish their calls within the stop timeout.
     #[error("servers did not stop within {0:?}")]
     StopTimeout(Duration),
+    /// Registration failed; the servers were stopped.
+    #[error("register failed: {0}")]
+    Register(#[source] RegistryError),
+    /// Deregistration failed; the servers were stopped all the same.
+    #[error("deregister failed: {0}")]
+    Deregister(#[source] RegistryError),
+    /// The registrar did not answer within the registrar timeout.
+    #[error("{op} did not finish within {timeout:?}")]
+    RegistrarTimeout {
+        /// `register` or `deregister`.
+        op: &'static str,
+        /// The registrar timeout.
+        timeout: Duration,
+    },
+    /// A lifecycle hook failed.
+    #[error("{stage} hook failed: {source}")]
+    Hook {
+        /// `before start`, `after start`, `before stop` or `after stop`.
+        stage: &'static str,
+        /// The hook's error.
+        source: HookError,
+    },
+    /// Several of the above, in the order they happened.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Multiple(Vec<AppError>),
 }
 
-/// A Kratos application: a name, a version and its servers (Kratos' `kratos.New`).
+/// A Kratos application: its identity, servers, registrar and hooks (Kratos' `kratos.New`).
 ///
-/// [`App::run`] starts every server, waits for SIGINT or SIGTERM (or the future given to
-/// [`App::run_until`]), then stops the servers gracefully: they stop accepting connections and
-/// finish the calls in flight, within the stop timeout.
+/// [`App::run`] (or [`App::run_until`]):
+///
+/// 1. runs the before-start hooks (an error aborts: nothing was started);
+/// 2. starts every server (if one fails, those started are stopped);
+/// 3. registers the instance with the registrar, with the endpoints the servers actually
+///    bound (`http://<host ip>:<port>`, `grpc://…`; or those given with [`App::endpoint`]);
+/// 4. runs the after-start hooks;
+/// 5. waits for a termination signal (SIGTERM, SIGINT, SIGQUIT by default), the future given
+///    to `run_until`, or the failure of a server;
+/// 6. runs the before-stop hooks, **deregisters** (first, so clients stop picking the instance),
+///    stops the servers gracefully within the stop timeout, and runs the after-stop hooks.
+///
+/// Unlike Kratos, every failure path still cleans up: a failed registration (or after-start
+/// hook) deregisters and stops the servers; a failed server deregisters; a failed
+/// deregistration still stops the servers. The errors are returned together.
 pub struct App {
+    id: String,
     name: String,
     version: String,
+    metadata: BTreeMap<String, String>,
+    endpoints: Vec<String>,
     servers: Vec<Box<dyn Server>>,
+    registrar: Option<Arc<dyn Registrar>>,
+    registrar_timeout: Duration,
     stop_timeout: Duration,
+    #[cfg(unix)]
+    signals: Vec<tokio::signal::unix::SignalKind>,
+    before_start: Vec<Hook>,
+    after_start: Vec<Hook>,
+    before_stop: Vec<Hook>,
+    after_stop: Vec<Hook>,
 }
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
+            .field("id", &self.id)
             .field("name", &self.name)
             .field("version", &self.version)
+            .field("metadata", &self.metadata)
+            .field("endpoints", &self.endpoints)
             .field("servers", &self.servers.len())
+            .field("registrar", &self.registrar.is_some())
+            .field("registrar_timeout", &self.registrar_timeout)
             .field("stop_timeout", &self.stop_timeout)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,17 +120,42 @@ impl Default for App {
 }
 
 impl App {
-    /// An application without servers; stop timeout 10 s.
+    /// An application without servers: a random UUID as id, stop timeout 10 s, registrar
+    /// timeout 10 s.
     pub fn new() -> Self {
         App {
+            id: random_uuid(),
             name: String::new(),
             version: String::new(),
+            metadata: BTreeMap::new(),
+            endpoints: Vec::new(),
             servers: Vec::new(),
+            registrar: None,
+            registrar_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(10),
+            #[cfg(unix)]
+            signals: {
+                use tokio::signal::unix::SignalKind;
+                vec![
+                    SignalKind::terminate(),
+                    SignalKind::interrupt(),
+                    SignalKind::quit(),
+                ]
+            },
+            before_start: Vec::new(),
+            after_start: Vec::new(),
+            before_stop: Vec::new(),
+            after_stop: Vec::new(),
         }
     }
 
-    /// The service name (used for logs and, with a registry, for registration).
+    /// The instance id (default: a random UUID).
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// The service name (used for logs and for registration).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
@@ -74,35 +167,240 @@ impl App {
         self
     }
 
+    /// Adds a metadata entry to the registered instance.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds an endpoint URL to register instead of those computed from the servers (Kratos'
+    /// `Endpoint` option: once one is given, only the given ones are registered).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoints.push(endpoint.into());
+        self
+    }
+
     /// Adds a server.
     pub fn server(mut self, server: impl Server) -> Self {
         self.servers.push(Box::new(server));
         self
     }
 
-    /// How long stopping may take before the application gives up waiting (default 10 s).
+    /// Registers the application with `registrar` while it runs.
+    pub fn registrar(mut self, registrar: impl Registrar) -> Self {
+        self.registrar = Some(Arc::new(registrar));
+        self
+    }
+
+    /// Registers the application with a shared registrar while it runs.
+    pub fn registrar_arc(mut self, registrar: Arc<dyn Registrar>) -> Self {
+        self.registrar = Some(registrar);
+        self
+    }
+
+    /// Time allowed for registering and for deregistering (default 10 s).
+    pub fn registrar_timeout(mut self, timeout: Duration) -> Self {
+        self.registrar_timeout = timeout;
+        self
+    }
+
+    /// How long stopping the servers may take before the application gives up waiting
+    /// (default 10 s).
     pub fn stop_timeout(mut self, timeout: Duration) -> Self {
         self.stop_timeout = timeout;
         self
     }
 
-    /// Runs until SIGINT or SIGTERM.
-    pub async fn run(self) -> Result<(), AppError> {
-        self.run_until(termination_signal()).await
+    /// The signals [`App::run`] stops on (default SIGTERM, SIGINT and SIGQUIT); replaces the
+    /// list.
+    #[cfg(unix)]
+    pub fn signals(
+        mut self,
+        signals: impl IntoIterator<Item = tokio::signal::unix::SignalKind>,
+    ) -> Self {
+        self.signals = signals.into_iter().collect();
+        self
     }
 
-    /// Runs until `shutdown` completes. If it resolves to an error (such as a failure to
-    /// install signal handlers), the servers are stopped and the error returned.
+    /// Adds a hook run before the servers start; an error aborts the run.
+    pub fn before_start<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: FnOnce(ServiceInstance) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HookError>,
+    {
+        self.before_start.push(box_hook(hook));
+        self
+    }
+
+    /// Adds a hook run once the servers are started and registered; an error stops the
+    /// application (deregistering and stopping the servers).
+    pub fn after_start<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: FnOnce(ServiceInstance) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HookError>,
+    {
+        self.after_start.push(box_hook(hook));
+        self
+    }
+
+    /// Adds a hook run when stopping begins, before deregistration; errors are reported but
+    /// do not prevent stopping.
+    pub fn before_stop<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: FnOnce(ServiceInstance) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HookError>,
+    {
+        self.before_stop.push(box_hook(hook));
+        self
+    }
+
+    /// Adds a hook run after the servers stopped; errors are reported.
+    pub fn after_stop<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: FnOnce(ServiceInstance) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<HookError>,
+    {
+        self.after_stop.push(box_hook(hook));
+        self
+    }
+
+    /// Runs until one of the configured signals (or a server failure).
+    pub async fn run(self) -> Result<(), AppError> {
+        #[cfg(unix)]
+        let signals = self.signals.clone();
+        #[cfg(unix)]
+        let shutdown = wait_for_signals(signals);
+        #[cfg(not(unix))]
+        let shutdown = termination_signal();
+        self.run_until(shutdown).await
+    }
+
+    /// Runs until `shutdown` completes (or a server fails). If `shutdown` resolves to an
+    /// error (such as a failure to install signal handlers), the application stops and the
+    /// error is returned.
     pub async fn run_until<F>(mut self, shutdown: F) -> Result<(), AppError>
     where
-        F: std::future::Future<Output = Result<(), std::io::Error>>,
+        F: Future<Output = Result<(), std::io::Error>>,
     {
+        let mut instance = ServiceInstance {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            metadata: self.metadata.clone(),
+            endpoints: self.endpoints.clone(),
+        };
+        for hook in std::mem::take(&mut self.before_start) {
+            hook(instance.clone())
+                .await
+                .map_err(|source| AppError::Hook {
+                    stage: "before start",
+                    source,
+                })?;
+        }
         let started = self.start_all(|_| ()).await?;
-        tracing::info!(name = %self.name, version = %self.version, endpoints = ?started, "app started");
-        let signal = shutdown.await;
+        if self.endpoints.is_empty() {
+            instance.endpoints = started
+                .iter()
+                .map(|(kind, addr)| endpoint_url(kind, *addr))
+                .collect();
+        }
+        tracing::info!(id = %self.id, name = %self.name, version = %self.version, endpoints = ?instance.endpoints, "app started");
+
+        let mut errors = Vec::new();
+        let registrar = self.registrar.clone();
+        if let Some(registrar) = &registrar {
+            match tokio::time::timeout(self.registrar_timeout, registrar.register(&instance)).await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => errors.push(AppError::Register(e)),
+                Err(_) => errors.push(AppError::RegistrarTimeout {
+                    op: "register",
+                    timeout: self.registrar_timeout,
+                }),
+            }
+        }
+        if errors.is_empty() {
+            for hook in std::mem::take(&mut self.after_start) {
+                if let Err(source) = hook(instance.clone()).await {
+                    errors.push(AppError::Hook {
+                        stage: "after start",
+                        source,
+                    });
+                    break;
+                }
+            }
+        }
+        if errors.is_empty() {
+            let mut shutdown = std::pin::pin!(shutdown);
+            let mut failures: Vec<Pin<Box<dyn Future<Output = TransportError> + Send + '_>>> =
+                self.servers.iter_mut().map(|s| s.failure()).collect();
+            let failed = std::future::poll_fn(|cx| {
+                for f in failures.iter_mut() {
+                    if let Poll::Ready(e) = f.as_mut().poll(cx) {
+                        return Poll::Ready(e);
+                    }
+                }
+                Poll::Pending
+            });
+            tokio::select! {
+                r = &mut shutdown => {
+                    if let Err(e) = r {
+                        errors.push(AppError::Signal(e));
+                    }
+                }
+                e = failed => {
+                    tracing::error!(name = %self.name, error = %e, "server failed");
+                    errors.push(AppError::Serve(e));
+                }
+            }
+        }
         tracing::info!(name = %self.name, "app stopping");
-        self.stop_all().await?;
-        signal.map_err(AppError::Signal)
+
+        for hook in std::mem::take(&mut self.before_stop) {
+            if let Err(source) = hook(instance.clone()).await {
+                errors.push(AppError::Hook {
+                    stage: "before stop",
+                    source,
+                });
+            }
+        }
+        // Deregister first (also after a failed or timed-out registration: deregistering is
+        // idempotent and removes whatever a partial registration left behind).
+        if let Some(registrar) = &registrar {
+            match tokio::time::timeout(self.registrar_timeout, registrar.deregister(&instance))
+                .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(name = %self.name, error = %e, "deregister failed; stopping anyway");
+                    errors.push(AppError::Deregister(e));
+                }
+                Err(_) => errors.push(AppError::RegistrarTimeout {
+                    op: "deregister",
+                    timeout: self.registrar_timeout,
+                }),
+            }
+        }
+        if let Err(e) = self.stop_all().await {
+            errors.push(e);
+        }
+        for hook in std::mem::take(&mut self.after_stop) {
+            if let Err(source) = hook(instance.clone()).await {
+                errors.push(AppError::Hook {
+                    stage: "after stop",
+                    source,
+                });
+            }
+        }
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(AppError::Multiple(errors)),
+        }
     }
 
     /// Starts every server in order; if one fails, stops those already started.
@@ -149,6 +447,92 @@ impl App {
             Err(_) => Err(AppError::StopTimeout(timeout)),
         }
     }
+}
+
+fn box_hook<F, Fut, E>(hook: F) -> Hook
+where
+    F: FnOnce(ServiceInstance) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<HookError>,
+{
+    Box::new(move |instance| Box::pin(async move { hook(instance).await.map_err(Into::into) }))
+}
+
+/// The registry endpoint of a server bound to `addr`: `<kind>://<ip>:<port>`, with the
+/// host's IP when bound to all interfaces (Kratos' `host.Extract`).
+pub fn endpoint_url(kind: &str, addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        host_ip()
+    } else {
+        addr.ip()
+    };
+    format!("{kind}://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// The address this host reaches other hosts from (the source address of the default route),
+/// or 127.0.0.1 when there is none. No packet is sent.
+fn host_ip() -> IpAddr {
+    let probe = || -> std::io::Result<IpAddr> {
+        let socket = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+        // TEST-NET-1: routed like any remote address, never answered.
+        socket.connect((Ipv4Addr::new(192, 0, 2, 1), 9))?;
+        Ok(socket.local_addr()?.ip())
+    };
+    match probe() {
+        Ok(ip) if !ip.is_unspecified() => ip,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    }
+}
+
+/// A random (version 4) UUID, from the standard library's randomly keyed hasher.
+fn random_uuid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = [0u8; 16];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(i);
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Completes on the first of `signals`.
+#[cfg(unix)]
+async fn wait_for_signals(
+    signals: Vec<tokio::signal::unix::SignalKind>,
+) -> Result<(), std::io::Error> {
+    use tokio::signal::unix::signal;
+    let mut streams = signals
+        .into_iter()
+        .map(signal)
+        .collect::<Result<Vec<_>, _>>()?;
+    if streams.is_empty() {
+        return std::future::pending().await;
+    }
+    std::future::poll_fn(|cx| {
+        for s in streams.iter_mut() {
+            if s.poll_recv(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -12,6 +12,9 @@ use serde::de::DeserializeOwned;
 
 use crate::errors::Error;
 
+#[path = "codec_yaml.rs"]
+mod yaml;
+
 /// A codec for request and reply bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
@@ -23,6 +26,11 @@ pub enum Codec {
     /// `application/x-www-form-urlencoded`: decoded with the generated form binding (Kratos'
     /// rules); encoded from the JSON form, nested fields as dotted keys.
     Form,
+    /// XML. Errors cannot be encoded in it (Kratos' Go encoder refuses the metadata map), so
+    /// they are answered with a bare 500, as Kratos does.
+    Xml,
+    /// YAML: messages in their proto3 JSON shape; errors in Kratos' shape (a `status:` map).
+    Yaml,
 }
 
 /// The reason of every decoding and binding error, as in Kratos.
@@ -35,6 +43,8 @@ impl Codec {
             Codec::Json => "json",
             Codec::Proto => "proto",
             Codec::Form => "x-www-form-urlencoded",
+            Codec::Xml => "xml",
+            Codec::Yaml => "yaml",
         }
     }
 
@@ -44,6 +54,8 @@ impl Codec {
             Codec::Json => "application/json",
             Codec::Proto => "application/proto",
             Codec::Form => "application/x-www-form-urlencoded",
+            Codec::Xml => "application/xml",
+            Codec::Yaml => "application/yaml",
         })
     }
 
@@ -53,6 +65,8 @@ impl Codec {
             "json" => Some(Codec::Json),
             "proto" => Some(Codec::Proto),
             "x-www-form-urlencoded" => Some(Codec::Form),
+            "xml" => Some(Codec::Xml),
+            "yaml" => Some(Codec::Yaml),
             _ => None,
         }
     }
@@ -82,6 +96,15 @@ impl Codec {
                     .map_err(|e| Error::new(500, CODEC_REASON, format!("form marshal: {e}")))?;
                 Ok(form_encode(&value).into_bytes())
             }
+            Codec::Yaml => yaml_serde::to_string(message)
+                .map(String::into_bytes)
+                .map_err(|e| Error::new(500, CODEC_REASON, format!("yaml marshal: {e}"))),
+            // XML replies need the message's generated Go-struct view (see `encode_go`).
+            Codec::Xml => Err(Error::new(
+                500,
+                CODEC_REASON,
+                "xml marshal: this reply has no XML form",
+            )),
         }
     }
 
@@ -123,8 +146,11 @@ impl Codec {
                 .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
             Codec::Proto => T::decode(bytes)
                 .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
-            // Form bodies need the message's generated form binding (see `http::Binder`).
-            Codec::Form => Err(Error::new(
+            Codec::Yaml => yaml_serde::from_slice(bytes)
+                .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
+            // Form and XML bodies need the message's generated form binding (see
+            // `http::Binder`).
+            Codec::Form | Codec::Xml => Err(Error::new(
                 400,
                 CODEC_REASON,
                 "body unmarshal: form bodies bind through generated code only",
@@ -135,7 +161,15 @@ impl Codec {
     /// Encodes an error body (`{"code","reason","message","metadata"}`; the `errors.Status`
     /// message for the proto codec).
     pub fn encode_error(self, error: &Error) -> Vec<u8> {
-        match self {
+        self.try_encode_error(error).unwrap_or_default()
+    }
+
+    /// Encodes an error body, or `None` when this codec cannot express an error (XML, as in
+    /// Kratos, whose Go XML encoder refuses the metadata map).
+    pub fn try_encode_error(self, error: &Error) -> Option<Vec<u8>> {
+        Some(match self {
+            Codec::Xml => return None,
+            Codec::Yaml => yaml::error_to_yaml(error).into_bytes(),
             // Serialising a struct of numbers, strings and a string map cannot fail.
             Codec::Json => serde_json::to_vec(error).unwrap_or_default(),
             Codec::Form => match serde_json::to_value(error) {
@@ -153,12 +187,14 @@ impl Codec {
                     .collect(),
             }
             .encode_to_vec(),
-        }
+        })
     }
 
     /// Decodes an error body written by [`Codec::encode_error`] (or by a Go Kratos server).
     pub fn decode_error(self, bytes: &[u8]) -> Option<Error> {
         match self {
+            Codec::Xml => None,
+            Codec::Yaml => yaml::error_from_yaml(bytes),
             Codec::Json => serde_json::from_slice(bytes).ok(),
             Codec::Form => {
                 let mut err = Error::default();

@@ -1,5 +1,6 @@
 //! The build integration's errors: a proto that does not compile is reported with its file,
 //! line and column; a generator's error names the file, method and field.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 

@@ -1,5 +1,7 @@
 //! `helloworld`: the Kratos greeter, on HTTP (default `0.0.0.0:8000`) and gRPC
-//! (default `0.0.0.0:9000`). Stops gracefully on SIGINT or SIGTERM.
+//! (default `0.0.0.0:9000`). With `--registry etcd://host:port` (several etcd endpoints
+//! separated by commas) or `--registry consul://host:port` it registers itself while it runs.
+//! Stops gracefully on SIGINT, SIGTERM or SIGQUIT, deregistering first.
 
 use clap::Parser;
 
@@ -13,6 +15,33 @@ struct Flags {
     /// gRPC listen address.
     #[arg(long, default_value = "0.0.0.0:9000")]
     grpc_addr: String,
+    /// Service registry to register in: `etcd://host:port[,host:port…]` or
+    /// `consul://host:port` (none by default).
+    #[arg(long)]
+    registry: Option<String>,
+}
+
+/// Connects to the registry named by `--registry`.
+async fn registrar(spec: &str) -> Result<std::sync::Arc<dyn kratos::registry::Registrar>, String> {
+    if let Some(hosts) = spec.strip_prefix("etcd://") {
+        let endpoints: Vec<String> = hosts
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("http://{h}"))
+            .collect();
+        let registry = kratos::registry::etcd::EtcdRegistry::connect(endpoints)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(std::sync::Arc::new(registry))
+    } else if let Some(host) = spec.strip_prefix("consul://") {
+        let registry = kratos::registry::consul::ConsulRegistry::new(format!("http://{host}"))
+            .map_err(|e| e.to_string())?;
+        Ok(std::sync::Arc::new(registry))
+    } else {
+        Err(format!(
+            "--registry {spec:?}: expected etcd://host:port or consul://host:port"
+        ))
+    }
 }
 
 #[tokio::main]
@@ -34,11 +63,20 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let app = kratos::App::new()
+    let mut app = kratos::App::new()
         .name("helloworld")
         .version(env!("CARGO_PKG_VERSION"))
         .server(http)
         .server(grpc);
+    if let Some(spec) = &flags.registry {
+        match registrar(spec).await {
+            Ok(registrar) => app = app.registrar_arc(registrar),
+            Err(e) => {
+                eprintln!("helloworld: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
     match app.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

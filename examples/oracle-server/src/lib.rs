@@ -61,11 +61,10 @@ fn kratos_error(kind: &str, msg: &str) -> Option<Error> {
         "conflict" => pb::error_book_conflict(format!("book conflict: {msg}")),
         "invalid" => pb::error_invalid_argument(format!("invalid argument: {msg}")),
         "default_code" => pb::error_unspecified_code(format!("default code: {msg}")),
-        "metadata" => Error::new(418, "TEAPOT", "short and stout")
-            .with_metadata([("k", "v"), ("msg", msg)]),
-        "wrapped" => Error::from_error(&Wrapped(pb::error_shelf_not_found(format!(
-            "inner {msg}"
-        )))),
+        "metadata" => {
+            Error::new(418, "TEAPOT", "short and stout").with_metadata([("k", "v"), ("msg", msg)])
+        }
+        "wrapped" => Error::from_error(&Wrapped(pb::error_shelf_not_found(format!("inner {msg}")))),
         "cause" => pb::error_book_conflict("with cause")
             .with_cause(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
         "bad_request" => Error::bad_request("BAD", format!("bad request: {msg}")),
@@ -119,7 +118,11 @@ impl pb::Library for Library {
         })
     }
 
-    async fn search(&self, _ctx: Context, req: pb::SearchRequest) -> Result<pb::SearchReply, Error> {
+    async fn search(
+        &self,
+        _ctx: Context,
+        req: pb::SearchRequest,
+    ) -> Result<pb::SearchReply, Error> {
         Ok(pb::SearchReply {
             request: Some(req),
             total: 1,
@@ -169,7 +172,11 @@ impl pb::Library for Library {
         Ok(pb::ArchiveShelfReply { request: Some(req) })
     }
 
-    async fn get_file(&self, _ctx: Context, req: pb::GetFileRequest) -> Result<pb::GetFileReply, Error> {
+    async fn get_file(
+        &self,
+        _ctx: Context,
+        req: pb::GetFileRequest,
+    ) -> Result<pb::GetFileReply, Error> {
         Ok(pb::GetFileReply { request: Some(req) })
     }
 
@@ -198,7 +205,9 @@ impl pb::Library for Library {
                 display_name: "Gamma".into(),
             },
         ];
-        let n = usize::try_from(req.page_size.max(0)).unwrap_or(0).min(all.len());
+        let n = usize::try_from(req.page_size.max(0))
+            .unwrap_or(0)
+            .min(all.len());
         Ok(pb::ListItemsReply {
             items: all[..n].to_vec(),
             next_page_token: "next".into(),
@@ -206,7 +215,11 @@ impl pb::Library for Library {
         })
     }
 
-    async fn get_item(&self, _ctx: Context, req: pb::GetItemRequest) -> Result<pb::GetItemReply, Error> {
+    async fn get_item(
+        &self,
+        _ctx: Context,
+        req: pb::GetItemRequest,
+    ) -> Result<pb::GetItemReply, Error> {
         if req.id == "missing" {
             return Ok(pb::GetItemReply {
                 item: None,
@@ -225,19 +238,34 @@ impl pb::Library for Library {
         })
     }
 
-    async fn get_multi(&self, _ctx: Context, req: pb::GetMultiRequest) -> Result<pb::GetMultiReply, Error> {
+    async fn get_multi(
+        &self,
+        _ctx: Context,
+        req: pb::GetMultiRequest,
+    ) -> Result<pb::GetMultiReply, Error> {
         Ok(pb::GetMultiReply { request: Some(req) })
     }
 
-    async fn kratos_error(&self, _ctx: Context, req: pb::ErrorRequest) -> Result<pb::ErrorReply, Error> {
+    async fn kratos_error(
+        &self,
+        _ctx: Context,
+        req: pb::ErrorRequest,
+    ) -> Result<pb::ErrorReply, Error> {
         match kratos_error(&req.kind, &req.message) {
             Some(err) => Err(err),
             None => Ok(pb::ErrorReply { request: Some(req) }),
         }
     }
 
-    async fn plain_error(&self, _ctx: Context, req: pb::ErrorRequest) -> Result<pb::ErrorReply, Error> {
-        Err(Error::from_error(&Plain(format!("plain boom: {}", req.message))))
+    async fn plain_error(
+        &self,
+        _ctx: Context,
+        req: pb::ErrorRequest,
+    ) -> Result<pb::ErrorReply, Error> {
+        Err(Error::from_error(&Plain(format!(
+            "plain boom: {}",
+            req.message
+        ))))
     }
 
     async fn panic(&self, _ctx: Context, req: pb::ErrorRequest) -> Result<pb::ErrorReply, Error> {

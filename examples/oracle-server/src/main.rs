@@ -4,7 +4,10 @@ use clap::Parser;
 
 /// Command-line flags.
 #[derive(Debug, Parser)]
-#[command(version, about = "The Kratos conformance service (oracle.v1.Library) on kratos-rs")]
+#[command(
+    version,
+    about = "The Kratos conformance service (oracle.v1.Library) on kratos-rs"
+)]
 struct Flags {
     /// HTTP listen address.
     #[arg(long, default_value = "127.0.0.1:8000")]
@@ -33,10 +36,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let app = kratos::App::new()
-        .name("oracle")
-        .server(http)
-        .server(grpc);
+    let app = kratos::App::new().name("oracle").server(http).server(grpc);
     match app.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

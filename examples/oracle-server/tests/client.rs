@@ -1,5 +1,6 @@
 //! The generated HTTP client against the oracle server: what the client encodes (path, query,
 //! body) the server binds back into the same message, and Kratos errors come back typed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kratos::transport::Server as _;
 use oracle_server::api as pb;
@@ -11,7 +12,9 @@ async fn start() -> (kratos::http::Server, pb::LibraryHttpClient) {
     )
     .unwrap();
     let addr = http.start().await.unwrap();
-    let client = kratos::http::Client::builder(addr.to_string()).build().unwrap();
+    let client = kratos::http::Client::builder(addr.to_string())
+        .build()
+        .unwrap();
     (http, pb::LibraryHttpClient::new(client))
 }
 
@@ -37,9 +40,17 @@ async fn every_field_kind_round_trips_through_the_query_string() {
             keywords: vec!["k".into()],
             genre: pb::Genre::Fiction.into(),
         }),
-        since: Some(kratos::types::Timestamp { seconds: 1_700_000_000, nanos: 5_000 }),
-        timeout: Some(kratos::types::Duration { seconds: 90, nanos: 500_000_000 }),
-        mask: Some(kratos::types::FieldMask { paths: vec!["page_size".into(), "filter.author".into()] }),
+        since: Some(kratos::types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 5_000,
+        }),
+        timeout: Some(kratos::types::Duration {
+            seconds: 90,
+            nanos: 500_000_000,
+        }),
+        mask: Some(kratos::types::FieldMask {
+            paths: vec!["page_size".into(), "filter.author".into()],
+        }),
         limit: Some(pbjson_types::Int64Value { value: 42 }),
         note: Some(pbjson_types::StringValue { value: "n".into() }),
         flag: Some(pbjson_types::BoolValue { value: false }),
@@ -71,17 +82,26 @@ async fn path_variables_are_escaped_and_bodies_sent() {
     let (mut http, client) = start().await;
     // A single-segment variable with characters that need escaping.
     let shelf = client
-        .get_shelf(&pb::GetShelfRequest { shelf: "a b?c#d".into(), verbose: true })
+        .get_shelf(&pb::GetShelfRequest {
+            shelf: "a b?c#d".into(),
+            verbose: true,
+        })
         .await
         .unwrap();
     assert_eq!(shelf.name, "shelves/a b?c#d");
-    assert_eq!(shelf.request.unwrap().verbose, true);
+    assert!(shelf.request.unwrap().verbose);
     // A multi-segment variable, a named body and a query parameter beside it.
-    let book = pb::Book { name: "shelves/s 1/books/b".into(), title: "T".into(), ..Default::default() };
+    let book = pb::Book {
+        name: "shelves/s 1/books/b".into(),
+        title: "T".into(),
+        ..Default::default()
+    };
     let reply = client
         .update_book(&pb::UpdateBookRequest {
             book: Some(book.clone()),
-            update_mask: Some(kratos::types::FieldMask { paths: vec!["title".into()] }),
+            update_mask: Some(kratos::types::FieldMask {
+                paths: vec!["title".into()],
+            }),
             allow_missing: true,
         })
         .await
@@ -91,22 +111,47 @@ async fn path_variables_are_escaped_and_bodies_sent() {
     assert!(echoed.allow_missing);
     // body "*" with a custom verb.
     let reply = client
-        .archive_shelf(&pb::ArchiveShelfRequest { shelf: "s1".into(), reason: "old".into() })
+        .archive_shelf(&pb::ArchiveShelfRequest {
+            shelf: "s1".into(),
+            reason: "old".into(),
+        })
         .await
         .unwrap();
     assert_eq!(reply.request.unwrap().reason, "old");
     // A zero int64 still builds a valid URL.
-    let reply = client.delete_shelf(&pb::DeleteShelfRequest { shelf: 0, force: true }).await.unwrap();
-    assert_eq!(reply.request.unwrap().force, true);
+    let reply = client
+        .delete_shelf(&pb::DeleteShelfRequest {
+            shelf: 0,
+            force: true,
+        })
+        .await
+        .unwrap();
+    assert!(reply.request.unwrap().force);
     http.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn response_body_fields_come_back_in_their_place() {
     let (mut http, client) = start().await;
-    let reply = client.list_items(&pb::ListItemsRequest { page_size: 2, page_token: String::new() }).await.unwrap();
-    assert_eq!(reply.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
-    let reply = client.get_item(&pb::GetItemRequest { id: "x".into() }).await.unwrap();
+    let reply = client
+        .list_items(&pb::ListItemsRequest {
+            page_size: 2,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        reply
+            .items
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    let reply = client
+        .get_item(&pb::GetItemRequest { id: "x".into() })
+        .await
+        .unwrap();
     assert_eq!(reply.item.unwrap().display_name, "Item x");
     http.stop().await.unwrap();
 }
@@ -115,21 +160,36 @@ async fn response_body_fields_come_back_in_their_place() {
 async fn errors_come_back_as_kratos_errors() {
     let (mut http, client) = start().await;
     let err = client
-        .kratos_error(&pb::ErrorRequest { kind: "not_found".into(), message: "m".into() })
+        .kratos_error(&pb::ErrorRequest {
+            kind: "not_found".into(),
+            message: "m".into(),
+        })
         .await
         .unwrap_err();
-    assert_eq!((err.code(), err.reason(), err.message()), (404, "SHELF_NOT_FOUND", "shelf \"m\" not found"));
+    assert_eq!(
+        (err.code(), err.reason(), err.message()),
+        (404, "SHELF_NOT_FOUND", "shelf \"m\" not found")
+    );
     assert!(pb::is_shelf_not_found(&err));
     let err = client
-        .kratos_error(&pb::ErrorRequest { kind: "metadata".into(), message: "m".into() })
+        .kratos_error(&pb::ErrorRequest {
+            kind: "metadata".into(),
+            message: "m".into(),
+        })
         .await
         .unwrap_err();
     assert_eq!(err.metadata().get("msg").map(String::as_str), Some("m"));
-    let err = client.panic(&pb::ErrorRequest::default()).await.unwrap_err();
+    let err = client
+        .panic(&pb::ErrorRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!((err.code(), err.reason()), (500, "UNKNOWN"));
     // Bad input from the client side reaches the server and is refused with a CODEC error.
     http.stop().await.unwrap();
     // A server that is gone: an error, not a panic.
-    let err = client.get_shelf(&pb::GetShelfRequest::default()).await.unwrap_err();
+    let err = client
+        .get_shelf(&pb::GetShelfRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 503);
 }

@@ -26,7 +26,10 @@ pub(super) fn emit_null_message_fields(
         if message.package_name() != package || message.is_map_entry() {
             continue;
         }
-        let anchor = format!("serializer.serialize_struct(\"{}\", len)?;", message.full_name());
+        let anchor = format!(
+            "serializer.serialize_struct(\"{}\", len)?;",
+            message.full_name()
+        );
         let Some(start) = source.find(&anchor) else {
             continue;
         };

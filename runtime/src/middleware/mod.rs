@@ -117,11 +117,12 @@ impl fmt::Debug for Message {
     }
 }
 
+/// The function behind a [`Handler`].
+type HandlerFn = dyn Fn(Context, Message) -> BoxFuture<Result<Message, Error>> + Send + Sync;
+
 /// A type-erased handler: what a middleware wraps.
 #[derive(Clone)]
-pub struct Handler(
-    Arc<dyn Fn(Context, Message) -> BoxFuture<Result<Message, Error>> + Send + Sync>,
-);
+pub struct Handler(Arc<HandlerFn>);
 
 impl Handler {
     /// A handler from a function.

@@ -54,6 +54,13 @@ pub trait Server: Send + 'static {
 
     /// Stops accepting connections and waits for the calls in flight to finish.
     fn stop(&mut self) -> ServerFuture<'_, Result<(), TransportError>>;
+
+    /// Resolves, with the reason, when the server fails while serving (after a successful
+    /// [`start`](Server::start)). [`App`](crate::App) stops (deregistering first) when one of
+    /// its servers fails. The default never resolves (the server never reports a failure).
+    fn failure(&mut self) -> ServerFuture<'_, TransportError> {
+        Box::pin(std::future::pending())
+    }
 }
 
 /// Parses a listening address such as `0.0.0.0:8000` or `:8000` (Kratos' form: all interfaces).

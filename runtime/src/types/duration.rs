@@ -47,7 +47,10 @@ impl Duration {
             nanos = format!("{frac:0<9}").parse().ok()?;
         }
         let d = if negative {
-            Duration { seconds: -seconds, nanos: -nanos }
+            Duration {
+                seconds: -seconds,
+                nanos: -nanos,
+            }
         } else {
             Duration { seconds, nanos }
         };
@@ -88,8 +91,9 @@ impl<'de> Deserialize<'de> for Duration {
                 f.write_str("a duration such as \"1.5s\"")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-                Duration::parse(v)
-                    .ok_or_else(|| E::custom(format!("invalid google.protobuf.Duration value {v:?}")))
+                Duration::parse(v).ok_or_else(|| {
+                    E::custom(format!("invalid google.protobuf.Duration value {v:?}"))
+                })
             }
         }
         deserializer.deserialize_str(DurationVisitor)
@@ -103,17 +107,58 @@ mod tests {
     #[test]
     fn json_is_seconds_with_s() {
         let cases = [
-            (Duration { seconds: 90, nanos: 0 }, "90s"),
-            (Duration { seconds: 1, nanos: 500_000_000 }, "1.500s"),
-            (Duration { seconds: 0, nanos: -10_000_000 }, "-0.010s"),
-            (Duration { seconds: -2, nanos: -1 }, "-2.000000001s"),
+            (
+                Duration {
+                    seconds: 90,
+                    nanos: 0,
+                },
+                "90s",
+            ),
+            (
+                Duration {
+                    seconds: 1,
+                    nanos: 500_000_000,
+                },
+                "1.500s",
+            ),
+            (
+                Duration {
+                    seconds: 0,
+                    nanos: -10_000_000,
+                },
+                "-0.010s",
+            ),
+            (
+                Duration {
+                    seconds: -2,
+                    nanos: -1,
+                },
+                "-2.000000001s",
+            ),
         ];
         for (d, text) in cases {
             assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{text}\""));
-            assert_eq!(serde_json::from_str::<Duration>(&format!("\"{text}\"")).unwrap(), d);
+            assert_eq!(
+                serde_json::from_str::<Duration>(&format!("\"{text}\"")).unwrap(),
+                d
+            );
         }
-        assert_eq!(Duration::parse("1.5s"), Some(Duration { seconds: 1, nanos: 500_000_000 }));
-        for bad in ["1", "s", "1.5", "abc", "1.0000000001s", "-s", "999999999999s"] {
+        assert_eq!(
+            Duration::parse("1.5s"),
+            Some(Duration {
+                seconds: 1,
+                nanos: 500_000_000
+            })
+        );
+        for bad in [
+            "1",
+            "s",
+            "1.5",
+            "abc",
+            "1.0000000001s",
+            "-s",
+            "999999999999s",
+        ] {
             assert_eq!(Duration::parse(bad), None, "{bad}");
         }
     }

@@ -63,7 +63,11 @@ impl<'de> Deserialize<'de> for FieldMask {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<FieldMask, E> {
                 Ok(FieldMask {
-                    paths: v.split(',').filter(|p| !p.is_empty()).map(to_snake).collect(),
+                    paths: v
+                        .split(',')
+                        .filter(|p| !p.is_empty())
+                        .map(to_snake)
+                        .collect(),
                 })
             }
         }
@@ -83,7 +87,13 @@ mod tests {
         let json = serde_json::to_string(&mask).unwrap();
         assert_eq!(json, r#""user.displayName,id""#);
         assert_eq!(serde_json::from_str::<FieldMask>(&json).unwrap(), mask);
-        assert_eq!(serde_json::from_str::<FieldMask>(r#""""#).unwrap().paths.len(), 0);
+        assert_eq!(
+            serde_json::from_str::<FieldMask>(r#""""#)
+                .unwrap()
+                .paths
+                .len(),
+            0
+        );
         assert!(serde_json::from_str::<FieldMask>("3").is_err());
     }
 }

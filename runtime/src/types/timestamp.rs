@@ -23,7 +23,9 @@ const MAX_SECONDS: i64 = 253_402_300_799;
 impl Timestamp {
     /// The RFC 3339 form, or `None` when the value is outside the range JSON can represent.
     pub fn to_rfc3339(&self) -> Option<String> {
-        if !(MIN_SECONDS..=MAX_SECONDS).contains(&self.seconds) || !(0..1_000_000_000).contains(&self.nanos) {
+        if !(MIN_SECONDS..=MAX_SECONDS).contains(&self.seconds)
+            || !(0..1_000_000_000).contains(&self.nanos)
+        {
             return None;
         }
         let nanos = u32::try_from(self.nanos).ok()?;
@@ -50,9 +52,9 @@ impl Timestamp {
 pub(crate) fn fraction(nanos: u32) -> String {
     if nanos == 0 {
         String::new()
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!(".{:03}", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
+    } else if nanos.is_multiple_of(1_000) {
         format!(".{:06}", nanos / 1_000)
     } else {
         format!(".{nanos:09}")
@@ -101,8 +103,9 @@ impl<'de> Deserialize<'de> for Timestamp {
                 f.write_str("an RFC 3339 timestamp")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                Timestamp::parse_rfc3339(v)
-                    .ok_or_else(|| E::custom(format!("invalid google.protobuf.Timestamp value {v:?}")))
+                Timestamp::parse_rfc3339(v).ok_or_else(|| {
+                    E::custom(format!("invalid google.protobuf.Timestamp value {v:?}"))
+                })
             }
         }
         deserializer.deserialize_str(TimestampVisitor)
@@ -115,15 +118,45 @@ mod tests {
 
     #[test]
     fn json_is_rfc3339_in_utc_with_z() {
-        let t = Timestamp { seconds: 1_700_000_000, nanos: 123_000_000 };
-        assert_eq!(serde_json::to_string(&t).unwrap(), r#""2023-11-14T22:13:20.123Z""#);
-        let t = Timestamp { seconds: 0, nanos: 1_000 };
-        assert_eq!(serde_json::to_string(&t).unwrap(), r#""1970-01-01T00:00:00.000001Z""#);
-        let t = Timestamp { seconds: 0, nanos: 0 };
-        assert_eq!(serde_json::to_string(&t).unwrap(), r#""1970-01-01T00:00:00Z""#);
+        let t = Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 123_000_000,
+        };
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#""2023-11-14T22:13:20.123Z""#
+        );
+        let t = Timestamp {
+            seconds: 0,
+            nanos: 1_000,
+        };
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#""1970-01-01T00:00:00.000001Z""#
+        );
+        let t = Timestamp {
+            seconds: 0,
+            nanos: 0,
+        };
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#""1970-01-01T00:00:00Z""#
+        );
         let parsed: Timestamp = serde_json::from_str(r#""2023-01-02T03:04:05.5+02:00""#).unwrap();
-        assert_eq!(parsed, Timestamp { seconds: 1_672_621_445, nanos: 500_000_000 });
+        assert_eq!(
+            parsed,
+            Timestamp {
+                seconds: 1_672_621_445,
+                nanos: 500_000_000
+            }
+        );
         assert!(serde_json::from_str::<Timestamp>(r#""2024-13-45""#).is_err());
-        assert!(serde_json::to_string(&Timestamp { seconds: i64::MAX, nanos: 0 }).is_err());
+        assert!(
+            serde_json::to_string(&Timestamp {
+                seconds: i64::MAX,
+                nanos: 0
+            })
+            .is_err()
+        );
     }
 }

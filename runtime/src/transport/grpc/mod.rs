@@ -239,10 +239,9 @@ where
             for (name, value) in reply_headers.iter() {
                 if let Ok(key) =
                     tonic::metadata::AsciiMetadataKey::from_bytes(name.as_str().as_bytes())
+                    && let Ok(v) = tonic::metadata::AsciiMetadataValue::try_from(value.as_bytes())
                 {
-                    if let Ok(v) = tonic::metadata::AsciiMetadataValue::try_from(value.as_bytes()) {
-                        status.metadata_mut().insert(key, v);
-                    }
+                    status.metadata_mut().insert(key, v);
                 }
             }
             Err(status)

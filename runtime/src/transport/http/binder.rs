@@ -62,6 +62,13 @@ impl<'a> Binder<'a> {
                 decode_form_body(&mut msg, &self.body, form)?;
                 Ok(msg)
             }
+            Codec::Xml => {
+                let pairs = super::xml::to_pairs(&self.body)
+                    .map_err(|e| codec_error(format!("body unmarshal {e}")))?;
+                form::decode_pairs(&mut msg, pairs, form)
+                    .map_err(|e| codec_error(format!("body unmarshal {e}")))?;
+                Ok(msg)
+            }
             other => other.decode(&self.body),
         }
     }

@@ -71,7 +71,9 @@ impl ClientBuilder {
         let uri: http::Uri = with_scheme.parse().map_err(|e| fail(format!("{e}")))?;
         match uri.scheme_str() {
             Some("http") => {}
-            Some(other) => return Err(fail(format!("scheme {other} is not supported (http only)"))),
+            Some(other) => {
+                return Err(fail(format!("scheme {other} is not supported (http only)")));
+            }
             None => return Err(fail("no scheme".into())),
         }
         let authority = uri
@@ -82,7 +84,9 @@ impl ClientBuilder {
             return Err(fail("an endpoint has no path".into()));
         }
         let user_agent = match self.user_agent {
-            Some(ua) => Some(HeaderValue::from_str(&ua).map_err(|e| fail(format!("user agent: {e}")))?),
+            Some(ua) => {
+                Some(HeaderValue::from_str(&ua).map_err(|e| fail(format!("user agent: {e}")))?)
+            }
             None => None,
         };
         Ok(Client {
@@ -185,7 +189,9 @@ impl Client {
 
     /// Encodes a request body with the client's codec.
     pub fn encode<T: Serialize + prost::Message>(&self, message: &T) -> Result<Vec<u8>, Error> {
-        self.codec.encode(message).map_err(|e| Error::new(400, e.reason(), e.message()))
+        self.codec
+            .encode(message)
+            .map_err(|e| Error::new(400, e.reason(), e.message()))
     }
 
     /// Decodes a reply body (the default message when it is empty).
@@ -202,7 +208,10 @@ impl Client {
     }
 
     /// Decodes a reply body that is a JSON value (a `response_body` over a list or scalar).
-    pub fn decode_value<T: DeserializeOwned + Default>(codec: Codec, bytes: &[u8]) -> Result<T, Error> {
+    pub fn decode_value<T: DeserializeOwned + Default>(
+        codec: Codec,
+        bytes: &[u8],
+    ) -> Result<T, Error> {
         if bytes.is_empty() || bytes == b"null" {
             return Ok(T::default());
         }
@@ -212,7 +221,10 @@ impl Client {
             other => Err(Error::new(
                 500,
                 crate::codec::CODEC_REASON,
-                format!("reply: the {} codec cannot carry a list or a single value", other.name()),
+                format!(
+                    "reply: the {} codec cannot carry a list or a single value",
+                    other.name()
+                ),
             )),
         }
     }

@@ -102,6 +102,26 @@ pub fn decode<T>(msg: &mut T, input: &str, bind: FormFn<T>) -> Result<(), FormEr
     Ok(())
 }
 
+/// Decodes `(key, value)` pairs (keys in the form syntax) into `msg`, grouping the values of
+/// each key in order of first appearance.
+pub fn decode_pairs<T>(
+    msg: &mut T,
+    pairs: Vec<(String, String)>,
+    bind: FormFn<T>,
+) -> Result<(), FormError> {
+    let mut groups: Vec<(String, Vec<Cow<'_, str>>)> = Vec::new();
+    for (k, v) in pairs {
+        match groups.iter_mut().find(|(key, _)| *key == k) {
+            Some((_, values)) => values.push(Cow::Owned(v)),
+            None => groups.push((k, vec![Cow::Owned(v)])),
+        }
+    }
+    for (key, values) in &groups {
+        bind(msg, &parse_key(key), values)?;
+    }
+    Ok(())
+}
+
 /// The segment must be the last of the key (a scalar field cannot be descended into).
 pub fn leaf(seg: &Seg<'_>, rest: &[Seg<'_>]) -> Result<(), FormError> {
     match rest.first() {

@@ -7,17 +7,18 @@
 
 mod binder;
 mod client;
-pub mod url;
 pub mod form;
 mod raw;
 mod response;
 mod router;
 mod server;
 mod unary;
+pub mod url;
+mod xml;
 
 pub use binder::Binder;
-pub use router::RouteError;
 pub use client::{Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT};
+pub use router::RouteError;
 pub use server::{Server, ServerBuilder};
 pub use unary::{ReplyFn, whole_reply};
 

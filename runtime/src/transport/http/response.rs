@@ -23,7 +23,14 @@ pub(crate) fn reply(codec: Codec, body: Vec<u8>, headers: HeaderMap) -> Response
 /// An error reply: the Kratos error body in the codec the client accepts, with the error's
 /// status (see [`Error::http_status`]).
 pub(crate) fn error(codec: Codec, err: &Error, headers: HeaderMap) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(codec.encode_error(err))));
+    let Some(body) = codec.try_encode_error(err) else {
+        // The codec cannot express an error (XML): a bare 500, as Kratos answers.
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        *response.headers_mut() = headers;
+        return response;
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = err.http_status();
     *response.headers_mut() = headers;
     response
@@ -52,7 +59,10 @@ pub(crate) fn moved_permanently(location: &str, html: bool) -> Response<Body> {
     let body = if html {
         Bytes::from(format!(
             "<a href=\"{}\">Moved Permanently</a>.\n\n",
-            location.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+            location
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('"', "&quot;")
         ))
     } else {
         Bytes::new()

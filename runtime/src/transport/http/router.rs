@@ -152,9 +152,7 @@ pub(crate) fn clean_path(path: &str) -> Option<String> {
         cleaned.push('/');
         cleaned.push_str(part);
     }
-    if cleaned.is_empty() {
-        cleaned.push('/');
-    } else if path.ends_with('/') {
+    if cleaned.is_empty() || path.ends_with('/') {
         cleaned.push('/');
     }
     (cleaned != path).then_some(cleaned)
@@ -167,8 +165,14 @@ mod tests {
     #[test]
     fn cleans_like_gorilla_mux() {
         assert_eq!(clean_path("/v1/shelves/1"), None);
-        assert_eq!(clean_path("/v1//shelves/1").as_deref(), Some("/v1/shelves/1"));
-        assert_eq!(clean_path("/v1/shelves/x/../2").as_deref(), Some("/v1/shelves/2"));
+        assert_eq!(
+            clean_path("/v1//shelves/1").as_deref(),
+            Some("/v1/shelves/1")
+        );
+        assert_eq!(
+            clean_path("/v1/shelves/x/../2").as_deref(),
+            Some("/v1/shelves/2")
+        );
         assert_eq!(clean_path("/v1/./a/").as_deref(), Some("/v1/a/"));
         assert_eq!(clean_path("/v1/shelves/1/"), None);
         assert_eq!(clean_path("/../.."), Some("/".to_string()));

@@ -239,7 +239,11 @@ async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body>
             Ok(values) => route.handler.clone().handle(request, values).await,
             Err(e) => {
                 let err = Error::new(400, crate::codec::CODEC_REASON, e.to_string());
-                response::error(Codec::for_reply(request.headers()), &err, Default::default())
+                response::error(
+                    Codec::for_reply(request.headers()),
+                    &err,
+                    Default::default(),
+                )
             }
         },
         Lookup::MethodNotAllowed(allowed) => response::method_not_allowed(

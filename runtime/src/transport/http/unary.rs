@@ -56,6 +56,7 @@ where
     Req: Send + Sync + fmt::Debug + 'static,
     Rep: Serialize + prost::Message + std::fmt::Debug + Send + Sync + 'static,
 {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new<F, Fut>(
         operation: &'static str,
         path_template: &'static str,

@@ -61,7 +61,10 @@ pub fn remove_keys(pairs: &mut Vec<(String, String)>, keys: &[&str]) {
 /// Keeps only the pair of the first of `keys` that is present: `body: "*"` routes send only
 /// the first populated field mask in the query, as Kratos.
 pub fn keep_first(pairs: &mut Vec<(String, String)>, keys: &[&str]) {
-    let first = keys.iter().find(|key| pairs.iter().any(|(k, _)| k == *key)).copied();
+    let first = keys
+        .iter()
+        .find(|key| pairs.iter().any(|(k, _)| k == *key))
+        .copied();
     pairs.retain(|(k, _)| Some(k.as_str()) == first);
 }
 
