@@ -160,3 +160,51 @@ mod tonic_naming_tests {
         assert_eq!(to_shouty_snake("SayHello"), "SAY_HELLO");
     }
 }
+
+/// protoc-gen-go's `GoCamelCase`: the Go name of a field or message (`display_name` →
+/// `DisplayName`, `_x` → `XX`, `a.b` → `AB`), as Go's encoders see generated structs.
+pub fn go_camel_case(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let next_lower = bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+        if c == b'.' && next_lower {
+            // Skip a '.' before a lower-case letter.
+        } else if c == b'.' {
+            out.push('_');
+        } else if c == b'_' && (i == 0 || bytes[i - 1] == b'.') {
+            out.push('X');
+        } else if c == b'_' && next_lower {
+            // Skip a '_' before a lower-case letter.
+        } else if c.is_ascii_digit() {
+            out.push(char::from(c));
+        } else {
+            out.push(char::from(c.to_ascii_uppercase()));
+            while bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+                i += 1;
+                out.push(char::from(bytes[i]));
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod go_naming_tests {
+    use super::go_camel_case;
+
+    #[test]
+    fn matches_protoc_gen_go() {
+        assert_eq!(go_camel_case("display_name"), "DisplayName");
+        assert_eq!(go_camel_case("id"), "Id");
+        assert_eq!(go_camel_case("camel_case_field"), "CamelCaseField");
+        assert_eq!(go_camel_case("_foo"), "XFoo");
+        assert_eq!(go_camel_case("x_1"), "X_1");
+        assert_eq!(go_camel_case("big_ids"), "BigIds");
+        assert_eq!(go_camel_case("fooBar"), "FooBar");
+        assert_eq!(go_camel_case("Foo.bar"), "FooBar");
+    }
+}

@@ -15,6 +15,8 @@ use crate::bind::{format_ident_raw, rust_type};
 pub(crate) struct FormFns<'a> {
     /// The form encoders of the same file (for generated clients).
     pub(crate) encoders: FormEncoders<'a>,
+    /// The Go views of the same file (for XML replies).
+    pub(crate) govs: crate::gov::GoViews<'a>,
     paths: &'a RustPaths,
     wkt: WktMapping,
     package: &'a str,
@@ -43,6 +45,7 @@ impl<'a> FormFns<'a> {
     pub(crate) fn new(paths: &'a RustPaths, wkt: WktMapping, package: &'a str) -> Self {
         FormFns {
             encoders: FormEncoders::new(paths, package),
+            govs: crate::gov::GoViews::new(paths, package),
             paths,
             wkt,
             package,
@@ -71,6 +74,7 @@ impl<'a> FormFns<'a> {
             self.out.extend(f);
         }
         self.out.extend(self.encoders.finish());
+        self.out.extend(self.govs.finish());
         self.out
     }
 

@@ -18,6 +18,7 @@
 mod bind;
 mod client;
 mod form;
+mod gov;
 mod options;
 mod rule;
 mod service;

@@ -263,8 +263,14 @@ fn http_registration(
                 to_snake(plan.method.name()).trim_start_matches("r#"),
                 i
             );
-            let (reply_fn, reply_def) =
-                reply_encoder(route, &plan.method, &reply_fn_ident, package, options);
+            let (reply_fn, reply_def) = reply_encoder(
+                route,
+                &plan.method,
+                &reply_fn_ident,
+                package,
+                options,
+                forms,
+            );
             binders.extend(reply_def);
             let body = bind_body(
                 route,
@@ -402,44 +408,95 @@ fn response_field(
     }
 }
 
-/// The reply encoder of a route: the whole reply, or a generated function for its
-/// `response_body` field.
+/// The reply encoder of a route: a generated function encoding the whole reply or its
+/// `response_body` field, with Kratos' XML form (Go's encoder on the Go struct) when the
+/// well-known types are pbjson's.
 fn reply_encoder(
     route: &Route,
     method: &MethodDescriptor,
     fn_ident: &proc_macro2::Ident,
     package: &str,
     options: &Options,
+    forms: &mut FormFns<'_>,
 ) -> (TokenStream, TokenStream) {
-    let Some(field) = method.output().get_field_by_name(&route.response_body) else {
-        return (
-            quote! { ::kratos::__codegen::http::whole_reply },
-            TokenStream::new(),
-        );
-    };
-    let output = rust_type(&options.paths, method.output().full_name(), package);
-    let ident = format_ident_raw(&kratos_codegen::names::field_ident(&field));
-    let body = match field.kind() {
-        Kind::Message(_) if field.is_list() => quote! { codec.encode_list(&reply.#ident) },
-        Kind::Message(m) => {
-            let ty = rust_type(&options.paths, m.full_name(), package);
-            quote! {
-                match &reply.#ident {
-                    ::core::option::Option::Some(m) => codec.encode(m),
-                    ::core::option::Option::None => codec.encode(&<#ty as ::core::default::Default>::default()),
+    let output_desc = method.output();
+    let output = rust_type(&options.paths, output_desc.full_name(), package);
+    let xml_ok = options.wkt == kratos_codegen::WktMapping::Pbjson;
+    let (body, xml, doc) = match output_desc.get_field_by_name(&route.response_body) {
+        None => {
+            let xml = xml_ok.then(|| {
+                let gov = forms.govs.of(&output_desc);
+                let go_name = crate::gov::go_type_name(&output_desc);
+                quote! { ::kratos::__codegen::goxml::encode(#go_name, &#gov(reply)) }
+            });
+            (
+                quote! { codec.encode(reply) },
+                xml,
+                " Encodes the reply.".to_string(),
+            )
+        }
+        Some(field) => {
+            let ident = format_ident_raw(&kratos_codegen::names::field_ident(&field));
+            let (body, xml) = match field.kind() {
+                Kind::Message(m) if field.is_list() => {
+                    let xml = xml_ok.then(|| {
+                        let gov = forms.govs.of(&m);
+                        let go_name = crate::gov::go_type_name(&m);
+                        quote! {
+                            ::kratos::__codegen::goxml::encode_slice(
+                                #go_name,
+                                &reply.#ident.iter().map(#gov).collect::<::std::vec::Vec<_>>(),
+                            )
+                        }
+                    });
+                    (quote! { codec.encode_list(&reply.#ident) }, xml)
                 }
-            }
+                Kind::Message(m) => {
+                    let ty = rust_type(&options.paths, m.full_name(), package);
+                    let xml = xml_ok.then(|| {
+                        let gov = forms.govs.of(&m);
+                        let go_name = crate::gov::go_type_name(&m);
+                        // Go's XML encoder writes nothing for a nil message.
+                        quote! {
+                            match &reply.#ident {
+                                ::core::option::Option::Some(m) => ::kratos::__codegen::goxml::encode(#go_name, &#gov(m)),
+                                ::core::option::Option::None => ::core::result::Result::Ok(::std::vec::Vec::new()),
+                            }
+                        }
+                    });
+                    (
+                        quote! {
+                            match &reply.#ident {
+                                ::core::option::Option::Some(m) => codec.encode(m),
+                                ::core::option::Option::None => codec.encode(&<#ty as ::core::default::Default>::default()),
+                            }
+                        },
+                        xml,
+                    )
+                }
+                // 64-bit integers are strings in proto3 JSON.
+                Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => (
+                    quote! { codec.encode_value(&::std::string::ToString::to_string(&reply.#ident)) },
+                    None,
+                ),
+                _ => (quote! { codec.encode_value(&reply.#ident) }, None),
+            };
+            let doc = format!(
+                " Encodes the `{}` field of the reply (`response_body`).",
+                field.name()
+            );
+            (body, xml, doc)
         }
-        // 64-bit integers are strings in proto3 JSON.
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => {
-            quote! { codec.encode_value(&::std::string::ToString::to_string(&reply.#ident)) }
-        }
-        _ => quote! { codec.encode_value(&reply.#ident) },
     };
-    let doc = format!(
-        " Encodes the `{}` field of the reply (`response_body`).",
-        field.name()
-    );
+    let body = match xml {
+        Some(xml) => quote! {
+            match codec {
+                ::kratos::__codegen::http::Codec::Xml => #xml,
+                _ => #body,
+            }
+        },
+        None => body,
+    };
     let function = quote! {
         #[doc = #doc]
         fn #fn_ident(

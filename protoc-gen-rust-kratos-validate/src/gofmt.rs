@@ -234,35 +234,9 @@ fn is_print(c: char) -> bool {
         | 0xe000..=0xf8ff | 0xd800..=0xdfff | 0xf0000..=0x10ffff | 0xe0001 | 0xe0020..=0xe007f)
 }
 
-/// protoc-gen-go's `GoCamelCase`: the Go name of a field, oneof or (dotted, relative to the
-/// package) message: `name_with_underscores` → `NameWithUnderscores`, `under_and_1_number`
-/// → `UnderAnd_1Number`, `Outer.inner` → `OuterInner`, `Outer.Inner` → `Outer_Inner`.
+/// protoc-gen-go's `GoCamelCase` (the shared implementation in kratos-codegen).
 pub fn camel_case(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'.' && i + 1 < b.len() && b[i + 1].is_ascii_lowercase() {
-            // Skip the dot in ".{lowercase}".
-        } else if c == b'.' {
-            out.push('_');
-        } else if c == b'_' && (i == 0 || b[i - 1] == b'.') {
-            out.push('X');
-        } else if c == b'_' && i + 1 < b.len() && b[i + 1].is_ascii_lowercase() {
-            // Skip the underscore in "_{lowercase}".
-        } else if c.is_ascii_digit() {
-            out.push(char::from(c));
-        } else {
-            out.push(char::from(c.to_ascii_uppercase()));
-            while i + 1 < b.len() && b[i + 1].is_ascii_lowercase() {
-                i += 1;
-                out.push(char::from(b[i]));
-            }
-        }
-        i += 1;
-    }
-    out
+    kratos_codegen::names::go_camel_case(s)
 }
 
 #[cfg(test)]

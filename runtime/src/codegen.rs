@@ -26,6 +26,10 @@ pub mod http {
 #[doc(hidden)]
 pub use crate::transport::http::form;
 
+/// Used by generated XML reply encoders.
+#[doc(hidden)]
+pub use crate::transport::http::goxml;
+
 /// Used by generated gRPC adapters.
 #[doc(hidden)]
 pub mod grpc {

@@ -193,3 +193,22 @@ async fn errors_come_back_as_kratos_errors() {
         .unwrap_err();
     assert_eq!(err.code(), 503);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_library() {
+    let document: serde_json::Value =
+        serde_json::from_str(oracle_server::OPENAPI_DOCUMENT).unwrap();
+    let paths = document["paths"].as_object().unwrap();
+    for path in [
+        "/v1/shelves/{shelf}",
+        "/v1/search",
+        "/v1/items/{id}",
+        "/v1/shelves/{shelf}:archive",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from {:?}",
+            paths.keys()
+        );
+    }
+}

@@ -18,18 +18,6 @@ const KNOWN: &[(&str, &str, u16)] = &[
         "v3 behaviour: the proto body is decoded into the `book` field",
         200,
     ),
-    // XML replies of messages are not encoded yet (Kratos writes Go's XML of its structs): the
-    // reply cannot be carried, so the answer is a 500 error in JSON.
-    (
-        "accept_xml_simple",
-        "XML replies of messages: not encoded yet",
-        500,
-    ),
-    (
-        "accept_two_headers",
-        "XML replies of messages: not encoded yet",
-        500,
-    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,14 +9,18 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The plugins the example's buf.gen.yaml runs, in order.
-fn example_plugins() -> Vec<String> {
+/// The plugins the example's buf.gen.yaml runs, in order, with their options.
+fn example_plugins() -> Vec<(String, Vec<String>)> {
     let template = std::fs::read_to_string(workspace().join("examples/buf/buf.gen.yaml")).unwrap();
-    template
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("- local: "))
-        .map(str::to_string)
-        .collect()
+    let mut plugins: Vec<(String, Vec<String>)> = Vec::new();
+    for line in template.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("- local: ") {
+            plugins.push((name.to_string(), Vec::new()));
+        } else if let (Some(opt), Some(last)) = (line.strip_prefix("- "), plugins.last_mut()) {
+            last.1.push(opt.to_string());
+        }
+    }
+    plugins
 }
 
 /// Builds the plugin binaries (a no-op when `cargo test --workspace` already built them) and
@@ -62,8 +66,9 @@ fn files_in(dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn buf_generate_writes_the_same_files_as_protoc() {
     let plugins = example_plugins();
-    assert!(plugins.len() >= 2, "{plugins:?}");
-    let bin = plugin_dir(&plugins);
+    assert_eq!(plugins.len(), 4, "{plugins:?}");
+    let names: Vec<String> = plugins.iter().map(|(name, _)| name.clone()).collect();
+    let bin = plugin_dir(&names);
     let example = workspace().join("examples/buf");
 
     let buf_out = tempfile::tempdir().unwrap();
@@ -92,11 +97,14 @@ fn buf_generate_writes_the_same_files_as_protoc() {
         .current_dir(example.join("proto"))
         .arg("-I.")
         .arg(format!("-I{}", workspace().join("proto").display()));
-    for p in &plugins {
+    for (p, opts) in &plugins {
         let short = p.trim_start_matches("protoc-gen-");
         protoc
             .arg(format!("--plugin={p}={}", bin.join(p).display()))
             .arg(format!("--{short}_out={}", protoc_out.path().display()));
+        if !opts.is_empty() {
+            protoc.arg(format!("--{short}_opt={}", opts.join(",")));
+        }
     }
     protoc.args([
         "helloworld/v1/greeter.proto",
@@ -117,7 +125,9 @@ fn buf_generate_writes_the_same_files_as_protoc() {
         names,
         [
             "helloworld.v1.kratos_errors.rs",
-            "helloworld.v1.kratos_http.rs"
+            "helloworld.v1.kratos_http.rs",
+            "helloworld.v1.kratos_validate.rs",
+            "openapi.json",
         ]
     );
     assert!(buf_files == protoc_files, "buf and protoc outputs differ");

@@ -8,6 +8,7 @@
 mod binder;
 mod client;
 pub mod form;
+pub mod goxml;
 mod raw;
 mod response;
 mod router;

@@ -227,7 +227,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(GetBookRequest),
                 },
                 __bind_bindings_get_book_0,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_bindings_get_book_0,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.get_book(ctx, request).await }
@@ -245,7 +245,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(GetBookRequest),
                 },
                 __bind_bindings_get_book_1,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_bindings_get_book_1,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.get_book(ctx, request).await }
@@ -263,7 +263,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(ScalarsRequest),
                 },
                 __bind_bindings_scalars_0,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_bindings_scalars_0,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.scalars(ctx, request).await }
@@ -281,7 +281,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(UpdateBookRequest),
                 },
                 __bind_bindings_update_book_0,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_bindings_update_book_0,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.update_book(ctx, request).await }
@@ -299,7 +299,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(SearchRequest),
                 },
                 __bind_bindings_search_0,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_bindings_search_0,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.search(ctx, request).await }
@@ -317,7 +317,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(super::super::common::Page),
                 },
                 __bind_bindings_ping_0,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_bindings_ping_0,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.ping(ctx, request).await }
@@ -335,7 +335,7 @@ pub fn register_bindings_http_server<S: Bindings>(
                     validator: ::kratos::__validator!(TagsRequest),
                 },
                 __bind_bindings_tags_0,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_bindings_tags_0,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.tags(ctx, request).await }
@@ -343,6 +343,18 @@ pub fn register_bindings_http_server<S: Bindings>(
             )?;
     }
     ::core::result::Result::Ok(())
+}
+/// Encodes the reply.
+fn __reply_bindings_get_book_0(
+    reply: &Book,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode("Book", &__gov_kratos_test_v1_book(reply))
+        }
+        _ => codec.encode(reply),
+    }
 }
 fn __bind_bindings_get_book_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
@@ -352,6 +364,18 @@ fn __bind_bindings_get_book_0(
     binder.vars(&mut msg, __form_kratos_test_v1_get_book_request)?;
     ::core::result::Result::Ok(msg)
 }
+/// Encodes the reply.
+fn __reply_bindings_get_book_1(
+    reply: &Book,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode("Book", &__gov_kratos_test_v1_book(reply))
+        }
+        _ => codec.encode(reply),
+    }
+}
 fn __bind_bindings_get_book_1(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<GetBookRequest, ::kratos::errors::Error> {
@@ -360,6 +384,21 @@ fn __bind_bindings_get_book_1(
     binder.vars(&mut msg, __form_kratos_test_v1_get_book_request)?;
     ::core::result::Result::Ok(msg)
 }
+/// Encodes the reply.
+fn __reply_bindings_scalars_0(
+    reply: &ScalarsRequest,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode(
+                "ScalarsRequest",
+                &__gov_kratos_test_v1_scalars_request(reply),
+            )
+        }
+        _ => codec.encode(reply),
+    }
+}
 fn __bind_bindings_scalars_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<ScalarsRequest, ::kratos::errors::Error> {
@@ -367,6 +406,18 @@ fn __bind_bindings_scalars_0(
     binder.query(&mut msg, __form_kratos_test_v1_scalars_request)?;
     binder.vars(&mut msg, __form_kratos_test_v1_scalars_request)?;
     ::core::result::Result::Ok(msg)
+}
+/// Encodes the reply.
+fn __reply_bindings_update_book_0(
+    reply: &Book,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode("Book", &__gov_kratos_test_v1_book(reply))
+        }
+        _ => codec.encode(reply),
+    }
 }
 fn __bind_bindings_update_book_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
@@ -377,6 +428,21 @@ fn __bind_bindings_update_book_0(
     binder.vars(&mut msg, __form_kratos_test_v1_update_book_request)?;
     ::core::result::Result::Ok(msg)
 }
+/// Encodes the reply.
+fn __reply_bindings_search_0(
+    reply: &SearchRequest,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode(
+                "SearchRequest",
+                &__gov_kratos_test_v1_search_request(reply),
+            )
+        }
+        _ => codec.encode(reply),
+    }
+}
 fn __bind_bindings_search_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<SearchRequest, ::kratos::errors::Error> {
@@ -385,12 +451,39 @@ fn __bind_bindings_search_0(
     binder.vars(&mut msg, __form_kratos_test_v1_search_request)?;
     ::core::result::Result::Ok(msg)
 }
+/// Encodes the reply.
+fn __reply_bindings_ping_0(
+    reply: &super::super::common::Page,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode("Page", &__gov_kratos_common_page(reply))
+        }
+        _ => codec.encode(reply),
+    }
+}
 fn __bind_bindings_ping_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<super::super::common::Page, ::kratos::errors::Error> {
     let mut msg: super::super::common::Page = ::core::default::Default::default();
     binder.query(&mut msg, __form_kratos_common_page)?;
     ::core::result::Result::Ok(msg)
+}
+/// Encodes the reply.
+fn __reply_bindings_tags_0(
+    reply: &TagsRequest,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode(
+                "TagsRequest",
+                &__gov_kratos_test_v1_tags_request(reply),
+            )
+        }
+        _ => codec.encode(reply),
+    }
 }
 fn __bind_bindings_tags_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
@@ -1147,4 +1240,80 @@ fn __form_kratos_test_v1_get_book_request_encode(
     if let ::core::option::Option::Some(v) = &msg.book {
         __form_kratos_test_v1_book_encode(v, &key("book"), out);
     }
+}
+/// `kratos.test.v1.TagsRequest` as the Go struct protoc-gen-go generates.
+#[allow(unused_variables, clippy::vec_init_then_push)]
+fn __gov_kratos_test_v1_tags_request(
+    msg: &TagsRequest,
+) -> ::kratos::__codegen::goxml::GoValue {
+    use ::kratos::__codegen::goxml::GoValue as G;
+    G::Struct(
+        ::std::vec![
+            ("Tags", G::Slice(msg.tags.iter().map(| v |
+            G::Str(::std::string::ToString::to_string(v))).collect()))
+        ],
+    )
+}
+/// `kratos.common.Page` as the Go struct protoc-gen-go generates.
+#[allow(unused_variables, clippy::vec_init_then_push)]
+fn __gov_kratos_common_page(
+    msg: &super::super::common::Page,
+) -> ::kratos::__codegen::goxml::GoValue {
+    use ::kratos::__codegen::goxml::GoValue as G;
+    G::Struct(
+        ::std::vec![
+            ("Size", G::Int(i64::from(* & msg.size))), ("Token",
+            G::Str(::std::string::ToString::to_string(& msg.token)))
+        ],
+    )
+}
+/// `kratos.test.v1.SearchRequest` as the Go struct protoc-gen-go generates.
+#[allow(unused_variables, clippy::vec_init_then_push)]
+fn __gov_kratos_test_v1_search_request(
+    msg: &SearchRequest,
+) -> ::kratos::__codegen::goxml::GoValue {
+    use ::kratos::__codegen::goxml::GoValue as G;
+    G::Struct(
+        ::std::vec![
+            ("Target", match & msg.target {
+            ::core::option::Option::Some(search_request::Target::Query(v)) => {
+            G::Struct(::std::vec![("Query",
+            G::Str(::std::string::ToString::to_string(v)))]) }
+            ::core::option::Option::Some(search_request::Target::Id(v)) => {
+            G::Struct(::std::vec![("Id", G::Int(i64::from(* v)))]) }
+            ::core::option::Option::None => G::Nil, })
+        ],
+    )
+}
+/// `kratos.test.v1.ScalarsRequest` as the Go struct protoc-gen-go generates.
+#[allow(unused_variables, clippy::vec_init_then_push)]
+fn __gov_kratos_test_v1_scalars_request(
+    msg: &ScalarsRequest,
+) -> ::kratos::__codegen::goxml::GoValue {
+    use ::kratos::__codegen::goxml::GoValue as G;
+    G::Struct(
+        ::std::vec![
+            ("I32", G::Int(i64::from(* & msg.i32))), ("I64", G::Int(i64::from(* & msg
+            .i64))), ("U32", G::Uint(u64::from(* & msg.u32))), ("U64",
+            G::Uint(u64::from(* & msg.u64))), ("F", G::F32(* & msg.f)), ("D", G::F64(* &
+            msg.d)), ("B", G::Bool(* & msg.b)), ("Kind", G::Int(i64::from(* & msg
+            .kind))), ("Opt", match & msg.opt { ::core::option::Option::Some(v) =>
+            G::Str(::std::string::ToString::to_string(v)), ::core::option::Option::None
+            => G::Nil, }), ("Note", G::Str(::std::string::ToString::to_string(& msg
+            .note)))
+        ],
+    )
+}
+/// `kratos.test.v1.Book` as the Go struct protoc-gen-go generates.
+#[allow(unused_variables, clippy::vec_init_then_push)]
+fn __gov_kratos_test_v1_book(msg: &Book) -> ::kratos::__codegen::goxml::GoValue {
+    use ::kratos::__codegen::goxml::GoValue as G;
+    G::Struct(
+        ::std::vec![
+            ("Name", G::Str(::std::string::ToString::to_string(& msg.name))), ("Shelf",
+            G::Str(::std::string::ToString::to_string(& msg.shelf))), ("Id",
+            G::Int(i64::from(* & msg.id))), ("Title",
+            G::Str(::std::string::ToString::to_string(& msg.title)))
+        ],
+    )
 }

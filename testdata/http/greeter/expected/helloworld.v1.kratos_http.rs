@@ -65,7 +65,7 @@ pub fn register_greeter_http_server<S: Greeter>(
                     validator: ::kratos::__validator!(HelloRequest),
                 },
                 __bind_greeter_say_hello_0,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_greeter_say_hello_0,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.say_hello(ctx, request).await }
@@ -83,7 +83,7 @@ pub fn register_greeter_http_server<S: Greeter>(
                     validator: ::kratos::__validator!(HelloRequest),
                 },
                 __bind_greeter_say_hello_1,
-                ::kratos::__codegen::http::whole_reply,
+                __reply_greeter_say_hello_1,
                 move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.say_hello(ctx, request).await }
@@ -92,12 +92,42 @@ pub fn register_greeter_http_server<S: Greeter>(
     }
     ::core::result::Result::Ok(())
 }
+/// Encodes the reply.
+fn __reply_greeter_say_hello_0(
+    reply: &HelloReply,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode(
+                "HelloReply",
+                &__gov_helloworld_v1_hello_reply(reply),
+            )
+        }
+        _ => codec.encode(reply),
+    }
+}
 fn __bind_greeter_say_hello_0(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
 ) -> ::core::result::Result<HelloRequest, ::kratos::errors::Error> {
     let mut msg: HelloRequest = binder.body(__form_helloworld_v1_hello_request)?;
     binder.query(&mut msg, __form_helloworld_v1_hello_request)?;
     ::core::result::Result::Ok(msg)
+}
+/// Encodes the reply.
+fn __reply_greeter_say_hello_1(
+    reply: &HelloReply,
+    codec: ::kratos::__codegen::http::Codec,
+) -> ::core::result::Result<::std::vec::Vec<u8>, ::kratos::errors::Error> {
+    match codec {
+        ::kratos::__codegen::http::Codec::Xml => {
+            ::kratos::__codegen::goxml::encode(
+                "HelloReply",
+                &__gov_helloworld_v1_hello_reply(reply),
+            )
+        }
+        _ => codec.encode(reply),
+    }
 }
 fn __bind_greeter_say_hello_1(
     binder: &mut ::kratos::__codegen::http::Binder<'_>,
@@ -201,4 +231,16 @@ fn __form_helloworld_v1_hello_request_encode(
         let v = &msg.name;
         out.push((key("name"), u::text_str(v)));
     }
+}
+/// `helloworld.v1.HelloReply` as the Go struct protoc-gen-go generates.
+#[allow(unused_variables, clippy::vec_init_then_push)]
+fn __gov_helloworld_v1_hello_reply(
+    msg: &HelloReply,
+) -> ::kratos::__codegen::goxml::GoValue {
+    use ::kratos::__codegen::goxml::GoValue as G;
+    G::Struct(
+        ::std::vec![
+            ("Message", G::Str(::std::string::ToString::to_string(& msg.message)))
+        ],
+    )
 }

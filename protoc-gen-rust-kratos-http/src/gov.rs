@@ -1,0 +1,191 @@
+//! Generated Go views: a message as the struct protoc-gen-go generates for it (Go field names,
+//! enums as numbers, nil pointers, oneofs as wrapper structs), which the runtime writes as Go's
+//! XML encoder does for Kratos-compatible XML replies.
+
+use std::collections::BTreeMap;
+
+use kratos_codegen::RustPaths;
+use kratos_codegen::names::{
+    field_ident, go_camel_case, is_option_field, oneof_type_name, real_oneof, to_snake,
+    to_upper_camel,
+};
+use proc_macro2::{Ident, TokenStream};
+use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
+use quote::{format_ident, quote};
+
+use crate::bind::{format_ident_raw, rust_type};
+
+/// The Go type name of a message: nested names joined with `_` (`Outer_Inner`).
+pub(crate) fn go_type_name(message: &MessageDescriptor) -> String {
+    let package = message.package_name();
+    let relative = message
+        .full_name()
+        .strip_prefix(package)
+        .map(|r| r.trim_start_matches('.'))
+        .unwrap_or(message.full_name());
+    relative
+        .split('.')
+        .map(go_camel_case)
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// The Go-view functions of one output file, generated on demand.
+pub(crate) struct GoViews<'a> {
+    paths: &'a RustPaths,
+    package: &'a str,
+    names: BTreeMap<String, Ident>,
+    pending: Vec<MessageDescriptor>,
+}
+
+impl<'a> GoViews<'a> {
+    pub(crate) fn new(paths: &'a RustPaths, package: &'a str) -> Self {
+        GoViews {
+            paths,
+            package,
+            names: BTreeMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The Go-view function of `message`, generated if needed.
+    pub(crate) fn of(&mut self, message: &MessageDescriptor) -> Ident {
+        if let Some(ident) = self.names.get(message.full_name()) {
+            return ident.clone();
+        }
+        let mangled: String = message
+            .full_name()
+            .split('.')
+            .map(|p| to_snake(p).trim_start_matches("r#").to_string())
+            .collect::<Vec<_>>()
+            .join("_");
+        let ident = format_ident!("__gov_{}", mangled);
+        self.names
+            .insert(message.full_name().to_string(), ident.clone());
+        self.pending.push(message.clone());
+        ident
+    }
+
+    /// Every generated function.
+    pub(crate) fn finish(mut self) -> TokenStream {
+        let mut out = TokenStream::new();
+        while let Some(message) = self.pending.pop() {
+            out.extend(self.function(&message));
+        }
+        out
+    }
+
+    fn function(&mut self, message: &MessageDescriptor) -> TokenStream {
+        let ident = self.of(message);
+        let ty = rust_type(self.paths, message.full_name(), self.package);
+        let mut entries = Vec::new();
+        let mut oneofs_done = Vec::new();
+        for field in message.fields() {
+            if let Some(oneof) = real_oneof(&field) {
+                // The oneof's interface field sits where its first member is declared.
+                if oneofs_done.contains(&oneof.name().to_string()) {
+                    continue;
+                }
+                oneofs_done.push(oneof.name().to_string());
+                entries.push(self.oneof(message, &oneof));
+                continue;
+            }
+            let name = go_camel_case(field.name());
+            let value = self.field(&field);
+            entries.push(quote! { (#name, #value) });
+        }
+        let doc = format!(
+            " `{}` as the Go struct protoc-gen-go generates.",
+            message.full_name()
+        );
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_variables, clippy::vec_init_then_push)]
+            fn #ident(msg: &#ty) -> ::kratos::__codegen::goxml::GoValue {
+                use ::kratos::__codegen::goxml::GoValue as G;
+                G::Struct(::std::vec![#(#entries),*])
+            }
+        }
+    }
+
+    /// The Go value of `v` (a reference to a singular value of `field`'s kind).
+    fn scalar(&mut self, field: &FieldDescriptor, v: TokenStream) -> TokenStream {
+        match field.kind() {
+            Kind::String => quote! { G::Str(::std::string::ToString::to_string(#v)) },
+            Kind::Bytes => quote! { G::Bytes(::std::convert::AsRef::<[u8]>::as_ref(#v).to_vec()) },
+            Kind::Bool => quote! { G::Bool(*#v) },
+            Kind::Int32
+            | Kind::Sint32
+            | Kind::Sfixed32
+            | Kind::Int64
+            | Kind::Sint64
+            | Kind::Sfixed64
+            | Kind::Enum(_) => quote! { G::Int(i64::from(*#v)) },
+            Kind::Uint32 | Kind::Fixed32 | Kind::Uint64 | Kind::Fixed64 => {
+                quote! { G::Uint(u64::from(*#v)) }
+            }
+            Kind::Float => quote! { G::F32(*#v) },
+            Kind::Double => quote! { G::F64(*#v) },
+            Kind::Message(m) => {
+                let f = self.of(&m);
+                quote! { #f(#v) }
+            }
+        }
+    }
+
+    fn field(&mut self, field: &FieldDescriptor) -> TokenStream {
+        let ident = format_ident_raw(&field_ident(field));
+        if field.is_map() {
+            return quote! { G::Map };
+        }
+        if field.is_list() {
+            let item = self.scalar(field, quote! { v });
+            return quote! { G::Slice(msg.#ident.iter().map(|v| #item).collect()) };
+        }
+        if is_option_field(field) {
+            let inner = self.scalar(field, quote! { v });
+            return quote! {
+                match &msg.#ident {
+                    ::core::option::Option::Some(v) => #inner,
+                    ::core::option::Option::None => G::Nil,
+                }
+            };
+        }
+        self.scalar(field, quote! { &msg.#ident })
+    }
+
+    fn oneof(
+        &mut self,
+        message: &MessageDescriptor,
+        oneof: &prost_reflect::OneofDescriptor,
+    ) -> TokenStream {
+        let go_name = go_camel_case(oneof.name());
+        let oneof_field = format_ident_raw(&to_snake(oneof.name()));
+        let type_path = self.paths.resolve(message.full_name(), self.package);
+        let module = match type_path.rsplit_once("::") {
+            Some((parent, _)) => format!("{parent}::{}", to_snake(message.name())),
+            None => to_snake(message.name()),
+        };
+        let module: TokenStream = module.parse().unwrap_or_default();
+        let enum_ident = format_ident_raw(&oneof_type_name(oneof));
+        let arms: Vec<TokenStream> = oneof
+            .fields()
+            .map(|f| {
+                let variant = format_ident_raw(&to_upper_camel(f.name()));
+                let member = go_camel_case(f.name());
+                let value = self.scalar(&f, quote! { v });
+                quote! {
+                    ::core::option::Option::Some(#module::#enum_ident::#variant(v)) => {
+                        G::Struct(::std::vec![(#member, #value)])
+                    }
+                }
+            })
+            .collect();
+        quote! {
+            (#go_name, match &msg.#oneof_field {
+                #(#arms)*
+                ::core::option::Option::None => G::Nil,
+            })
+        }
+    }
+}
