@@ -19,10 +19,12 @@ use crate::validate::Validator;
 
 mod logging;
 mod recovery;
+mod select;
 mod selector;
 
 pub use logging::logging;
 pub use recovery::{recovered_error, recovery};
+pub use select::{SelectBuilder, SelectError, select};
 pub use selector::Selector;
 
 /// A request that could not be bound, passed through the chain so that middleware (logging,
@@ -132,6 +134,13 @@ impl Handler {
         Fut: Future<Output = Result<Message, Error>> + Send + 'static,
     {
         Handler(Arc::new(move |ctx, req| Box::pin(f(ctx, req))))
+    }
+
+    /// A handler from a function that already returns a boxed future (no second box).
+    pub fn from_fn(
+        f: impl Fn(Context, Message) -> BoxFuture<Result<Message, Error>> + Send + Sync + 'static,
+    ) -> Self {
+        Handler(Arc::new(f))
     }
 
     /// Calls the handler.

@@ -9,6 +9,7 @@ mod binder;
 mod client;
 pub mod form;
 pub mod goxml;
+pub mod layers;
 mod raw;
 mod response;
 mod router;

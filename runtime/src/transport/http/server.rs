@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::RouteSpec;
 use super::binder::Binder;
+use super::layers::{self, BoxError, HttpService, LayerFn};
 use super::response::{self, Body};
 use super::router::{Lookup, Route, RouteError, Router, clean_path};
 use super::unary::UnaryRoute;
@@ -31,12 +32,22 @@ use crate::transport::{ServerFuture, TransportError, parse_addr};
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Builds an HTTP [`Server`].
-#[derive(Debug)]
 pub struct ServerBuilder {
     address: String,
     listener: Option<std::net::TcpListener>,
     selector: Selector,
     max_body: usize,
+    layers: Vec<LayerFn>,
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("http::ServerBuilder")
+            .field("address", &self.address)
+            .field("max_body", &self.max_body)
+            .field("layers", &self.layers.len())
+            .finish()
+    }
 }
 
 impl ServerBuilder {
@@ -71,6 +82,29 @@ impl ServerBuilder {
         self
     }
 
+    /// Wraps the whole server (routing included) in a tower layer, such as tower-http's
+    /// `TraceLayer`, `CorsLayer`, `CompressionLayer` or tower's `TimeoutLayer`. The first layer
+    /// added is the innermost. Layers get the request as `http::Request<hyper::body::Incoming>`
+    /// and may return any body; a layer's error is answered with a Kratos error body (504 for
+    /// tower's timeout, else 500).
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<HttpService> + Send + Sync + 'static,
+        L::Service: tower_service::Service<Request<Incoming>, Response = Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<Request<Incoming>>>::Future: Send + 'static,
+        <L::Service as tower_service::Service<Request<Incoming>>>::Error: Into<BoxError>,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.layers
+            .push(Box::new(move |inner| layers::boxed(layer.layer(inner))));
+        self
+    }
+
     /// Builds the server. Register services on it, then start it (usually through
     /// [`crate::App`]).
     pub fn build(self) -> Server {
@@ -79,6 +113,7 @@ impl ServerBuilder {
             listener: self.listener,
             selector: self.selector,
             max_body: self.max_body,
+            layers: self.layers,
             router: Router::default(),
             running: None,
         }
@@ -96,6 +131,7 @@ pub struct Server {
     listener: Option<std::net::TcpListener>,
     selector: Selector,
     max_body: usize,
+    layers: Vec<LayerFn>,
     router: Router,
     running: Option<Running>,
 }
@@ -117,6 +153,7 @@ impl Server {
             listener: None,
             selector: Selector::new(),
             max_body: DEFAULT_MAX_BODY,
+            layers: Vec::new(),
         }
     }
 
@@ -226,6 +263,23 @@ impl hyper::service::Service<Request<Incoming>> for Service {
     }
 }
 
+impl tower_service::Service<Request<Incoming>> for Service {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        hyper::service::Service::call(&*self, request)
+    }
+}
+
 async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path();
     let html = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
@@ -270,6 +324,48 @@ fn with_query(path: &str, uri: &http::Uri) -> String {
     }
 }
 
+/// Accepts connections (HTTP/1 and HTTP/2) and serves them with `service` until `stop`
+/// changes, then waits for the connections in flight to finish.
+async fn serve<S, B>(listener: TcpListener, service: S, mut stop: watch::Receiver<bool>)
+where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _peer)) = accepted else {
+                    // Accept errors (such as too many open files) are transient: back off
+                    // briefly and keep serving.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let conn = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "http connection ended with an error");
+                    }
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
 impl crate::transport::Server for Server {
     fn kind(&self) -> &'static str {
         "http"
@@ -292,36 +388,16 @@ impl crate::transport::Server for Server {
             let service = Service {
                 router: Arc::new(std::mem::take(&mut self.router)),
             };
-            let (shutdown, mut stop) = watch::channel(false);
-            let task = tokio::spawn(async move {
-                let builder = auto::Builder::new(TokioExecutor::new());
-                let graceful = GracefulShutdown::new();
-                loop {
-                    tokio::select! {
-                        accepted = listener.accept() => {
-                            let Ok((stream, _peer)) = accepted else {
-                                // Accept errors (such as too many open files) are transient:
-                                // back off briefly and keep serving.
-                                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                                continue;
-                            };
-                            let _ = stream.set_nodelay(true);
-                            let conn = builder
-                                .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
-                                .into_owned();
-                            let conn = graceful.watch(conn);
-                            tokio::spawn(async move {
-                                if let Err(e) = conn.await {
-                                    tracing::debug!(error = %e, "http connection ended with an error");
-                                }
-                            });
-                        }
-                        _ = stop.changed() => break,
-                    }
+            let (shutdown, stop) = watch::channel(false);
+            let task = if self.layers.is_empty() {
+                tokio::spawn(serve(listener, service, stop))
+            } else {
+                let mut stack = layers::boxed(service);
+                for layer in &self.layers {
+                    stack = layer(stack);
                 }
-                drop(listener);
-                graceful.shutdown().await;
-            });
+                tokio::spawn(serve(listener, layers::Guarded(stack), stop))
+            };
             self.running = Some(Running { shutdown, task });
             tracing::info!(address = %local, "http server listening");
             Ok(local)
