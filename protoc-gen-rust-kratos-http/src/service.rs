@@ -19,6 +19,8 @@ use crate::rule::{self, Route};
 /// One unary method with its routes.
 struct MethodPlan {
     method: MethodDescriptor,
+    /// Server streaming: the reply is a `ServerStream` (SSE over HTTP).
+    stream: bool,
     routes: Vec<Route>,
     operation_const: proc_macro2::Ident,
     fn_ident: proc_macro2::Ident,
@@ -57,18 +59,36 @@ fn generate_service(
     for method in service.methods() {
         let element = format!("method {}", method.full_name());
         let routes = rule::routes(&method, &element, &options.omitempty_prefix)?;
-        if method.is_client_streaming() || method.is_server_streaming() {
+        if method.is_client_streaming() {
             if routes.is_some() {
                 warnings.push(format!(
-                    "{file_name}: {element}: streaming methods get no HTTP route yet; the rule is ignored"
+                    "{file_name}: {element}: client and bidirectional streaming methods get no \
+                     HTTP route; the rule is ignored"
                 ));
             }
             streaming.push(method);
             continue;
         }
+        let stream = method.is_server_streaming();
+        if stream
+            && let Some(route) = routes
+                .iter()
+                .flatten()
+                .find(|r| !matches!(r.response_body.as_str(), "" | "*"))
+        {
+            return Err(CodegenError::proto(
+                file_name,
+                &element,
+                format!(
+                    "response_body '{}' on a server-streaming method: each message is sent whole",
+                    route.response_body
+                ),
+            ));
+        }
         let routes = match routes {
             Some(r) => r,
-            None if options.omitempty => Vec::new(),
+            // Un-annotated streaming methods get no default route (Kratos v3).
+            None if options.omitempty || stream => Vec::new(),
             None => vec![Route {
                 method: "POST".into(),
                 path: rule::default_path(&method, &options.omitempty_prefix),
@@ -84,6 +104,7 @@ fn generate_service(
         let fn_ident = format_ident_raw(&to_snake(method.name()));
         plans.push(MethodPlan {
             method,
+            stream,
             routes,
             operation_const,
             fn_ident,
@@ -93,8 +114,8 @@ fn generate_service(
     let adapter = options.grpc && streaming.is_empty() && !plans.is_empty();
     if options.grpc && !streaming.is_empty() {
         warnings.push(format!(
-            "{file_name}: service {}: it has streaming methods, so no gRPC adapter is generated; \
-             implement tonic's server trait for it directly",
+            "{file_name}: service {}: it has client or bidirectional streaming methods, so no \
+             gRPC adapter is generated; implement tonic's server trait for it directly",
             service.full_name()
         ));
     }
@@ -128,6 +149,14 @@ fn generate_service(
         let client_methods: Vec<client::ClientMethod<'_>> = plans
             .iter()
             .filter_map(|plan| {
+                if plan.stream {
+                    warnings.push(format!(
+                        "{file_name}: method {}: server streaming: no HTTP client method (the \
+                         server sends Server-Sent Events)",
+                        plan.method.full_name()
+                    ));
+                    return None;
+                }
                 // The primary rule is the last route (additional bindings come first).
                 let route = plan.routes.last()?;
                 Some(client::ClientMethod {
@@ -170,6 +199,16 @@ fn generate_service(
     Ok(out)
 }
 
+/// The Rust type of a method's reply: the message, or a `ServerStream` of it.
+fn reply_type(plan: &MethodPlan, package: &str, options: &Options) -> TokenStream {
+    let output = rust_type(&options.paths, plan.method.output().full_name(), package);
+    if plan.stream {
+        quote! { ::kratos::stream::ServerStream<#output> }
+    } else {
+        output
+    }
+}
+
 fn service_trait(
     service: &ServiceDescriptor,
     plans: &[MethodPlan],
@@ -190,7 +229,7 @@ fn service_trait(
     let methods = plans.iter().map(|plan| {
         let name = &plan.fn_ident;
         let input = rust_type(&options.paths, plan.method.input().full_name(), package);
-        let output = rust_type(&options.paths, plan.method.output().full_name(), package);
+        let output = reply_type(plan, package, options);
         let mut lines = comments.lines(plan.method.path());
         if plan
             .method
@@ -263,15 +302,20 @@ fn http_registration(
                 to_snake(plan.method.name()).trim_start_matches("r#"),
                 i
             );
-            let (reply_fn, reply_def) = reply_encoder(
-                route,
-                &plan.method,
-                &reply_fn_ident,
-                package,
-                options,
-                forms,
-            );
-            binders.extend(reply_def);
+            let reply_fn = if plan.stream {
+                None
+            } else {
+                let (reply_fn, reply_def) = reply_encoder(
+                    route,
+                    &plan.method,
+                    &reply_fn_ident,
+                    package,
+                    options,
+                    forms,
+                );
+                binders.extend(reply_def);
+                Some(reply_fn)
+            };
             let body = bind_body(
                 route,
                 &template,
@@ -294,10 +338,15 @@ fn http_registration(
                 &plan.operation_const,
                 &plan.fn_ident,
             );
+            // Server streams are sent as Server-Sent Events, with no reply encoder.
+            let (register_fn, reply_arg) = match &reply_fn {
+                Some(f) => (format_ident!("route"), quote! { #f, }),
+                None => (format_ident!("route_stream"), quote! {}),
+            };
             routes.extend(quote! {
                 {
                     let service = ::std::sync::Arc::clone(&service);
-                    server.route(
+                    server.#register_fn(
                         ::kratos::__codegen::http::RouteSpec {
                             method: #method,
                             path: #path,
@@ -305,7 +354,7 @@ fn http_registration(
                             validator: ::kratos::__validator!(#input),
                         },
                         #bind_fn,
-                        #reply_fn,
+                        #reply_arg
                         move |ctx, request| {
                             let service = ::std::sync::Arc::clone(&service);
                             async move { service.#name(ctx, request).await }
@@ -527,7 +576,7 @@ fn grpc_adapter(
     let fields = plans.iter().map(|p| {
         let name = &p.fn_ident;
         let input = rust_type(&options.paths, p.method.input().full_name(), package);
-        let output = rust_type(&options.paths, p.method.output().full_name(), package);
+        let output = reply_type(p, package, options);
         quote! { #name: ::kratos::__codegen::Endpoint<#input, #output>, }
     });
     let inits = plans.iter().map(|p| {
@@ -547,6 +596,22 @@ fn grpc_adapter(
         let (name, konst) = (&p.fn_ident, &p.operation_const);
         let input = rust_type(&options.paths, p.method.input().full_name(), package);
         let output = rust_type(&options.paths, p.method.output().full_name(), package);
+        if p.stream {
+            // tonic names the stream type after the method: `<Method>Stream`.
+            let stream_ty = format_ident!("{}Stream", p.method.name());
+            return quote! {
+                type #stream_ty = ::kratos::__codegen::grpc::StatusStream<#output>;
+                async fn #name(
+                    &self,
+                    request: ::kratos::__codegen::tonic::Request<#input>,
+                ) -> ::core::result::Result<
+                    ::kratos::__codegen::tonic::Response<Self::#stream_ty>,
+                    ::kratos::__codegen::tonic::Status,
+                > {
+                    ::kratos::__codegen::grpc::server_stream(&self.#name, #konst, request).await
+                }
+            };
+        }
         quote! {
             async fn #name(
                 &self,

@@ -33,7 +33,7 @@ pub use crate::transport::http::goxml;
 /// Used by generated gRPC adapters.
 #[doc(hidden)]
 pub mod grpc {
-    pub use crate::transport::grpc::{Server, unary};
+    pub use crate::transport::grpc::{Server, StatusStream, server_stream, unary};
 }
 
 #[doc(hidden)]

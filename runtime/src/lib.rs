@@ -20,6 +20,7 @@ pub mod middleware;
 pub mod openapi;
 mod panic;
 pub mod registry;
+pub mod stream;
 pub mod transport;
 pub mod types;
 pub mod validate;

@@ -68,6 +68,27 @@ impl pb::Bindings for Echo {
         Ok(request)
     }
 
+    async fn watch_books(
+        &self,
+        _ctx: Context,
+        request: pb::GetBookRequest,
+    ) -> Result<kratos::stream::ServerStream<pb::Book>, Error> {
+        let shelf = request.book.unwrap_or_default().shelf;
+        if shelf == "missing" {
+            return Err(Error::not_found("SHELF_NOT_FOUND", "no such shelf"));
+        }
+        let books: Vec<Result<pb::Book, Error>> = (1..=3)
+            .map(|i| {
+                Ok(pb::Book {
+                    name: format!("shelves/{shelf}/books/{i}"),
+                    ..Default::default()
+                })
+            })
+            .chain((shelf == "broken").then(|| Err(Error::new(500, "BROKEN", "shelf collapsed"))))
+            .collect();
+        Ok(kratos::stream::ServerStream::new(tokio_stream::iter(books)))
+    }
+
     async fn tags(
         &self,
         _ctx: Context,

@@ -255,3 +255,109 @@ async fn form_bodies_bind_like_query_strings() {
     );
     s.stop().await.unwrap();
 }
+
+async fn raw(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let response = client
+        .request(
+            http::Request::get(format!("http://{addr}{path}"))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        content_type,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn server_streams_are_server_sent_events() {
+    let (mut s, addr) = server().await;
+    let (status, content_type, body) = raw(addr, "/v1/watch/s1").await;
+    assert_eq!((status, content_type.as_str()), (200, "text/event-stream"));
+    let events: Vec<&str> = body.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(events.len(), 3, "{body}");
+    for (i, event) in events.iter().enumerate() {
+        let json = event.strip_prefix("data: ").unwrap();
+        let book: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(book["name"], format!("shelves/s1/books/{}", i + 1));
+    }
+    // An error mid-stream is the last event, in Kratos' error body.
+    let (_, _, body) = raw(addr, "/v1/watch/broken").await;
+    let last = body.split("\n\n").filter(|e| !e.is_empty()).last().unwrap();
+    let error = last.strip_prefix("event: error\ndata: ").unwrap();
+    let error: Value = serde_json::from_str(error).unwrap();
+    assert_eq!(
+        (error["code"].clone(), error["reason"].clone()),
+        (json!(500), json!("BROKEN"))
+    );
+    // An error before streaming is an ordinary error reply.
+    let (status, content_type, body) = raw(addr, "/v1/watch/missing").await;
+    assert_eq!((status, content_type.as_str()), (404, "application/json"));
+    assert!(body.contains("SHELF_NOT_FOUND"), "{body}");
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_same_server_stream_over_grpc() {
+    use http_bindings::kratos_pb::test::v1::bindings_client::BindingsClient;
+    use http_bindings::kratos_pb::test::v1::{Book, GetBookRequest};
+    use kratos::transport::Server as _;
+    use tokio_stream::StreamExt as _;
+
+    let mut grpc = kratos::grpc::Server::builder()
+        .address("127.0.0.1:0")
+        .build();
+    http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
+        &mut grpc,
+        Arc::new(http_bindings::Echo),
+    );
+    let addr = grpc.start().await.unwrap();
+    let mut client = BindingsClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let request = |shelf: &str| GetBookRequest {
+        book: Some(Book {
+            shelf: shelf.into(),
+            ..Default::default()
+        }),
+    };
+    let mut stream = client.watch_books(request("g")).await.unwrap().into_inner();
+    let mut names = Vec::new();
+    while let Some(book) = stream.next().await {
+        names.push(book.unwrap().name);
+    }
+    assert_eq!(
+        names,
+        [
+            "shelves/g/books/1",
+            "shelves/g/books/2",
+            "shelves/g/books/3"
+        ]
+    );
+    // The mid-stream error ends the call with its status.
+    let mut stream = client
+        .watch_books(request("broken"))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut outcome = Vec::new();
+    while let Some(item) = stream.next().await {
+        outcome.push(
+            item.map(|b| b.name)
+                .map_err(|s| kratos::errors::Error::from(s).reason().to_string()),
+        );
+    }
+    assert_eq!(outcome.last().unwrap().clone().unwrap_err(), "BROKEN");
+    grpc.stop().await.unwrap();
+}

@@ -248,3 +248,38 @@ where
         }
     }
 }
+
+/// A server stream as tonic's generated server trait returns it.
+pub type StatusStream<T> =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
+
+/// Serves one server-streaming gRPC call through `endpoint` (called by generated adapters): the
+/// method's messages are sent in order; an error ends the call with its status.
+pub async fn server_stream<Req, Item>(
+    endpoint: &Endpoint<Req, crate::stream::ServerStream<Item>>,
+    operation: &'static str,
+    request: tonic::Request<Req>,
+) -> Result<tonic::Response<StatusStream<Item>>, tonic::Status>
+where
+    Req: Send + Sync + std::fmt::Debug + 'static,
+    Item: Send + 'static,
+{
+    use tokio_stream::StreamExt as _;
+    let (metadata, _extensions, message) = request.into_parts();
+    let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers());
+    let reply = endpoint.call(ctx.clone(), message).await;
+    let headers = ctx.take_reply_headers();
+    match reply.and_then(|r| {
+        r.take()
+            .ok_or_else(|| Error::new(500, "STREAM", "the reply stream was already taken"))
+    }) {
+        Ok(stream) => {
+            let stream: StatusStream<Item> =
+                Box::pin(stream.map(|item| item.map_err(tonic::Status::from)));
+            let mut response = tonic::Response::new(stream);
+            *response.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
+            Ok(response)
+        }
+        Err(err) => Err(tonic::Status::from(err)),
+    }
+}

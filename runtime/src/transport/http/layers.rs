@@ -73,7 +73,7 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
                         Error::new(500, "UNKNOWN", format!("layer failed: {e}"))
                     };
                     response::error(Codec::Json, &err, Default::default())
-                        .map(|b| b.map_err(|never| match never {}).boxed_unsync())
+                        .map(BodyExt::boxed_unsync)
                 }
             })
         })

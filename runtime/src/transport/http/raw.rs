@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
 
 use super::response::{self, Body};
 use super::unary::{RouteHandler, read_body};
@@ -43,7 +42,7 @@ where
                 }
             };
             let response = (self.handler)(Request::from_parts(parts, body), vars).await;
-            response.map(Full::new)
+            response.map(response::full)
         })
     }
 }

@@ -7,12 +7,28 @@ use http_body_util::Full;
 use crate::codec::Codec;
 use crate::errors::Error;
 
-/// The response body type of the HTTP server.
-pub(crate) type Body = Full<Bytes>;
+/// A streaming response body (Server-Sent Events).
+pub(crate) type StreamingBody = http_body_util::StreamBody<
+    std::pin::Pin<
+        Box<
+            dyn tokio_stream::Stream<
+                    Item = Result<http_body::Frame<Bytes>, std::convert::Infallible>,
+                > + Send,
+        >,
+    >,
+>;
+
+/// The response body type of the HTTP server: a whole body, or a stream.
+pub(crate) type Body = http_body_util::Either<Full<Bytes>, StreamingBody>;
+
+/// A whole body.
+pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
+    http_body_util::Either::Left(Full::new(bytes.into()))
+}
 
 /// A successful reply (status 200), with the codec's Content-Type and the reply headers.
 pub(crate) fn reply(codec: Codec, body: Vec<u8>, headers: HeaderMap) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(full(body));
     *response.headers_mut() = headers;
     response
         .headers_mut()
@@ -25,12 +41,12 @@ pub(crate) fn reply(codec: Codec, body: Vec<u8>, headers: HeaderMap) -> Response
 pub(crate) fn error(codec: Codec, err: &Error, headers: HeaderMap) -> Response<Body> {
     let Some(body) = codec.try_encode_error(err) else {
         // The codec cannot express an error (XML): a bare 500, as Kratos answers.
-        let mut response = Response::new(Full::new(Bytes::new()));
+        let mut response = Response::new(full(Bytes::new()));
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         *response.headers_mut() = headers;
         return response;
     };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(full(body));
     *response.status_mut() = err.http_status();
     *response.headers_mut() = headers;
     response
@@ -41,7 +57,7 @@ pub(crate) fn error(codec: Codec, err: &Error, headers: HeaderMap) -> Response<B
 
 /// 404 for a path no route matches: Kratos' answer exactly (Go's `http.NotFound`).
 pub(crate) fn not_found() -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from_static(b"404 page not found\n")));
+    let mut response = Response::new(full(Bytes::from_static(b"404 page not found\n")));
     *response.status_mut() = StatusCode::NOT_FOUND;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -67,7 +83,7 @@ pub(crate) fn moved_permanently(location: &str, html: bool) -> Response<Body> {
     } else {
         Bytes::new()
     };
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(full(body));
     *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
     if let Ok(v) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -97,5 +113,19 @@ pub(crate) fn method_not_allowed(codec: Codec, method: &str, allowed: &[String])
     }
     let mut response = error(codec, &err, headers);
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// A Server-Sent Events reply (200, `text/event-stream`) streaming `body`.
+pub(crate) fn events(body: StreamingBody, headers: HeaderMap) -> Response<Body> {
+    let mut response = Response::new(http_body_util::Either::Right(body));
+    *response.headers_mut() = headers;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

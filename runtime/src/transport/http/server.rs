@@ -21,7 +21,7 @@ use super::binder::Binder;
 use super::layers::{self, BoxError, HttpService, LayerFn};
 use super::response::{self, Body};
 use super::router::{Lookup, Route, RouteError, Router, clean_path};
-use super::unary::UnaryRoute;
+use super::unary::{ReplyMode, UnaryRoute};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::errors::Error;
@@ -181,7 +181,43 @@ impl Server {
             spec.path,
             template.clone(),
             bind,
-            reply,
+            ReplyMode::Whole(reply),
+            &middleware,
+            spec.validator,
+            self.max_body,
+            handler,
+        );
+        self.router.add(Route {
+            method,
+            template,
+            operation: spec.operation,
+            handler: Arc::new(handler),
+        })
+    }
+
+    /// Registers a server-streaming route (called by generated code): the reply is sent as
+    /// Server-Sent Events, one `data:` event per message in JSON, an `error` event on failure.
+    pub fn route_stream<Req, Item, F, Fut>(
+        &mut self,
+        spec: RouteSpec,
+        bind: fn(&mut Binder<'_>) -> Result<Req, Error>,
+        handler: F,
+    ) -> Result<(), RouteError>
+    where
+        Req: DeserializeOwned + Send + Sync + std::fmt::Debug + 'static,
+        Item: Serialize + Send + 'static,
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<crate::stream::ServerStream<Item>, Error>> + Send + 'static,
+    {
+        let template = Arc::new(kratos_path_template::Template::parse(spec.path)?);
+        let method = Router::parse_method(spec.path, spec.method)?;
+        let middleware = self.selector.matching(spec.operation);
+        let handler = UnaryRoute::new(
+            spec.operation,
+            spec.path,
+            template.clone(),
+            bind,
+            ReplyMode::Events(super::unary::sse_events::<Item>),
             &middleware,
             spec.validator,
             self.max_body,

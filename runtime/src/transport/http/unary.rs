@@ -33,6 +33,14 @@ pub(crate) type BindFn<Req> = fn(&mut Binder<'_>) -> Result<Req, Error>;
 /// Encodes a route's reply: the whole message, or the field its `response_body` names.
 pub type ReplyFn<Rep> = fn(&Rep, Codec) -> Result<Vec<u8>, Error>;
 
+/// How a route's reply is sent.
+pub(crate) enum ReplyMode<Rep> {
+    /// One body, encoded in the accepted codec.
+    Whole(ReplyFn<Rep>),
+    /// Server-Sent Events (server-streaming methods).
+    Events(fn(&Rep) -> Result<super::response::StreamingBody, Error>),
+}
+
 /// The [`ReplyFn`] of routes that reply with the whole message.
 pub fn whole_reply<Rep: Serialize + prost::Message>(
     reply: &Rep,
@@ -46,7 +54,7 @@ pub(crate) struct UnaryRoute<Req, Rep> {
     pub(crate) path_template: &'static str,
     pub(crate) template: Arc<kratos_path_template::Template>,
     pub(crate) bind: BindFn<Req>,
-    pub(crate) reply: ReplyFn<Rep>,
+    pub(crate) reply: ReplyMode<Rep>,
     pub(crate) endpoint: Endpoint<Req, Rep>,
     pub(crate) max_body: usize,
 }
@@ -54,7 +62,7 @@ pub(crate) struct UnaryRoute<Req, Rep> {
 impl<Req, Rep> UnaryRoute<Req, Rep>
 where
     Req: Send + Sync + fmt::Debug + 'static,
-    Rep: Serialize + prost::Message + std::fmt::Debug + Send + Sync + 'static,
+    Rep: std::fmt::Debug + Send + Sync + 'static,
 {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new<F, Fut>(
@@ -62,7 +70,7 @@ where
         path_template: &'static str,
         template: Arc<kratos_path_template::Template>,
         bind: BindFn<Req>,
-        reply: ReplyFn<Rep>,
+        reply: ReplyMode<Rep>,
         middleware: &[crate::middleware::Middleware],
         validator: Option<crate::validate::Validator>,
         max_body: usize,
@@ -88,7 +96,7 @@ where
 impl<Req, Rep> RouteHandler for UnaryRoute<Req, Rep>
 where
     Req: Send + Sync + fmt::Debug + 'static,
-    Rep: Serialize + prost::Message + std::fmt::Debug + Send + Sync + 'static,
+    Rep: std::fmt::Debug + Send + Sync + 'static,
 {
     fn handle(
         self: Arc<Self>,
@@ -122,13 +130,17 @@ where
             let ctx = Context::http(self.operation, self.path_template, parts.headers);
             let result = self.endpoint.call_bound(ctx.clone(), bound).await;
             let headers = ctx.take_reply_headers();
-            match result {
-                Ok(reply) => match (self.reply)(&reply, reply_codec) {
+            match (result, &self.reply) {
+                (Ok(reply), ReplyMode::Whole(encode)) => match encode(&reply, reply_codec) {
                     Ok(bytes) => response::reply(reply_codec, bytes, headers),
                     // The accepted codec cannot carry this reply: the error goes in JSON.
                     Err(e) => response::error(Codec::Json, &e, headers),
                 },
-                Err(e) => response::error(reply_codec, &e, headers),
+                (Ok(reply), ReplyMode::Events(events)) => match events(&reply) {
+                    Ok(body) => response::events(body, headers),
+                    Err(e) => response::error(reply_codec, &e, headers),
+                },
+                (Err(e), _) => response::error(reply_codec, &e, headers),
             }
         });
         Box::pin(async move {
@@ -168,4 +180,65 @@ pub(crate) async fn read_body(body: hyper::body::Incoming, limit: usize) -> Resu
             }
         }
     }
+}
+
+/// The Server-Sent Events of a server stream: each message as `data: <JSON>`, and an error as
+/// `event: error` with the Kratos error body, which ends the stream.
+pub(crate) fn sse_events<Item: Serialize + Send + 'static>(
+    reply: &crate::stream::ServerStream<Item>,
+) -> Result<super::response::StreamingBody, Error> {
+    let stream = reply
+        .take()
+        .ok_or_else(|| Error::new(500, "STREAM", "the reply stream was already taken"))?;
+    Ok(http_body_util::StreamBody::new(Box::pin(SseFrames {
+        inner: stream,
+        done: false,
+    })))
+}
+
+/// Frames of Server-Sent Events, ending after the first error.
+struct SseFrames<Item> {
+    inner: crate::stream::BoxStream<Item>,
+    done: bool,
+}
+
+impl<Item: Serialize> tokio_stream::Stream for SseFrames<Item> {
+    type Item = Result<http_body::Frame<Bytes>, std::convert::Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let text = match self.inner.as_mut().poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(Some(Ok(message))) => match serde_json::to_string(&message) {
+                Ok(json) => format!("data: {json}\n\n"),
+                Err(e) => {
+                    self.done = true;
+                    error_event(&Error::new(
+                        500,
+                        crate::codec::CODEC_REASON,
+                        format!("json marshal: {e}"),
+                    ))
+                }
+            },
+            Poll::Ready(Some(Err(err))) => {
+                self.done = true;
+                error_event(&err)
+            }
+        };
+        Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(text)))))
+    }
+}
+
+fn error_event(err: &Error) -> String {
+    format!(
+        "event: error\ndata: {}\n\n",
+        String::from_utf8_lossy(&Codec::Json.encode_error(err))
+    )
 }

@@ -12,6 +12,8 @@ pub const OPERATION_BINDINGS_UPDATE_BOOK: &str = "/kratos.test.v1.Bindings/Updat
 pub const OPERATION_BINDINGS_SEARCH: &str = "/kratos.test.v1.Bindings/Search";
 /// Operation of `kratos.test.v1.Bindings.Ping`, as middleware selectors see it.
 pub const OPERATION_BINDINGS_PING: &str = "/kratos.test.v1.Bindings/Ping";
+/// Operation of `kratos.test.v1.Bindings.WatchBooks`, as middleware selectors see it.
+pub const OPERATION_BINDINGS_WATCH_BOOKS: &str = "/kratos.test.v1.Bindings/WatchBooks";
 /// Operation of `kratos.test.v1.Bindings.Tags`, as middleware selectors see it.
 pub const OPERATION_BINDINGS_TAGS: &str = "/kratos.test.v1.Bindings/Tags";
 /// Exercises route bindings.
@@ -58,6 +60,17 @@ pub trait Bindings: ::core::marker::Send + ::core::marker::Sync + 'static {
     ) -> impl ::core::future::Future<
         Output = ::core::result::Result<
             super::super::common::Page,
+            ::kratos::errors::Error,
+        >,
+    > + ::core::marker::Send;
+    /// Server streaming: a shelf's books, as Server-Sent Events over HTTP.
+    fn watch_books(
+        &self,
+        ctx: ::kratos::Context,
+        request: GetBookRequest,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::kratos::stream::ServerStream<Book>,
             ::kratos::errors::Error,
         >,
     > + ::core::marker::Send;
@@ -327,6 +340,23 @@ pub fn register_bindings_http_server<S: Bindings>(
     {
         let service = ::std::sync::Arc::clone(&service);
         server
+            .route_stream(
+                ::kratos::__codegen::http::RouteSpec {
+                    method: "GET",
+                    path: "/v1/watch/{book.shelf}",
+                    operation: OPERATION_BINDINGS_WATCH_BOOKS,
+                    validator: ::kratos::__validator!(GetBookRequest),
+                },
+                __bind_bindings_watch_books_0,
+                move |ctx, request| {
+                    let service = ::std::sync::Arc::clone(&service);
+                    async move { service.watch_books(ctx, request).await }
+                },
+            )?;
+    }
+    {
+        let service = ::std::sync::Arc::clone(&service);
+        server
             .route(
                 ::kratos::__codegen::http::RouteSpec {
                     method: "GET",
@@ -470,6 +500,14 @@ fn __bind_bindings_ping_0(
     binder.query(&mut msg, __form_kratos_common_page)?;
     ::core::result::Result::Ok(msg)
 }
+fn __bind_bindings_watch_books_0(
+    binder: &mut ::kratos::__codegen::http::Binder<'_>,
+) -> ::core::result::Result<GetBookRequest, ::kratos::errors::Error> {
+    let mut msg: GetBookRequest = ::core::default::Default::default();
+    binder.query(&mut msg, __form_kratos_test_v1_get_book_request)?;
+    binder.vars(&mut msg, __form_kratos_test_v1_get_book_request)?;
+    ::core::result::Result::Ok(msg)
+}
 /// Encodes the reply.
 fn __reply_bindings_tags_0(
     reply: &TagsRequest,
@@ -559,6 +597,18 @@ pub fn register_bindings_grpc_server<S: Bindings>(
                     },
                 )
         },
+        watch_books: {
+            let service = ::std::sync::Arc::clone(&service);
+            server
+                .endpoint(
+                    OPERATION_BINDINGS_WATCH_BOOKS,
+                    ::kratos::__validator!(GetBookRequest),
+                    move |ctx, request| {
+                        let service = ::std::sync::Arc::clone(&service);
+                        async move { service.watch_books(ctx, request).await }
+                    },
+                )
+        },
         tags: {
             let service = ::std::sync::Arc::clone(&service);
             server
@@ -584,6 +634,10 @@ pub struct BindingsGrpcAdapter {
     ping: ::kratos::__codegen::Endpoint<
         super::super::common::Page,
         super::super::common::Page,
+    >,
+    watch_books: ::kratos::__codegen::Endpoint<
+        GetBookRequest,
+        ::kratos::stream::ServerStream<Book>,
     >,
     tags: ::kratos::__codegen::Endpoint<TagsRequest, TagsRequest>,
 }
@@ -653,6 +707,21 @@ impl bindings_server::Bindings for BindingsGrpcAdapter {
         ::kratos::__codegen::tonic::Status,
     > {
         ::kratos::__codegen::grpc::unary(&self.ping, OPERATION_BINDINGS_PING, request)
+            .await
+    }
+    type WatchBooksStream = ::kratos::__codegen::grpc::StatusStream<Book>;
+    async fn watch_books(
+        &self,
+        request: ::kratos::__codegen::tonic::Request<GetBookRequest>,
+    ) -> ::core::result::Result<
+        ::kratos::__codegen::tonic::Response<Self::WatchBooksStream>,
+        ::kratos::__codegen::tonic::Status,
+    > {
+        ::kratos::__codegen::grpc::server_stream(
+                &self.watch_books,
+                OPERATION_BINDINGS_WATCH_BOOKS,
+                request,
+            )
             .await
     }
     async fn tags(
