@@ -1,8 +1,6 @@
 //! Generated form binding: one function per message that sets a field from a key path and its
 //! values (query strings, `x-www-form-urlencoded` bodies and path variables all use it).
 
-use std::collections::BTreeMap;
-
 use kratos_codegen::names::{field_ident, oneof_type_name, real_oneof, to_snake, to_upper_camel};
 use kratos_codegen::{RustPaths, WktMapping};
 use proc_macro2::{Ident, TokenStream};
@@ -10,6 +8,7 @@ use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use quote::{format_ident, quote};
 
 use crate::bind::{format_ident_raw, rust_type};
+use crate::on_demand::OnDemand;
 
 /// The form functions of one output file, generated on demand.
 pub(crate) struct FormFns<'a> {
@@ -20,20 +19,8 @@ pub(crate) struct FormFns<'a> {
     paths: &'a RustPaths,
     wkt: WktMapping,
     package: &'a str,
-    names: BTreeMap<String, Ident>,
-    pending: Vec<MessageDescriptor>,
+    fns: OnDemand,
     out: TokenStream,
-}
-
-/// The function name for a message: `__form_<full name in snake case>`.
-fn fn_name(message: &MessageDescriptor) -> Ident {
-    let mangled: String = message
-        .full_name()
-        .split('.')
-        .map(|p| to_snake(p).trim_start_matches("r#").to_string())
-        .collect::<Vec<_>>()
-        .join("_");
-    format_ident!("__form_{}", mangled)
 }
 
 /// The well-known types that have a string form.
@@ -49,27 +36,19 @@ impl<'a> FormFns<'a> {
             paths,
             wkt,
             package,
-            names: BTreeMap::new(),
-            pending: Vec::new(),
+            fns: OnDemand::new("__form_", ""),
             out: TokenStream::new(),
         }
     }
 
     /// The form function of `message`, generated if needed.
     pub(crate) fn of(&mut self, message: &MessageDescriptor) -> Ident {
-        if let Some(ident) = self.names.get(message.full_name()) {
-            return ident.clone();
-        }
-        let ident = fn_name(message);
-        self.names
-            .insert(message.full_name().to_string(), ident.clone());
-        self.pending.push(message.clone());
-        ident
+        self.fns.of(message)
     }
 
     /// Every generated function (decoders, then encoders).
     pub(crate) fn finish(mut self) -> TokenStream {
-        while let Some(message) = self.pending.pop() {
+        while let Some(message) = self.fns.next() {
             let f = self.function(&message);
             self.out.extend(f);
         }
@@ -83,7 +62,7 @@ impl<'a> FormFns<'a> {
     }
 
     fn function(&mut self, message: &MessageDescriptor) -> TokenStream {
-        let ident = fn_name(message);
+        let ident = self.fns.of(message);
         let ty = self.ty(message.full_name());
         let arms: Vec<TokenStream> = message.fields().map(|f| self.arm(message, &f)).collect();
         let doc = format!(
@@ -348,8 +327,7 @@ impl<'a> FormFns<'a> {
 pub(crate) struct FormEncoders<'a> {
     paths: &'a RustPaths,
     package: &'a str,
-    names: BTreeMap<String, Ident>,
-    pending: Vec<MessageDescriptor>,
+    fns: OnDemand,
 }
 
 impl<'a> FormEncoders<'a> {
@@ -357,28 +335,19 @@ impl<'a> FormEncoders<'a> {
         FormEncoders {
             paths,
             package,
-            names: BTreeMap::new(),
-            pending: Vec::new(),
+            fns: OnDemand::new("__form_", "_encode"),
         }
     }
 
     /// The encoder of `message`, generated if needed.
     pub(crate) fn of(&mut self, message: &MessageDescriptor) -> Ident {
-        if let Some(ident) = self.names.get(message.full_name()) {
-            return ident.clone();
-        }
-        let base = fn_name(message);
-        let ident = format_ident!("{}_encode", base);
-        self.names
-            .insert(message.full_name().to_string(), ident.clone());
-        self.pending.push(message.clone());
-        ident
+        self.fns.of(message)
     }
 
     /// Every generated encoder.
     pub(crate) fn finish(mut self) -> TokenStream {
         let mut out = TokenStream::new();
-        while let Some(message) = self.pending.pop() {
+        while let Some(message) = self.fns.next() {
             out.extend(self.function(&message));
         }
         out

@@ -2,8 +2,6 @@
 //! enums as numbers, nil pointers, oneofs as wrapper structs), which the runtime writes as Go's
 //! XML encoder does for Kratos-compatible XML replies.
 
-use std::collections::BTreeMap;
-
 use kratos_codegen::RustPaths;
 use kratos_codegen::names::{
     field_ident, go_camel_case, is_option_field, oneof_type_name, real_oneof, to_snake,
@@ -11,9 +9,10 @@ use kratos_codegen::names::{
 };
 use proc_macro2::{Ident, TokenStream};
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::bind::{format_ident_raw, rust_type};
+use crate::on_demand::OnDemand;
 
 /// The Go type name of a message: nested names joined with `_` (`Outer_Inner`).
 pub(crate) fn go_type_name(message: &MessageDescriptor) -> String {
@@ -34,8 +33,7 @@ pub(crate) fn go_type_name(message: &MessageDescriptor) -> String {
 pub(crate) struct GoViews<'a> {
     paths: &'a RustPaths,
     package: &'a str,
-    names: BTreeMap<String, Ident>,
-    pending: Vec<MessageDescriptor>,
+    fns: OnDemand,
 }
 
 impl<'a> GoViews<'a> {
@@ -43,33 +41,19 @@ impl<'a> GoViews<'a> {
         GoViews {
             paths,
             package,
-            names: BTreeMap::new(),
-            pending: Vec::new(),
+            fns: OnDemand::new("__gov_", ""),
         }
     }
 
     /// The Go-view function of `message`, generated if needed.
     pub(crate) fn of(&mut self, message: &MessageDescriptor) -> Ident {
-        if let Some(ident) = self.names.get(message.full_name()) {
-            return ident.clone();
-        }
-        let mangled: String = message
-            .full_name()
-            .split('.')
-            .map(|p| to_snake(p).trim_start_matches("r#").to_string())
-            .collect::<Vec<_>>()
-            .join("_");
-        let ident = format_ident!("__gov_{}", mangled);
-        self.names
-            .insert(message.full_name().to_string(), ident.clone());
-        self.pending.push(message.clone());
-        ident
+        self.fns.of(message)
     }
 
     /// Every generated function.
     pub(crate) fn finish(mut self) -> TokenStream {
         let mut out = TokenStream::new();
-        while let Some(message) = self.pending.pop() {
+        while let Some(message) = self.fns.next() {
             out.extend(self.function(&message));
         }
         out

@@ -19,6 +19,7 @@ mod bind;
 mod client;
 mod form;
 mod gov;
+mod on_demand;
 mod options;
 mod rule;
 mod service;

@@ -15,12 +15,15 @@ pub struct SelectError {
     pub reason: String,
 }
 
+/// A selection predicate on the operation.
+type Predicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 #[derive(Clone, Default)]
 struct Rules {
     prefixes: Vec<String>,
     regexes: Vec<regex::Regex>,
     paths: Vec<String>,
-    predicates: Vec<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    predicates: Vec<Predicate>,
 }
 
 impl Rules {

@@ -77,3 +77,26 @@ pub(crate) fn parse_addr(kind: &'static str, addr: &str) -> Result<SocketAddr, T
             reason: e.to_string(),
         })
 }
+
+/// The listener of a server: the one it was given, else a new one bound to `address`.
+pub(crate) async fn listen(
+    kind: &'static str,
+    address: &str,
+    given: Option<std::net::TcpListener>,
+) -> Result<tokio::net::TcpListener, TransportError> {
+    let bind_error = |addr: String, source| TransportError::Bind { kind, addr, source };
+    if let Some(std_listener) = given {
+        let addr = std_listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| bind_error(addr.clone(), e))?;
+        return tokio::net::TcpListener::from_std(std_listener).map_err(|e| bind_error(addr, e));
+    }
+    let addr = parse_addr(kind, address)?;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| bind_error(address.to_string(), e))
+}

@@ -19,7 +19,7 @@ use tonic::service::RoutesBuilder;
 use crate::context::{Context, Kind};
 use crate::errors::Error;
 use crate::middleware::{Endpoint, Middleware, Selector};
-use crate::transport::{ServerFuture, TransportError, parse_addr};
+use crate::transport::{ServerFuture, TransportError};
 
 /// Builds a gRPC [`Server`].
 #[derive(Debug)]
@@ -135,25 +135,7 @@ impl Server {
     }
 
     async fn bind_listener(&mut self) -> Result<TcpListener, TransportError> {
-        let bind_error = |addr: String, source| TransportError::Bind {
-            kind: "grpc",
-            addr,
-            source,
-        };
-        if let Some(std_listener) = self.listener.take() {
-            let addr = std_listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            std_listener
-                .set_nonblocking(true)
-                .map_err(|e| bind_error(addr.clone(), e))?;
-            return TcpListener::from_std(std_listener).map_err(|e| bind_error(addr, e));
-        }
-        let addr = parse_addr("grpc", &self.address)?;
-        TcpListener::bind(addr)
-            .await
-            .map_err(|e| bind_error(self.address.clone(), e))
+        crate::transport::listen("grpc", &self.address, self.listener.take()).await
     }
 }
 

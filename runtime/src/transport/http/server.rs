@@ -26,7 +26,7 @@ use crate::codec::Codec;
 use crate::context::Context;
 use crate::errors::Error;
 use crate::middleware::{BoxFuture, Middleware, Selector};
-use crate::transport::{ServerFuture, TransportError, parse_addr};
+use crate::transport::{ServerFuture, TransportError};
 
 /// Default limit on a request body: 4 MiB, as gRPC's default message size.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -260,25 +260,7 @@ impl Server {
     }
 
     async fn bind_listener(&mut self) -> Result<TcpListener, TransportError> {
-        let bind_error = |addr: String, source| TransportError::Bind {
-            kind: "http",
-            addr,
-            source,
-        };
-        if let Some(std_listener) = self.listener.take() {
-            let addr = std_listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            std_listener
-                .set_nonblocking(true)
-                .map_err(|e| bind_error(addr.clone(), e))?;
-            return TcpListener::from_std(std_listener).map_err(|e| bind_error(addr, e));
-        }
-        let addr = parse_addr("http", &self.address)?;
-        TcpListener::bind(addr)
-            .await
-            .map_err(|e| bind_error(self.address.clone(), e))
+        crate::transport::listen("http", &self.address, self.listener.take()).await
     }
 }
 
