@@ -83,7 +83,7 @@ fn split_verb(template: &str) -> Result<(&str, Option<&str>), String> {
                 return Err(format!("verb '{verb}' contains '{bad}'"));
             }
             let path = &template[..i];
-            if path.ends_with('/') && path.len() > 1 {
+            if path.ends_with('/') {
                 return Err("a verb must follow a segment, not '/'".into());
             }
             Ok((path, Some(verb)))
@@ -248,6 +248,7 @@ mod tests {
             "/v1/x*",
             "/v1/{a}b",
             "/v1/x/:verb",
+            "/:verb",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }

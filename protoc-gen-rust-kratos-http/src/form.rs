@@ -275,7 +275,7 @@ impl<'a> FormFns<'a> {
             "UInt32Value" => wrapper(quote! { t.int::<u32>(#var)? }),
             "BoolValue" => wrapper(quote! { t.bool(#var)? }),
             "StringValue" => wrapper(quote! { ::std::string::ToString::to_string(#var) }),
-            "BytesValue" => wrapper(quote! { ::core::convert::Into::into(t.bytes(#var)?) }),
+            "BytesValue" => wrapper(quote! { ::core::convert::Into::into(t.bytes_lenient(#var)?) }),
             "Struct" if pbjson => ok(quote! { ::core::option::Option::Some(t.json::<#ty>(#var)?) }),
             "Value" => {
                 let module = self.module_of(message);

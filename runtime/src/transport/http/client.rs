@@ -169,13 +169,15 @@ impl Client {
             if status.is_success() {
                 return Ok((codec, bytes));
             }
-            Err(codec.decode_error(&bytes).unwrap_or_else(|| {
-                Error::new(
-                    i32::from(status.as_u16()),
-                    "",
-                    String::from_utf8_lossy(&bytes).into_owned(),
-                )
-            }))
+            // As Kratos' error decoder: the code is the HTTP status; reason, message and
+            // metadata come from the body when it is an error body.
+            let code = i32::from(status.as_u16());
+            Err(match codec.decode_error(&bytes) {
+                Some(e) => {
+                    Error::new(code, e.reason(), e.message()).with_metadata(e.metadata().clone())
+                }
+                None => Error::new(code, "", String::from_utf8_lossy(&bytes).into_owned()),
+            })
         };
         match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,

@@ -238,6 +238,17 @@ impl Target<'_> {
             .map_err(|e| self.error(format!("invalid base64 \"{v}\": {e}")))
     }
 
+    /// Bytes of a `google.protobuf.BytesValue`: standard base64, else URL-safe base64 (with
+    /// or without padding), as Kratos reads wrappers.
+    pub fn bytes_lenient(&self, v: &str) -> Result<Vec<u8>, FormError> {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+        STANDARD
+            .decode(v)
+            .or_else(|_| URL_SAFE.decode(v))
+            .or_else(|_| URL_SAFE_NO_PAD.decode(v))
+            .map_err(|e| self.error(format!("invalid base64 \"{v}\": {e}")))
+    }
+
     /// An enum value by name, or by number when the number is defined.
     pub fn enumeration<E: Into<i32>>(
         &self,
@@ -563,6 +574,8 @@ mod tests {
         assert_eq!(t.f64("-inf").unwrap(), f64::NEG_INFINITY);
         assert_eq!(t.bytes("aGVsbG8=").unwrap(), b"hello");
         assert!(t.bytes("aGVsbG8-_w").is_err());
+        assert_eq!(t.bytes_lenient("aGk_Pg").unwrap(), b"hi?>");
+        assert_eq!(t.bytes_lenient("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(
             t.int::<i32>("abc").unwrap_err().to_string(),
             "parsing field \"x\": invalid integer \"abc\": invalid digit found in string"
