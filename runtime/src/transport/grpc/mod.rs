@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 
@@ -163,7 +162,7 @@ impl crate::transport::Server for Server {
             let task = tokio::spawn(async move {
                 tonic::transport::Server::builder()
                     .add_routes(routes)
-                    .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                    .serve_with_incoming_shutdown(Incoming::new(listener), async move {
                         let _ = stop.changed().await;
                     })
                     .await
@@ -263,5 +262,54 @@ where
             Ok(response)
         }
         Err(err) => Err(tonic::Status::from(err)),
+    }
+}
+
+/// Accepted connections for tonic. An accept error (such as too many open files) is logged and
+/// retried after a short pause, as the HTTP server does, instead of ending the server: tonic
+/// stops serving at the first error its incoming stream yields.
+struct Incoming {
+    listener: TcpListener,
+    pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Incoming {
+    fn new(listener: TcpListener) -> Self {
+        Incoming {
+            listener,
+            pause: None,
+        }
+    }
+}
+
+impl tokio_stream::Stream for Incoming {
+    type Item = std::io::Result<tokio::net::TcpStream>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        loop {
+            if let Some(pause) = self.pause.as_mut() {
+                if pause.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.pause = None;
+            }
+            match self.listener.poll_accept(cx) {
+                Poll::Ready(Ok((stream, _peer))) => {
+                    let _ = stream.set_nodelay(true);
+                    return Poll::Ready(Some(Ok(stream)));
+                }
+                Poll::Ready(Err(e)) => {
+                    tracing::warn!(error = %e, "grpc server: accept failed; retrying");
+                    self.pause = Some(Box::pin(tokio::time::sleep(
+                        std::time::Duration::from_millis(10),
+                    )));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
