@@ -40,6 +40,13 @@ impl Template {
     /// Returns the variables' raw captures, or `None` when the path does not match.
     pub fn matches<'p>(&self, path: &'p str) -> Option<Captures<'p>> {
         let path = path.strip_prefix('/')?;
+        // Most routes differ in their first literal: reject them before any allocation.
+        if let Some(Segment::Literal(first)) = self.segments.first() {
+            let rest = path.strip_prefix(first.as_str())?;
+            if !(rest.is_empty() || rest.starts_with('/') || rest.starts_with(':')) {
+                return None;
+            }
+        }
         let path = match &self.verb {
             Some(verb) => {
                 let rest = path.strip_suffix(verb.as_str())?;

@@ -13,11 +13,11 @@ pub fn recovered_error() -> Error {
 }
 
 /// Recovers panics in the handlers and middleware it wraps: the panic is logged (with the
-/// operation and the request) and the call fails with 500 `UNKNOWN` "unknown request error".
+/// operation; the request is not formatted, to keep calls that do not panic free of that
+/// cost) and the call fails with 500 `UNKNOWN` "unknown request error".
 pub fn recovery() -> Middleware {
     Middleware::new(|next: Handler| {
         Handler::new(move |ctx, req| {
-            let request = format!("{req:?}");
             let operation = ctx.operation();
             let started = catch_unwind(AssertUnwindSafe(|| next.call(ctx, req)));
             async move {
@@ -26,7 +26,7 @@ pub fn recovery() -> Middleware {
                     Err(panic) => Err(panic_message(panic.as_ref())),
                 };
                 outcome.unwrap_or_else(|panic| {
-                    tracing::error!(operation, request, panic, "recovered from a panic");
+                    tracing::error!(operation, panic, "recovered from a panic");
                     Err(recovered_error())
                 })
             }

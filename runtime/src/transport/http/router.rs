@@ -95,19 +95,14 @@ impl Router {
     /// first registered wins.
     pub(crate) fn lookup<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Lookup<'r, 'p> {
         let mut best: Option<(&Route, Captures<'p>)> = None;
-        let mut allowed: Vec<String> = Vec::new();
-        for route in &self.routes {
+        let accepts = |route: &Route| match &route.method {
+            MethodMatch::Any => true,
+            MethodMatch::Exact(m) => m == method,
+        };
+        for route in self.routes.iter().filter(|r| accepts(r)) {
             let Some(captures) = route.template.matches(path) else {
                 continue;
             };
-            let method_ok = match &route.method {
-                MethodMatch::Any => true,
-                MethodMatch::Exact(m) => m == method,
-            };
-            if !method_ok {
-                allowed.push(method_name(&route.method));
-                continue;
-            }
             let better = best
                 .as_ref()
                 .is_none_or(|(b, _)| route.template.specificity() > b.template.specificity());
@@ -115,14 +110,23 @@ impl Router {
                 best = Some((route, captures));
             }
         }
-        match best {
-            Some((route, captures)) => Lookup::Found(route, captures),
-            None if !allowed.is_empty() => {
+        if let Some((route, captures)) = best {
+            return Lookup::Found(route, captures);
+        }
+        // Only for a 405: the methods of the routes that take this path.
+        let mut allowed: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|r| !accepts(r) && r.template.matches(path).is_some())
+            .map(|r| method_name(&r.method))
+            .collect();
+        match allowed.is_empty() {
+            false => {
                 allowed.sort();
                 allowed.dedup();
                 Lookup::MethodNotAllowed(allowed)
             }
-            None => Lookup::NotFound,
+            true => Lookup::NotFound,
         }
     }
 }
@@ -137,6 +141,15 @@ fn method_name(m: &MethodMatch) -> String {
 /// The path Kratos' router (gorilla/mux) redirects to: `//` collapsed, `.` and `..` resolved
 /// (Go's `path.Clean`), a trailing slash kept. `None` when the path is already clean.
 pub(crate) fn clean_path(path: &str) -> Option<String> {
+    let unclean = path.contains("//")
+        || path.contains("/./")
+        || path.contains("/../")
+        || path.ends_with("/.")
+        || path.ends_with("/..")
+        || !path.starts_with('/');
+    if !unclean {
+        return None;
+    }
     let mut parts: Vec<&str> = Vec::new();
     for seg in path.split('/') {
         match seg {

@@ -305,19 +305,34 @@ async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body>
     if let Some(clean) = clean_path(path) {
         return response::moved_permanently(&with_query(&clean, request.uri()), html);
     }
-    let path = path.to_string();
-    match router.lookup(request.method(), &path) {
-        Lookup::Found(route, captures) => match captures.decode_values(&route.template) {
-            Ok(values) => route.handler.clone().handle(request, values).await,
-            Err(e) => {
-                let err = Error::new(400, crate::codec::CODEC_REASON, e.to_string());
-                response::error(
-                    Codec::for_reply(request.headers()),
-                    &err,
-                    Default::default(),
-                )
-            }
-        },
+    let found = match router.lookup(request.method(), path) {
+        Lookup::Found(route, captures) => Ok((route, captures.decode_values(&route.template))),
+        other => Err(other),
+    };
+    match found {
+        Ok((route, Ok(values))) => route.handler.clone().handle(request, values).await,
+        Ok((_, Err(e))) => {
+            let err = Error::new(400, crate::codec::CODEC_REASON, e.to_string());
+            response::error(
+                Codec::for_reply(request.headers()),
+                &err,
+                Default::default(),
+            )
+        }
+        Err(lookup) => not_routed(router, &request, lookup),
+    }
+}
+
+/// The answer for a request no route takes: 405, a strict-slash 301, or Kratos' 404.
+fn not_routed(
+    router: &Router,
+    request: &Request<Incoming>,
+    lookup: Lookup<'_, '_>,
+) -> Response<Body> {
+    let path = request.uri().path();
+    let html = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    match lookup {
+        Lookup::Found(..) => response::not_found(),
         Lookup::MethodNotAllowed(allowed) => response::method_not_allowed(
             Codec::for_reply(request.headers()),
             request.method().as_str(),
