@@ -21,18 +21,35 @@ struct Flags {
     registry: Option<String>,
 }
 
+/// An etcd registrar (feature `etcd`: etcd's client is generated with protoc at build time, so
+/// the default build, which needs no protoc, leaves it out).
+#[cfg(feature = "etcd")]
+async fn etcd(hosts: &str) -> Result<std::sync::Arc<dyn kratos::registry::Registrar>, String> {
+    let endpoints: Vec<String> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("http://{h}"))
+        .collect();
+    let registry = kratos::registry::etcd::EtcdRegistry::connect(endpoints)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(std::sync::Arc::new(registry))
+}
+
+/// Without feature `etcd`: says how to get it.
+#[cfg(not(feature = "etcd"))]
+async fn etcd(_hosts: &str) -> Result<std::sync::Arc<dyn kratos::registry::Registrar>, String> {
+    Err(
+        "this helloworld was built without etcd support: build it with `--features etcd` \
+         (etcd's client needs protoc at build time)"
+            .into(),
+    )
+}
+
 /// Connects to the registry named by `--registry`.
 async fn registrar(spec: &str) -> Result<std::sync::Arc<dyn kratos::registry::Registrar>, String> {
     if let Some(hosts) = spec.strip_prefix("etcd://") {
-        let endpoints: Vec<String> = hosts
-            .split(',')
-            .filter(|h| !h.is_empty())
-            .map(|h| format!("http://{h}"))
-            .collect();
-        let registry = kratos::registry::etcd::EtcdRegistry::connect(endpoints)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(std::sync::Arc::new(registry))
+        etcd(hosts).await
     } else if let Some(host) = spec.strip_prefix("consul://") {
         let registry = kratos::registry::consul::ConsulRegistry::new(format!("http://{host}"))
             .map_err(|e| e.to_string())?;
