@@ -28,7 +28,8 @@ fn to_lower_camel(path: &str) -> String {
     out
 }
 
-fn to_snake(path: &str) -> String {
+/// A field-mask path from its JSON form (lowerCamel) to the proto form (snake_case).
+pub(crate) fn path_to_snake(path: &str) -> String {
     let mut out = String::with_capacity(path.len() + 4);
     for c in path.chars() {
         if c.is_ascii_uppercase() {
@@ -66,7 +67,7 @@ impl<'de> Deserialize<'de> for FieldMask {
                     paths: v
                         .split(',')
                         .filter(|p| !p.is_empty())
-                        .map(to_snake)
+                        .map(path_to_snake)
                         .collect(),
                 })
             }

@@ -6,7 +6,7 @@
 //! `s` suffix, each with 0, 3, 6 or 9 fractional digits.
 
 mod duration;
-mod field_mask;
+pub(crate) mod field_mask;
 mod timestamp;
 
 pub use duration::Duration;

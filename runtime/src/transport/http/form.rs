@@ -290,7 +290,7 @@ impl Target<'_> {
     pub fn field_mask(&self, v: &str) -> Vec<String> {
         v.split(',')
             .filter(|p| !p.is_empty())
-            .map(camel_to_snake)
+            .map(crate::types::field_mask::path_to_snake)
             .collect()
     }
 
@@ -303,19 +303,6 @@ impl Target<'_> {
 fn is_infinity_literal(v: &str) -> bool {
     let v = v.trim_start_matches(['+', '-']).to_ascii_lowercase();
     v == "inf" || v == "infinity"
-}
-
-fn camel_to_snake(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 4);
-    for c in path.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('_');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Go's `time.ParseDuration`: a sign, then one or more `<number><unit>` with units ns, us

@@ -173,26 +173,7 @@ impl Server {
         F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
     {
-        let template = Arc::new(kratos_path_template::Template::parse(spec.path)?);
-        let method = Router::parse_method(spec.path, spec.method)?;
-        let middleware = self.selector.matching(spec.operation);
-        let handler = UnaryRoute::new(
-            spec.operation,
-            spec.path,
-            template.clone(),
-            bind,
-            ReplyMode::Whole(reply),
-            &middleware,
-            spec.validator,
-            self.max_body,
-            handler,
-        );
-        self.router.add(Route {
-            method,
-            template,
-            operation: spec.operation,
-            handler: Arc::new(handler),
-        })
+        self.add_route(spec, bind, ReplyMode::Whole(reply), handler)
     }
 
     /// Registers a server-streaming route (called by generated code): the reply is sent as
@@ -209,6 +190,28 @@ impl Server {
         F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<crate::stream::ServerStream<Item>, Error>> + Send + 'static,
     {
+        self.add_route(
+            spec,
+            bind,
+            ReplyMode::Events(super::unary::sse_events::<Item>),
+            handler,
+        )
+    }
+
+    /// Registers a route whose reply is sent as `reply` says (one body, or events).
+    fn add_route<Req, Rep, F, Fut>(
+        &mut self,
+        spec: RouteSpec,
+        bind: fn(&mut Binder<'_>) -> Result<Req, Error>,
+        reply: ReplyMode<Rep>,
+        handler: F,
+    ) -> Result<(), RouteError>
+    where
+        Req: DeserializeOwned + Send + Sync + std::fmt::Debug + 'static,
+        Rep: std::fmt::Debug + Send + Sync + 'static,
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
+    {
         let template = Arc::new(kratos_path_template::Template::parse(spec.path)?);
         let method = Router::parse_method(spec.path, spec.method)?;
         let middleware = self.selector.matching(spec.operation);
@@ -217,7 +220,7 @@ impl Server {
             spec.path,
             template.clone(),
             bind,
-            ReplyMode::Events(super::unary::sse_events::<Item>),
+            reply,
             &middleware,
             spec.validator,
             self.max_body,
