@@ -19,6 +19,8 @@ pub(crate) struct ClientMethod<'a> {
     pub(crate) method: &'a MethodDescriptor,
     pub(crate) route: &'a Route,
     pub(crate) fn_ident: &'a proc_macro2::Ident,
+    /// A server-streaming method: the reply is Server-Sent Events, read as a stream.
+    pub(crate) stream: bool,
     pub(crate) docs: TokenStream,
 }
 
@@ -196,22 +198,35 @@ fn method(
         }
         other => quote! { ::kratos::__codegen::http::method(#other)? },
     };
-    let decode = reply_decode(route, &output, &output_ty, package, options)?;
     let (docs, fn_ident) = (&m.docs, m.fn_ident);
+    let (reply_ty, call) = if m.stream {
+        (
+            quote! { ::kratos::stream::BoxStream<#output_ty> },
+            quote! { self.client.send_events::<#output_ty>(#method, &url, body).await },
+        )
+    } else {
+        let decode = reply_decode(route, &output, &output_ty, package, options)?;
+        (
+            output_ty.clone(),
+            quote! {
+                let (codec, bytes) = self.client.send(#method, &url, body).await?;
+                #decode
+            },
+        )
+    };
     Ok(quote! {
         #docs
         pub async fn #fn_ident(
             &self,
             request: &#input_ty,
-        ) -> ::core::result::Result<#output_ty, ::kratos::errors::Error> {
+        ) -> ::core::result::Result<#reply_ty, ::kratos::errors::Error> {
             use ::kratos::__codegen::http::url as u;
             let mut path = ::std::string::String::new();
             #path
             #query
             let url = u::with_query(path, query);
             let body = #body;
-            let (codec, bytes) = self.client.send(#method, &url, body).await?;
-            #decode
+            #call
         }
     })
 }

@@ -149,20 +149,13 @@ fn generate_service(
         let client_methods: Vec<client::ClientMethod<'_>> = plans
             .iter()
             .filter_map(|plan| {
-                if plan.stream {
-                    warnings.push(format!(
-                        "{file_name}: method {}: server streaming: no HTTP client method (the \
-                         server sends Server-Sent Events)",
-                        plan.method.full_name()
-                    ));
-                    return None;
-                }
                 // The primary rule is the last route (additional bindings come first).
                 let route = plan.routes.last()?;
                 Some(client::ClientMethod {
                     method: &plan.method,
                     route,
                     fn_ident: &plan.fn_ident,
+                    stream: plan.stream,
                     docs: comments.doc_attrs(plan.method.path()),
                 })
             })

@@ -77,6 +77,25 @@ impl pb::Bindings for Echo {
         if shelf == "missing" {
             return Err(Error::not_found("SHELF_NOT_FOUND", "no such shelf"));
         }
+        if shelf == "slow" {
+            // One book every 150 ms, for clients that must read events as they come.
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            tokio::spawn(async move {
+                for i in 1..=3 {
+                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                    let book = pb::Book {
+                        name: format!("shelves/slow/books/{i}"),
+                        ..Default::default()
+                    };
+                    if tx.send(Ok(book)).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            return Ok(kratos::stream::ServerStream::new(
+                tokio_stream::wrappers::ReceiverStream::new(rx),
+            ));
+        }
         let books: Vec<Result<pb::Book, Error>> = (1..=3)
             .map(|i| {
                 Ok(pb::Book {

@@ -309,6 +309,55 @@ async fn server_streams_are_server_sent_events() {
 }
 
 #[tokio::test]
+async fn the_typed_client_reads_a_server_stream() {
+    use http_bindings::kratos_pb::test::v1::{BindingsHttpClient, Book, GetBookRequest};
+    use tokio_stream::StreamExt as _;
+
+    let (mut s, addr) = server().await;
+    // The timeout bounds the wait for the reply to start, not the whole stream: the slow
+    // shelf takes 450 ms to send its three books.
+    let client = BindingsHttpClient::new(
+        kratos::http::Client::builder(addr.to_string())
+            .timeout(std::time::Duration::from_millis(300))
+            .build()
+            .unwrap(),
+    );
+    let request = |shelf: &str| GetBookRequest {
+        book: Some(Book {
+            shelf: shelf.into(),
+            ..Default::default()
+        }),
+    };
+    let names = |shelf: &str| {
+        (1..=3)
+            .map(|i| format!("shelves/{shelf}/books/{i}"))
+            .collect::<Vec<_>>()
+    };
+    for shelf in ["s1", "slow"] {
+        let stream = client.watch_books(&request(shelf)).await.unwrap();
+        let got: Vec<String> = stream.map(|book| book.unwrap().name).collect().await;
+        assert_eq!(got, names(shelf));
+    }
+
+    // A mid-stream error event is the stream's last item, with its code and reason.
+    let outcome: Vec<Result<Book, kratos::errors::Error>> = client
+        .watch_books(&request("broken"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(outcome.len(), 4);
+    let err = outcome.last().unwrap().as_ref().unwrap_err();
+    assert_eq!((err.code(), err.reason()), (500, "BROKEN"));
+    assert_eq!(err.message(), "shelf collapsed");
+
+    // An error before the stream starts is the call's error.
+    let err = client.watch_books(&request("missing")).await.err().unwrap();
+    assert_eq!((err.code(), err.reason()), (404, "SHELF_NOT_FOUND"));
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn the_same_server_stream_over_grpc() {
     use http_bindings::kratos_pb::test::v1::bindings_client::BindingsClient;
     use http_bindings::kratos_pb::test::v1::{Book, GetBookRequest};

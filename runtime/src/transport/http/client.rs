@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Method, header};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
 use crate::errors::Error;
+use crate::stream::BoxStream;
 
 /// Kratos' default client timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -136,49 +138,79 @@ impl Client {
         body: Option<Vec<u8>>,
     ) -> Result<(Codec, Bytes), Error> {
         let call = async {
-            let mut request = http::Request::builder()
-                .method(method)
-                .uri(format!("{}{path_and_query}", self.base))
-                .header(header::ACCEPT, self.codec.content_type());
-            if let Some(ua) = &self.user_agent {
-                request = request.header(header::USER_AGENT, ua.clone());
-            }
-            let has_body = body.is_some();
-            if has_body {
-                request = request.header(header::CONTENT_TYPE, self.codec.content_type());
-            }
-            let request = request
-                .body(Full::new(Bytes::from(body.unwrap_or_default())))
-                .map_err(|e| Error::new(400, "CLIENT", format!("invalid request: {e}")))?;
-            let response = self.inner.request(request).await.map_err(|e| {
-                Error::new(503, "UNAVAILABLE", format!("request failed: {e}")).with_cause(e)
-            })?;
+            let accept = self.codec.content_type();
+            let response = self.exchange(method, path_and_query, body, accept).await?;
             let status = response.status();
-            let codec = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| Codec::from_subtype(crate::codec::content_subtype(v)))
-                .unwrap_or(Codec::Json);
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| Error::new(503, "UNAVAILABLE", format!("reading the reply: {e}")))?
-                .to_bytes();
+            let codec = reply_codec(response.headers());
+            let bytes = read_body(response.into_body()).await?;
             if status.is_success() {
-                return Ok((codec, bytes));
+                Ok((codec, bytes))
+            } else {
+                Err(error_reply(status, codec, &bytes))
             }
-            // As Kratos' error decoder: the code is the HTTP status; reason, message and
-            // metadata come from the body when it is an error body.
-            let code = i32::from(status.as_u16());
-            Err(match codec.decode_error(&bytes) {
-                Some(e) => {
-                    Error::new(code, e.reason(), e.message()).with_metadata(e.metadata().clone())
-                }
-                None => Error::new(code, "", String::from_utf8_lossy(&bytes).into_owned()),
-            })
         };
+        self.within_timeout(call).await
+    }
+
+    /// Calls a server-streaming method, whose reply is Server-Sent Events (`Accept:
+    /// text/event-stream`), and returns its messages as they arrive. The client's timeout
+    /// bounds the wait for the reply to start, not the stream. The stream yields an error and
+    /// ends when the server sends an `error` event, the connection fails or an event does not
+    /// decode. A non-2xx answer is an error, as for [`Client::send`].
+    pub async fn send_events<T>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<BoxStream<T>, Error>
+    where
+        T: DeserializeOwned + prost::Message + Default + Send + 'static,
+    {
+        let call = async {
+            let accept = HeaderValue::from_static(super::events::CONTENT_TYPE);
+            let response = self.exchange(method, path_and_query, body, accept).await?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(super::events::decode::<T>(response.into_body()));
+            }
+            let codec = reply_codec(response.headers());
+            let bytes = read_body(response.into_body()).await?;
+            Err(error_reply(status, codec, &bytes))
+        };
+        self.within_timeout(call).await
+    }
+
+    /// Sends the request and waits for the reply's head.
+    async fn exchange(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        accept: HeaderValue,
+    ) -> Result<http::Response<Incoming>, Error> {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path_and_query}", self.base))
+            .header(header::ACCEPT, accept);
+        if let Some(ua) = &self.user_agent {
+            request = request.header(header::USER_AGENT, ua.clone());
+        }
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, self.codec.content_type());
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| Error::new(400, "CLIENT", format!("invalid request: {e}")))?;
+        self.inner.request(request).await.map_err(|e| {
+            Error::new(503, "UNAVAILABLE", format!("request failed: {e}")).with_cause(e)
+        })
+    }
+
+    /// Runs `call` within the client's timeout (504 `TIMEOUT` when it runs out).
+    async fn within_timeout<R>(
+        &self,
+        call: impl Future<Output = Result<R, Error>>,
+    ) -> Result<R, Error> {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result,
             Err(_) => Err(Error::new(
@@ -229,5 +261,32 @@ impl Client {
                 ),
             )),
         }
+    }
+}
+
+/// The codec of a reply, from its Content-Type (JSON when there is none or it is unknown).
+fn reply_codec(headers: &http::HeaderMap) -> Codec {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Codec::from_subtype(crate::codec::content_subtype(v)))
+        .unwrap_or(Codec::Json)
+}
+
+async fn read_body(body: Incoming) -> Result<Bytes, Error> {
+    Ok(body
+        .collect()
+        .await
+        .map_err(|e| Error::new(503, "UNAVAILABLE", format!("reading the reply: {e}")))?
+        .to_bytes())
+}
+
+/// The error of a non-2xx reply, as Kratos' error decoder makes it: the code is the HTTP
+/// status; reason, message and metadata come from the body when it is an error body.
+fn error_reply(status: http::StatusCode, codec: Codec, bytes: &[u8]) -> Error {
+    let code = i32::from(status.as_u16());
+    match codec.decode_error(bytes) {
+        Some(e) => Error::new(code, e.reason(), e.message()).with_metadata(e.metadata().clone()),
+        None => Error::new(code, "", String::from_utf8_lossy(bytes).into_owned()),
     }
 }

@@ -7,6 +7,7 @@
 
 mod binder;
 mod client;
+mod events;
 pub mod form;
 pub mod goxml;
 pub mod layers;

@@ -122,7 +122,7 @@ pub(crate) fn events(body: StreamingBody, headers: HeaderMap) -> Response<Body> 
     *response.headers_mut() = headers;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
+        HeaderValue::from_static(super::events::CONTENT_TYPE),
     );
     response
         .headers_mut()

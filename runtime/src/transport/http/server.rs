@@ -193,7 +193,7 @@ impl Server {
         self.add_route(
             spec,
             bind,
-            ReplyMode::Events(super::unary::sse_events::<Item>),
+            ReplyMode::Events(super::events::encode::<Item>),
             handler,
         )
     }

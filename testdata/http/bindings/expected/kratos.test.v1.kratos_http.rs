@@ -223,6 +223,32 @@ impl BindingsHttpClient {
             super::super::common::Page,
         >(codec, &bytes)
     }
+    /// Server streaming: a shelf's books, as Server-Sent Events over HTTP.
+    pub async fn watch_books(
+        &self,
+        request: &GetBookRequest,
+    ) -> ::core::result::Result<
+        ::kratos::stream::BoxStream<Book>,
+        ::kratos::errors::Error,
+    > {
+        use ::kratos::__codegen::http::url as u;
+        let mut path = ::std::string::String::new();
+        path.push_str("/v1");
+        path.push_str("/watch");
+        path.push('/');
+        u::push_segment(
+            &mut path,
+            &request.book.as_ref().map(|m1| u::text_str(&m1.shelf)).unwrap_or_default(),
+        );
+        let mut query = ::std::vec::Vec::new();
+        __form_kratos_test_v1_get_book_request_encode(request, "", &mut query);
+        u::remove_keys(&mut query, &["book.shelf"]);
+        let url = u::with_query(path, query);
+        let body = ::core::option::Option::None;
+        self.client
+            .send_events::<Book>(::kratos::__codegen::http::Method::GET, &url, body)
+            .await
+    }
 }
 /// Registers the HTTP routes of `kratos.test.v1.Bindings` on `server`, served by `service`.
 pub fn register_bindings_http_server<S: Bindings>(

@@ -1,0 +1,350 @@
+//! Server-Sent Events, the HTTP form of a server-streaming method (Kratos v3's behaviour):
+//! each message is a `data:` event holding its JSON; an error is an `error` event holding the
+//! Kratos error body, and ends the stream. The server writes them ([`encode`]) and the typed
+//! client reads them back ([`decode`]).
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::Body as _;
+use hyper::body::Incoming;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_stream::Stream;
+
+use crate::codec::{CODEC_REASON, Codec};
+use crate::errors::Error;
+use crate::stream::BoxStream;
+
+/// The media type of Server-Sent Events.
+pub(crate) const CONTENT_TYPE: &str = "text/event-stream";
+
+/// The largest event the client reads (data and unfinished lines); a larger one ends the
+/// stream with an error instead of growing the buffer without bound.
+pub(crate) const MAX_EVENT_BYTES: usize = 16 << 20;
+
+/// The Server-Sent Events of a server stream: each message as `data: <JSON>`, and an error as
+/// `event: error` with the Kratos error body, which ends the stream.
+pub(crate) fn encode<Item: Serialize + Send + 'static>(
+    reply: &crate::stream::ServerStream<Item>,
+) -> Result<super::response::StreamingBody, Error> {
+    let stream = reply
+        .take()
+        .ok_or_else(|| Error::new(500, "STREAM", "the reply stream was already taken"))?;
+    Ok(http_body_util::StreamBody::new(Box::pin(Frames {
+        inner: stream,
+        done: false,
+    })))
+}
+
+/// Frames of Server-Sent Events, ending after the first error.
+struct Frames<Item> {
+    inner: crate::stream::BoxStream<Item>,
+    done: bool,
+}
+
+impl<Item: Serialize> Stream for Frames<Item> {
+    type Item = Result<http_body::Frame<Bytes>, std::convert::Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let text = match self.inner.as_mut().poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(Some(Ok(message))) => match serde_json::to_string(&message) {
+                Ok(json) => format!("data: {json}\n\n"),
+                Err(e) => {
+                    self.done = true;
+                    error_event(&Error::new(500, CODEC_REASON, format!("json marshal: {e}")))
+                }
+            },
+            Poll::Ready(Some(Err(err))) => {
+                self.done = true;
+                error_event(&err)
+            }
+        };
+        Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(text)))))
+    }
+}
+
+fn error_event(err: &Error) -> String {
+    format!(
+        "event: error\ndata: {}\n\n",
+        String::from_utf8_lossy(&Codec::Json.encode_error(err))
+    )
+}
+
+/// The messages of a Server-Sent Events reply body, decoded from JSON as they arrive.
+pub(crate) fn decode<T>(body: Incoming) -> BoxStream<T>
+where
+    T: DeserializeOwned + prost::Message + Default + Send + 'static,
+{
+    Box::pin(Messages::<T> {
+        body,
+        reader: EventReader::default(),
+        eof: false,
+        done: false,
+        message: PhantomData,
+    })
+}
+
+/// One dispatched event: its type (empty for the default `message`) and its data.
+#[derive(Debug, PartialEq)]
+struct Event {
+    kind: String,
+    data: String,
+}
+
+/// The event-stream parser of the HTML standard, fed with chunks as they arrive: lines end
+/// with LF, CRLF or CR; a blank line dispatches the event; `data` lines are joined with
+/// newlines; comments and the `id` and `retry` fields are ignored.
+#[derive(Debug, Default)]
+struct EventReader {
+    buf: Vec<u8>,
+    pos: usize,
+    kind: String,
+    data: String,
+    has_data: bool,
+}
+
+impl EventReader {
+    fn push(&mut self, chunk: &[u8]) {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete event, if the buffered bytes hold one. At `eof` an unfinished event
+    /// is dropped, as the standard says.
+    fn next_event(&mut self, eof: bool) -> Result<Option<Event>, Error> {
+        while let Some((line_end, next)) = self.line_end(eof) {
+            let line = String::from_utf8_lossy(&self.buf[self.pos..line_end]).into_owned();
+            self.pos = next;
+            if line.is_empty() {
+                if !self.has_data {
+                    self.kind.clear();
+                    continue;
+                }
+                self.has_data = false;
+                if self.data.ends_with('\n') {
+                    self.data.pop();
+                }
+                return Ok(Some(Event {
+                    kind: std::mem::take(&mut self.kind),
+                    data: std::mem::take(&mut self.data),
+                }));
+            }
+            self.field(&line);
+        }
+        if self.buf.len() - self.pos + self.data.len() > MAX_EVENT_BYTES {
+            return Err(Error::new(
+                500,
+                CODEC_REASON,
+                format!("reply: an event is larger than {MAX_EVENT_BYTES} bytes"),
+            ));
+        }
+        Ok(None)
+    }
+
+    /// Where the next line ends and the one after starts. A CR last in the buffer waits for
+    /// the next chunk, which may begin with its LF.
+    fn line_end(&self, eof: bool) -> Option<(usize, usize)> {
+        let rest = &self.buf[self.pos..];
+        let i = rest.iter().position(|&b| b == b'\n' || b == b'\r')?;
+        let end = self.pos + i;
+        if rest[i] == b'\n' {
+            return Some((end, end + 1));
+        }
+        match rest.get(i + 1) {
+            Some(b'\n') => Some((end, end + 2)),
+            Some(_) => Some((end, end + 1)),
+            None if eof => Some((end, end + 1)),
+            None => None,
+        }
+    }
+
+    fn field(&mut self, line: &str) {
+        if line.starts_with(':') {
+            return;
+        }
+        let (name, value) = match line.split_once(':') {
+            Some((name, value)) => (name, value.strip_prefix(' ').unwrap_or(value)),
+            None => (line, ""),
+        };
+        match name {
+            "data" => {
+                self.data.push_str(value);
+                self.data.push('\n');
+                self.has_data = true;
+            }
+            "event" => {
+                self.kind.clear();
+                self.kind.push_str(value);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The typed messages of an event stream.
+struct Messages<T> {
+    body: Incoming,
+    reader: EventReader,
+    eof: bool,
+    done: bool,
+    message: PhantomData<fn() -> T>,
+}
+
+impl<T> Messages<T>
+where
+    T: DeserializeOwned + prost::Message + Default,
+{
+    /// What an event means: a message, the stream's error, or nothing (an unknown type).
+    fn interpret(event: &Event) -> Option<Result<T, Error>> {
+        match event.kind.as_str() {
+            "" | "message" => Some(super::Client::decode::<T>(
+                Codec::Json,
+                event.data.as_bytes(),
+            )),
+            "error" => Some(Err(Codec::Json
+                .decode_error(event.data.as_bytes())
+                .unwrap_or_else(|| Error::new(500, "", event.data.clone())))),
+            _ => None,
+        }
+    }
+}
+
+impl<T> Stream for Messages<T>
+where
+    T: DeserializeOwned + prost::Message + Default,
+{
+    type Item = Result<T, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match this.reader.next_event(this.eof) {
+                Err(err) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(err)));
+                }
+                Ok(Some(event)) => match Self::interpret(&event) {
+                    Some(Ok(message)) => return Poll::Ready(Some(Ok(message))),
+                    Some(Err(err)) => {
+                        this.done = true;
+                        return Poll::Ready(Some(Err(err)));
+                    }
+                    None => continue,
+                },
+                Ok(None) if this.eof => {
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                Ok(None) => {}
+            }
+            match Pin::new(&mut this.body).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => this.eof = true,
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        this.reader.push(&data);
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(Error::new(
+                        503,
+                        "UNAVAILABLE",
+                        format!("reading the events: {e}"),
+                    )
+                    .with_cause(e))));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(chunks: &[&[u8]]) -> Vec<Event> {
+        let mut reader = EventReader::default();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            reader.push(chunk);
+            while let Some(event) = reader.next_event(false).unwrap() {
+                out.push(event);
+            }
+        }
+        while let Some(event) = reader.next_event(true).unwrap() {
+            out.push(event);
+        }
+        out
+    }
+
+    fn event(kind: &str, data: &str) -> Event {
+        Event {
+            kind: kind.into(),
+            data: data.into(),
+        }
+    }
+
+    #[test]
+    fn reads_what_the_server_writes() {
+        let got = events(&[b"data: {\"a\":1}\n\nevent: error\ndata: {\"code\":500}\n\n"]);
+        assert_eq!(
+            got,
+            [event("", "{\"a\":1}"), event("error", "{\"code\":500}")]
+        );
+    }
+
+    #[test]
+    fn events_split_anywhere_across_chunks() {
+        let whole: &[u8] = b"data: one\r\n\r\nevent: x\rdata: two\r\rdata:three\n\n";
+        let expected = [event("", "one"), event("x", "two"), event("", "three")];
+        for cut in 0..whole.len() {
+            let (a, b) = whole.split_at(cut);
+            assert_eq!(events(&[a, b]), expected, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn multi_line_data_comments_and_other_fields() {
+        let got = events(&[b": keep-alive\nid: 7\nretry: 10\ndata: a\ndata\ndata: b\n\n"]);
+        assert_eq!(got, [event("", "a\n\nb")]);
+    }
+
+    #[test]
+    fn an_event_with_no_data_is_not_dispatched_and_an_unfinished_one_is_dropped() {
+        assert_eq!(
+            events(&[b"event: x\n\ndata: y\n\ndata: z"]),
+            [event("", "y")]
+        );
+    }
+
+    #[test]
+    fn an_endless_line_is_an_error_not_an_ever_growing_buffer() {
+        let mut reader = EventReader::default();
+        let chunk = vec![b'x'; 1 << 20];
+        let mut failed = false;
+        for _ in 0..17 {
+            reader.push(&chunk);
+            if let Err(err) = reader.next_event(false) {
+                assert_eq!(err.reason(), CODEC_REASON);
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed);
+    }
+}
