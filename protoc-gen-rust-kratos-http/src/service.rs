@@ -21,6 +21,9 @@ struct MethodPlan {
     method: MethodDescriptor,
     /// Server streaming: the reply is a `ServerStream` (SSE over HTTP).
     stream: bool,
+    /// Client (or bidirectional) streaming: the request is a `RequestStream`, served over gRPC
+    /// only.
+    client_stream: bool,
     routes: Vec<Route>,
     operation_const: proc_macro2::Ident,
     fn_ident: proc_macro2::Ident,
@@ -55,21 +58,33 @@ fn generate_service(
     let package = file.package_name();
     let file_name = file.name();
     let mut plans = Vec::new();
-    let mut streaming = Vec::new();
     for method in service.methods() {
         let element = format!("method {}", method.full_name());
         let routes = rule::routes(&method, &element, &options.omitempty_prefix)?;
+        let stream = method.is_server_streaming();
+        let operation_const = format_ident!(
+            "OPERATION_{}_{}",
+            to_shouty_snake(service.name()),
+            to_shouty_snake(method.name())
+        );
+        let fn_ident = format_ident_raw(&to_snake(method.name()));
         if method.is_client_streaming() {
             if routes.is_some() {
                 warnings.push(format!(
                     "{file_name}: {element}: client and bidirectional streaming methods get no \
-                     HTTP route; the rule is ignored"
+                     HTTP route (they are served over gRPC); the rule is ignored"
                 ));
             }
-            streaming.push(method);
+            plans.push(MethodPlan {
+                method,
+                stream,
+                client_stream: true,
+                routes: Vec::new(),
+                operation_const,
+                fn_ident,
+            });
             continue;
         }
-        let stream = method.is_server_streaming();
         if stream
             && let Some(route) = routes
                 .iter()
@@ -96,29 +111,17 @@ fn generate_service(
                 response_body: String::new(),
             }],
         };
-        let operation_const = format_ident!(
-            "OPERATION_{}_{}",
-            to_shouty_snake(service.name()),
-            to_shouty_snake(method.name())
-        );
-        let fn_ident = format_ident_raw(&to_snake(method.name()));
         plans.push(MethodPlan {
             method,
             stream,
+            client_stream: false,
             routes,
             operation_const,
             fn_ident,
         });
     }
     let has_routes = plans.iter().any(|p| !p.routes.is_empty());
-    let adapter = options.grpc && streaming.is_empty() && !plans.is_empty();
-    if options.grpc && !streaming.is_empty() {
-        warnings.push(format!(
-            "{file_name}: service {}: it has client or bidirectional streaming methods, so no \
-             gRPC adapter is generated; implement tonic's server trait for it directly",
-            service.full_name()
-        ));
-    }
+    let adapter = options.grpc && !plans.is_empty();
     if !has_routes && !adapter {
         return Ok(TokenStream::new());
     }
@@ -193,6 +196,16 @@ fn generate_service(
 }
 
 /// The Rust type of a method's reply: the message, or a `ServerStream` of it.
+/// What the service method receives: the message, or a stream of them.
+fn request_type(plan: &MethodPlan, package: &str, options: &Options) -> TokenStream {
+    let input = rust_type(&options.paths, plan.method.input().full_name(), package);
+    if plan.client_stream {
+        quote! { ::kratos::stream::RequestStream<#input> }
+    } else {
+        input
+    }
+}
+
 fn reply_type(plan: &MethodPlan, package: &str, options: &Options) -> TokenStream {
     let output = rust_type(&options.paths, plan.method.output().full_name(), package);
     if plan.stream {
@@ -221,7 +234,7 @@ fn service_trait(
     let docs = doc_attrs(&doc_lines);
     let methods = plans.iter().map(|plan| {
         let name = &plan.fn_ident;
-        let input = rust_type(&options.paths, plan.method.input().full_name(), package);
+        let input = request_type(plan, package, options);
         let output = reply_type(plan, package, options);
         let mut lines = comments.lines(plan.method.path());
         if plan
@@ -568,17 +581,26 @@ fn grpc_adapter(
     );
     let fields = plans.iter().map(|p| {
         let name = &p.fn_ident;
-        let input = rust_type(&options.paths, p.method.input().full_name(), package);
+        let input = request_type(p, package, options);
         let output = reply_type(p, package, options);
         quote! { #name: ::kratos::__codegen::Endpoint<#input, #output>, }
     });
     let inits = plans.iter().map(|p| {
         let (name, konst) = (&p.fn_ident, &p.operation_const);
-        let input = rust_type(&options.paths, p.method.input().full_name(), package);
+        let message = rust_type(&options.paths, p.method.input().full_name(), package);
+        // A request stream's validator turns on the validation of each message it carries.
+        let validator = if p.client_stream {
+            quote! {
+                ::kratos::__validator!(#message)
+                    .map(|_| ::kratos::__codegen::grpc::request_stream_validator::<#message>())
+            }
+        } else {
+            quote! { ::kratos::__validator!(#message) }
+        };
         quote! {
             #name: {
                 let service = ::std::sync::Arc::clone(&service);
-                server.endpoint(#konst, ::kratos::__validator!(#input), move |ctx, request| {
+                server.endpoint(#konst, #validator, move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.#name(ctx, request).await }
                 })
@@ -589,31 +611,41 @@ fn grpc_adapter(
         let (name, konst) = (&p.fn_ident, &p.operation_const);
         let input = rust_type(&options.paths, p.method.input().full_name(), package);
         let output = rust_type(&options.paths, p.method.output().full_name(), package);
-        if p.stream {
-            // tonic names the stream type after the method: `<Method>Stream`.
+        // tonic's request: the message, or the incoming stream of them.
+        let (request_ty, validator) = if p.client_stream {
+            (
+                quote! { ::kratos::__codegen::tonic::Streaming<#input> },
+                quote! { ::kratos::__validator!(#input), },
+            )
+        } else {
+            (input.clone(), TokenStream::new())
+        };
+        let serve = match (p.client_stream, p.stream) {
+            (false, false) => quote! { unary },
+            (false, true) => quote! { server_stream },
+            (true, false) => quote! { client_stream },
+            (true, true) => quote! { bidi_stream },
+        };
+        // tonic names a reply stream's type after the method: `<Method>Stream`.
+        let (stream_decl, reply_ty) = if p.stream {
             let stream_ty = format_ident!("{}Stream", p.method.name());
-            return quote! {
-                type #stream_ty = ::kratos::__codegen::grpc::StatusStream<#output>;
-                async fn #name(
-                    &self,
-                    request: ::kratos::__codegen::tonic::Request<#input>,
-                ) -> ::core::result::Result<
-                    ::kratos::__codegen::tonic::Response<Self::#stream_ty>,
-                    ::kratos::__codegen::tonic::Status,
-                > {
-                    ::kratos::__codegen::grpc::server_stream(&self.#name, #konst, request).await
-                }
-            };
-        }
+            (
+                quote! { type #stream_ty = ::kratos::__codegen::grpc::StatusStream<#output>; },
+                quote! { Self::#stream_ty },
+            )
+        } else {
+            (TokenStream::new(), output)
+        };
         quote! {
+            #stream_decl
             async fn #name(
                 &self,
-                request: ::kratos::__codegen::tonic::Request<#input>,
+                request: ::kratos::__codegen::tonic::Request<#request_ty>,
             ) -> ::core::result::Result<
-                ::kratos::__codegen::tonic::Response<#output>,
+                ::kratos::__codegen::tonic::Response<#reply_ty>,
                 ::kratos::__codegen::tonic::Status,
             > {
-                ::kratos::__codegen::grpc::unary(&self.#name, #konst, request).await
+                ::kratos::__codegen::grpc::#serve(&self.#name, #konst, #validator request).await
             }
         }
     });

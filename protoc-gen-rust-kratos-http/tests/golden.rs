@@ -34,6 +34,15 @@ fn bindings_warn_where_kratos_warns() {
         "{:?}",
         output.warnings
     );
+    // A client-streaming method is served over gRPC only: its rule is ignored, with a warning.
+    assert!(
+        output.warnings.iter().any(|w| w.contains(
+            "method kratos.test.v1.Bindings.ShelveBooks: client and bidirectional streaming \
+             methods get no HTTP route (they are served over gRPC); the rule is ignored"
+        )),
+        "{:?}",
+        output.warnings
+    );
 }
 
 fn error_of(file: &str, parameter: &str) -> String {

@@ -33,7 +33,10 @@ pub use crate::transport::http::goxml;
 /// Used by generated gRPC adapters.
 #[doc(hidden)]
 pub mod grpc {
-    pub use crate::transport::grpc::{Server, StatusStream, server_stream, unary};
+    pub use crate::transport::grpc::{
+        Server, StatusStream, bidi_stream, client_stream, request_stream_validator, server_stream,
+        unary,
+    };
 }
 
 #[doc(hidden)]

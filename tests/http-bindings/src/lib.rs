@@ -108,6 +108,31 @@ impl pb::Bindings for Echo {
         Ok(kratos::stream::ServerStream::new(tokio_stream::iter(books)))
     }
 
+    async fn shelve_books(
+        &self,
+        _ctx: Context,
+        mut request: kratos::stream::RequestStream<pb::Book>,
+    ) -> Result<Page, Error> {
+        use kratos::stream::StreamExt as _;
+        let mut count = 0;
+        while let Some(book) = request.next().await {
+            book?;
+            count += 1;
+        }
+        Ok(Page {
+            size: count,
+            ..Default::default()
+        })
+    }
+
+    async fn echo_books(
+        &self,
+        _ctx: Context,
+        request: kratos::stream::RequestStream<pb::Book>,
+    ) -> Result<kratos::stream::ServerStream<pb::Book>, Error> {
+        Ok(kratos::stream::ServerStream::new(request))
+    }
+
     async fn tags(
         &self,
         _ctx: Context,

@@ -410,3 +410,70 @@ async fn the_same_server_stream_over_grpc() {
     assert_eq!(outcome.last().unwrap().clone().unwrap_err(), "BROKEN");
     grpc.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn client_and_bidirectional_streams_over_grpc_through_the_middleware_chain() {
+    use http_bindings::kratos_pb::test::v1::Book;
+    use http_bindings::kratos_pb::test::v1::bindings_client::BindingsClient;
+    use std::sync::Mutex;
+    use tokio_stream::StreamExt as _;
+
+    // A middleware that records the operations it sees: it runs once per streaming call.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let record = {
+        let seen = seen.clone();
+        kratos::middleware::Middleware::new(move |next: kratos::middleware::Handler| {
+            let seen = seen.clone();
+            kratos::middleware::Handler::new(move |ctx: kratos::Context, request| {
+                seen.lock().unwrap().push(ctx.operation().to_string());
+                let next = next.clone();
+                async move { next.call(ctx, request).await }
+            })
+        })
+    };
+    let mut grpc = kratos::grpc::Server::builder()
+        .address("127.0.0.1:0")
+        .middleware(record)
+        .build();
+    http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
+        &mut grpc,
+        Arc::new(http_bindings::Echo),
+    );
+    let addr = grpc.start().await.unwrap();
+    let mut client = BindingsClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let books = |n: usize| {
+        (1..=n)
+            .map(|i| Book {
+                name: format!("b{i}"),
+                ..Default::default()
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let page = client
+        .shelve_books(tokio_stream::iter(books(5)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.size, 5);
+
+    let echoed: Vec<String> = client
+        .echo_books(tokio_stream::iter(books(3)))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|b| b.unwrap().name)
+        .collect()
+        .await;
+    assert_eq!(echoed, ["b1", "b2", "b3"]);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "/kratos.test.v1.Bindings/ShelveBooks",
+            "/kratos.test.v1.Bindings/EchoBooks"
+        ]
+    );
+    grpc.stop().await.unwrap();
+}

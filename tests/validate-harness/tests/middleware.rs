@@ -11,9 +11,12 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use kratos::errors::Error;
+use kratos::stream::{RequestStream, ServerStream, StreamExt as _};
 use kratos::transport::Server as _;
 use validate_harness::validated::v1::accounts_client::AccountsClient;
-use validate_harness::validated::v1::{self as pb, CreateAccountReply, CreateAccountRequest};
+use validate_harness::validated::v1::{
+    self as pb, CreateAccountReply, CreateAccountRequest, ImportSummary,
+};
 
 #[derive(Default)]
 struct Service {
@@ -30,6 +33,32 @@ impl pb::Accounts for Service {
         Ok(CreateAccountReply {
             id: format!("id-{}", request.name),
         })
+    }
+
+    async fn import_accounts(
+        &self,
+        _ctx: kratos::Context,
+        mut request: RequestStream<CreateAccountRequest>,
+    ) -> Result<ImportSummary, Error> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut ids = Vec::new();
+        while let Some(account) = request.next().await {
+            ids.push(format!("id-{}", account?.name));
+        }
+        Ok(ImportSummary { ids })
+    }
+
+    async fn sync_accounts(
+        &self,
+        _ctx: kratos::Context,
+        request: RequestStream<CreateAccountRequest>,
+    ) -> Result<ServerStream<CreateAccountReply>, Error> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(ServerStream::new(request.map(|account| {
+            account.map(|a| CreateAccountReply {
+                id: format!("id-{}", a.name),
+            })
+        })))
     }
 }
 
@@ -133,6 +162,111 @@ async fn invalid_requests_are_rejected_before_the_handler_on_http_and_grpc() {
     assert_eq!(service.calls.load(Ordering::SeqCst), 2);
 
     http.stop().await.unwrap();
+    grpc.stop().await.unwrap();
+}
+
+fn account(name: &str, age: u32) -> CreateAccountRequest {
+    CreateAccountRequest {
+        name: name.into(),
+        email: format!("{name}@example.com"),
+        age,
+    }
+}
+
+/// The calls of the streaming methods over gRPC, `validation` saying whether the server
+/// installs the validation middleware.
+async fn streaming_server(
+    validation: bool,
+) -> (
+    kratos::grpc::Server,
+    AccountsClient<tonic::transport::Channel>,
+) {
+    let mut builder = kratos::grpc::Server::builder().address("127.0.0.1:0");
+    if validation {
+        builder = builder.middleware(kratos::validate::middleware());
+    }
+    let mut grpc = builder.build();
+    pb::register_accounts_grpc_server(&mut grpc, Arc::new(Service::default()));
+    let addr = grpc.start().await.unwrap();
+    let client = AccountsClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    (grpc, client)
+}
+
+#[tokio::test]
+async fn streamed_messages_are_validated_one_by_one_over_grpc() {
+    let (mut grpc, mut client) = streaming_server(true).await;
+
+    // Client streaming: every message valid.
+    let accounts = vec![account("ferris", 20), account("gopher", 30)];
+    let summary = client
+        .import_accounts(tokio_stream::iter(accounts))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.ids, ["id-ferris", "id-gopher"]);
+
+    // The second message breaks a rule: the call fails with its violation.
+    let accounts = vec![account("ferris", 20), account("go", 30), account("tux", 40)];
+    let status = client
+        .import_accounts(tokio_stream::iter(accounts))
+        .await
+        .unwrap_err();
+    let err = Error::from(status);
+    assert_eq!((err.code(), err.reason()), (400, "VALIDATOR"));
+    assert_eq!(
+        err.message(),
+        "invalid CreateAccountRequest.Name: value length must be between 3 and 16 runes, inclusive"
+    );
+
+    // Bidirectional: replies for the valid messages, then the violation ends the stream.
+    let accounts = vec![
+        account("ferris", 20),
+        account("gopher", 12),
+        account("tux", 40),
+    ];
+    let mut replies = client
+        .sync_accounts(tokio_stream::iter(accounts))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut outcome = Vec::new();
+    while let Some(item) = replies.next().await {
+        outcome.push(
+            item.map(|r| r.id)
+                .map_err(|s| Error::from(s).message().to_string()),
+        );
+    }
+    assert_eq!(
+        outcome,
+        [
+            Ok("id-ferris".to_string()),
+            Err("invalid CreateAccountRequest.Age: value must be inside range [18, 150]".into())
+        ]
+    );
+    grpc.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_the_middleware_streamed_messages_are_not_validated() {
+    let (mut grpc, mut client) = streaming_server(false).await;
+    let accounts = vec![account("go", 12), account("tux", 200)];
+    let summary = client
+        .import_accounts(tokio_stream::iter(accounts.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.ids, ["id-go", "id-tux"]);
+    let replies: Vec<String> = client
+        .sync_accounts(tokio_stream::iter(accounts))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(|r| r.unwrap().id)
+        .collect()
+        .await;
+    assert_eq!(replies, ["id-go", "id-tux"]);
     grpc.stop().await.unwrap();
 }
 

@@ -18,6 +18,7 @@ use tonic::service::RoutesBuilder;
 use crate::context::{Context, Kind};
 use crate::errors::Error;
 use crate::middleware::{Endpoint, Middleware, Selector};
+use crate::stream::RequestStream;
 use crate::transport::{ServerFuture, TransportError};
 
 /// Builds a gRPC [`Server`].
@@ -263,6 +264,53 @@ where
         }
         Err(err) => Err(tonic::Status::from(err)),
     }
+}
+
+/// Serves one client-streaming gRPC call through `endpoint` (called by generated adapters): the
+/// chain runs once for the call, with the incoming messages as a [`RequestStream`] that checks
+/// each message with `validator` when the validation middleware is installed.
+pub async fn client_stream<Req, Rep>(
+    endpoint: &Endpoint<RequestStream<Req>, Rep>,
+    operation: &'static str,
+    validator: Option<crate::validate::Validator>,
+    request: tonic::Request<tonic::Streaming<Req>>,
+) -> Result<tonic::Response<Rep>, tonic::Status>
+where
+    Req: Send + 'static,
+    Rep: Send + Sync + std::fmt::Debug + 'static,
+{
+    unary(endpoint, operation, request_stream(request, validator)).await
+}
+
+/// Serves one bidirectional-streaming gRPC call through `endpoint` (called by generated
+/// adapters): [`client_stream`]'s request, [`server_stream`]'s reply.
+pub async fn bidi_stream<Req, Item>(
+    endpoint: &Endpoint<RequestStream<Req>, crate::stream::ServerStream<Item>>,
+    operation: &'static str,
+    validator: Option<crate::validate::Validator>,
+    request: tonic::Request<tonic::Streaming<Req>>,
+) -> Result<tonic::Response<StatusStream<Item>>, tonic::Status>
+where
+    Req: Send + 'static,
+    Item: Send + 'static,
+{
+    server_stream(endpoint, operation, request_stream(request, validator)).await
+}
+
+/// The validator generated adapters attach to a [`RequestStream`] endpoint: the validation
+/// middleware calling it turns on the validation of each message.
+pub fn request_stream_validator<Req: 'static>() -> crate::validate::Validator {
+    RequestStream::<Req>::validate_messages
+}
+
+fn request_stream<Req: Send + 'static>(
+    request: tonic::Request<tonic::Streaming<Req>>,
+    validator: Option<crate::validate::Validator>,
+) -> tonic::Request<RequestStream<Req>> {
+    use tokio_stream::StreamExt as _;
+    request.map(|incoming| {
+        RequestStream::new(incoming.map(|item| item.map_err(Error::from)), validator)
+    })
 }
 
 /// Accepted connections for tonic. An accept error (such as too many open files) is logged and

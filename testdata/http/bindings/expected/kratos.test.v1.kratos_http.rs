@@ -14,6 +14,10 @@ pub const OPERATION_BINDINGS_SEARCH: &str = "/kratos.test.v1.Bindings/Search";
 pub const OPERATION_BINDINGS_PING: &str = "/kratos.test.v1.Bindings/Ping";
 /// Operation of `kratos.test.v1.Bindings.WatchBooks`, as middleware selectors see it.
 pub const OPERATION_BINDINGS_WATCH_BOOKS: &str = "/kratos.test.v1.Bindings/WatchBooks";
+/// Operation of `kratos.test.v1.Bindings.ShelveBooks`, as middleware selectors see it.
+pub const OPERATION_BINDINGS_SHELVE_BOOKS: &str = "/kratos.test.v1.Bindings/ShelveBooks";
+/// Operation of `kratos.test.v1.Bindings.EchoBooks`, as middleware selectors see it.
+pub const OPERATION_BINDINGS_ECHO_BOOKS: &str = "/kratos.test.v1.Bindings/EchoBooks";
 /// Operation of `kratos.test.v1.Bindings.Tags`, as middleware selectors see it.
 pub const OPERATION_BINDINGS_TAGS: &str = "/kratos.test.v1.Bindings/Tags";
 /// Exercises route bindings.
@@ -68,6 +72,28 @@ pub trait Bindings: ::core::marker::Send + ::core::marker::Sync + 'static {
         &self,
         ctx: ::kratos::Context,
         request: GetBookRequest,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            ::kratos::stream::ServerStream<Book>,
+            ::kratos::errors::Error,
+        >,
+    > + ::core::marker::Send;
+    /// Client streaming: served over gRPC only; the rule is ignored with a warning.
+    fn shelve_books(
+        &self,
+        ctx: ::kratos::Context,
+        request: ::kratos::stream::RequestStream<Book>,
+    ) -> impl ::core::future::Future<
+        Output = ::core::result::Result<
+            super::super::common::Page,
+            ::kratos::errors::Error,
+        >,
+    > + ::core::marker::Send;
+    /// Bidirectional streaming: served over gRPC only.
+    fn echo_books(
+        &self,
+        ctx: ::kratos::Context,
+        request: ::kratos::stream::RequestStream<Book>,
     ) -> impl ::core::future::Future<
         Output = ::core::result::Result<
             ::kratos::stream::ServerStream<Book>,
@@ -635,6 +661,36 @@ pub fn register_bindings_grpc_server<S: Bindings>(
                     },
                 )
         },
+        shelve_books: {
+            let service = ::std::sync::Arc::clone(&service);
+            server
+                .endpoint(
+                    OPERATION_BINDINGS_SHELVE_BOOKS,
+                    ::kratos::__validator!(Book)
+                        .map(|_| ::kratos::__codegen::grpc::request_stream_validator::<
+                            Book,
+                        >()),
+                    move |ctx, request| {
+                        let service = ::std::sync::Arc::clone(&service);
+                        async move { service.shelve_books(ctx, request).await }
+                    },
+                )
+        },
+        echo_books: {
+            let service = ::std::sync::Arc::clone(&service);
+            server
+                .endpoint(
+                    OPERATION_BINDINGS_ECHO_BOOKS,
+                    ::kratos::__validator!(Book)
+                        .map(|_| ::kratos::__codegen::grpc::request_stream_validator::<
+                            Book,
+                        >()),
+                    move |ctx, request| {
+                        let service = ::std::sync::Arc::clone(&service);
+                        async move { service.echo_books(ctx, request).await }
+                    },
+                )
+        },
         tags: {
             let service = ::std::sync::Arc::clone(&service);
             server
@@ -663,6 +719,14 @@ pub struct BindingsGrpcAdapter {
     >,
     watch_books: ::kratos::__codegen::Endpoint<
         GetBookRequest,
+        ::kratos::stream::ServerStream<Book>,
+    >,
+    shelve_books: ::kratos::__codegen::Endpoint<
+        ::kratos::stream::RequestStream<Book>,
+        super::super::common::Page,
+    >,
+    echo_books: ::kratos::__codegen::Endpoint<
+        ::kratos::stream::RequestStream<Book>,
         ::kratos::stream::ServerStream<Book>,
     >,
     tags: ::kratos::__codegen::Endpoint<TagsRequest, TagsRequest>,
@@ -746,6 +810,41 @@ impl bindings_server::Bindings for BindingsGrpcAdapter {
         ::kratos::__codegen::grpc::server_stream(
                 &self.watch_books,
                 OPERATION_BINDINGS_WATCH_BOOKS,
+                request,
+            )
+            .await
+    }
+    async fn shelve_books(
+        &self,
+        request: ::kratos::__codegen::tonic::Request<
+            ::kratos::__codegen::tonic::Streaming<Book>,
+        >,
+    ) -> ::core::result::Result<
+        ::kratos::__codegen::tonic::Response<super::super::common::Page>,
+        ::kratos::__codegen::tonic::Status,
+    > {
+        ::kratos::__codegen::grpc::client_stream(
+                &self.shelve_books,
+                OPERATION_BINDINGS_SHELVE_BOOKS,
+                ::kratos::__validator!(Book),
+                request,
+            )
+            .await
+    }
+    type EchoBooksStream = ::kratos::__codegen::grpc::StatusStream<Book>;
+    async fn echo_books(
+        &self,
+        request: ::kratos::__codegen::tonic::Request<
+            ::kratos::__codegen::tonic::Streaming<Book>,
+        >,
+    ) -> ::core::result::Result<
+        ::kratos::__codegen::tonic::Response<Self::EchoBooksStream>,
+        ::kratos::__codegen::tonic::Status,
+    > {
+        ::kratos::__codegen::grpc::bidi_stream(
+                &self.echo_books,
+                OPERATION_BINDINGS_ECHO_BOOKS,
+                ::kratos::__validator!(Book),
                 request,
             )
             .await
