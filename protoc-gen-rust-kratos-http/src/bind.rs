@@ -43,10 +43,21 @@ pub(crate) fn bind_body(
     let input_ty = rust_type(paths, input.full_name(), package);
     let form = forms.of(input);
     let mut stmts = TokenStream::new();
+    // A whole `google.api.HttpBody` request is the raw body: no codec and no query.
+    let mut bind_query = true;
     match route.body.as_str() {
         "" => stmts.extend(quote! {
             let mut msg: #input_ty = ::core::default::Default::default();
         }),
+        "*" if is_http_body(input) => {
+            bind_query = false;
+            let raw = raw_http_body(&input_ty);
+            stmts.extend(if template.variables().is_empty() {
+                quote! { let msg: #input_ty = #raw; }
+            } else {
+                quote! { let mut msg: #input_ty = #raw; }
+            });
+        }
         "*" => stmts.extend(quote! {
             let mut msg: #input_ty = binder.body(#form)?;
         }),
@@ -71,23 +82,53 @@ pub(crate) fn bind_body(
                     )));
                 }
             };
-            let inner_form = forms.of(&inner);
             let ident = format_ident_raw(&field_ident(&field));
-            stmts.extend(quote! {
-                let mut msg: #input_ty = ::core::default::Default::default();
-                msg.#ident = binder.body_field(#inner_form)?;
-            });
+            if is_http_body(&inner) {
+                let raw = raw_http_body(&rust_type(paths, inner.full_name(), package));
+                stmts.extend(quote! {
+                    let mut msg: #input_ty = ::core::default::Default::default();
+                    if binder.has_body() {
+                        msg.#ident = ::core::option::Option::Some(#raw);
+                    }
+                });
+            } else {
+                let inner_form = forms.of(&inner);
+                stmts.extend(quote! {
+                    let mut msg: #input_ty = ::core::default::Default::default();
+                    msg.#ident = binder.body_field(#inner_form)?;
+                });
+            }
         }
     }
     for var in template.variables() {
         check_variable(&var.field_path, input, site, route)?;
     }
-    stmts.extend(quote! { binder.query(&mut msg, #form)?; });
+    if bind_query {
+        stmts.extend(quote! { binder.query(&mut msg, #form)?; });
+    }
     if !template.variables().is_empty() {
         stmts.extend(quote! { binder.vars(&mut msg, #form)?; });
     }
     stmts.extend(quote! { ::core::result::Result::Ok(msg) });
     Ok(stmts)
+}
+
+/// `google.api.HttpBody`, which Kratos v3 binds and replies raw: the body as sent, with its
+/// media type.
+pub(crate) fn is_http_body(message: &MessageDescriptor) -> bool {
+    message.full_name() == "google.api.HttpBody"
+}
+
+/// An `HttpBody` of type `ty` holding the request body as sent. (`data` is `Vec<u8>`, or
+/// `Bytes` where prost is configured so; both convert from the binder's `Bytes`.)
+fn raw_http_body(ty: &TokenStream) -> TokenStream {
+    quote! {
+        #ty {
+            content_type: binder.content_type(),
+            data: ::core::convert::Into::into(binder.raw_body()),
+            ..::core::default::Default::default()
+        }
+    }
 }
 
 /// A path variable must name an existing field, through singular messages, and end on a field

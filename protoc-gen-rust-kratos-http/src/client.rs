@@ -10,9 +10,10 @@ use prost_reflect::{
 use quote::{format_ident, quote};
 
 use crate::Options;
-use crate::bind::{format_ident_raw, rust_type};
+use crate::bind::{format_ident_raw, is_http_body, rust_type};
 use crate::form::FormFns;
 use crate::rule::Route;
+use crate::service::raw_reply;
 
 /// One client method, or a reason it cannot be generated.
 pub(crate) struct ClientMethod<'a> {
@@ -134,11 +135,28 @@ fn method(
         path.extend(quote! { path.push_str(#piece); });
     }
 
-    // The query and the body.
-    let encoder = forms.encoders.of(&input);
+    // The query and the body. A `google.api.HttpBody` body is sent raw, with its media type.
+    let raw_body = |value: TokenStream| {
+        quote! {
+            ::kratos::__codegen::http::RequestBody::Raw {
+                content_type: #value.content_type.clone(),
+                data: ::core::convert::AsRef::<[u8]>::as_ref(&#value.data).to_vec(),
+            }
+        }
+    };
+    let raw_request = body_is_raw(route, &input);
+    let raw_response = raw_reply(route, m.method);
     let (query, body) = match route.body.as_str() {
+        "*" if raw_request => {
+            let body = raw_body(quote! { request });
+            (
+                quote! { let query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new(); },
+                quote! { ::core::option::Option::Some(#body) },
+            )
+        }
         "" => {
             let keys = var_keys.iter().map(String::as_str);
+            let encoder = forms.encoders.of(&input);
             (
                 quote! {
                     let mut query = ::std::vec::Vec::new();
@@ -149,17 +167,44 @@ fn method(
             )
         }
         "*" => {
-            let masks: Vec<String> = input
+            // Only field masks go in the query (the first one set, as Kratos); the rest is the
+            // body.
+            let masks: Vec<FieldDescriptor> = input
                 .fields()
                 .filter(|f| matches!(f.kind(), Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask"))
-                .map(|f| f.json_name().to_string())
                 .collect();
-            (
+            let query = if masks.is_empty() {
+                quote! { let query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new(); }
+            } else if masks
+                .iter()
+                .all(|f| !f.is_list() && real_oneof(f).is_none())
+            {
+                let pushes = masks.iter().map(|f| {
+                    let ident = format_ident_raw(&field_ident(f));
+                    let json = f.json_name();
+                    quote! {
+                        if query.is_empty() {
+                            if let ::core::option::Option::Some(v) = &request.#ident {
+                                query.push((::std::string::ToString::to_string(#json), u::text_json(v)));
+                            }
+                        }
+                    }
+                });
+                quote! {
+                    let mut query = ::std::vec::Vec::new();
+                    #(#pushes)*
+                }
+            } else {
+                let keys = masks.iter().map(|f| f.json_name());
+                let encoder = forms.encoders.of(&input);
                 quote! {
                     let mut query = ::std::vec::Vec::new();
                     #encoder(request, "", &mut query);
-                    u::keep_first(&mut query, &[#(#masks),*]);
-                },
+                    u::keep_first(&mut query, &[#(#keys),*]);
+                }
+            };
+            (
+                query,
                 quote! { ::core::option::Option::Some(self.client.encode(request)?) },
             )
         }
@@ -175,18 +220,37 @@ fn method(
             let mut keys: Vec<String> = var_keys.clone();
             keys.push(field.json_name().to_string());
             let keys = keys.iter().map(String::as_str);
-            (
-                quote! {
-                    let mut query = ::std::vec::Vec::new();
-                    #encoder(request, "", &mut query);
-                    u::remove_keys(&mut query, &[#(#keys),*]);
-                },
+            let body = if raw_request {
+                let body = raw_body(quote! { body });
+                quote! { request.#ident.as_ref().map(|body| #body) }
+            } else {
                 quote! {
                     ::core::option::Option::Some(match &request.#ident {
                         ::core::option::Option::Some(body) => self.client.encode(body)?,
                         ::core::option::Option::None => self.client.encode(&<#body_ty as ::core::default::Default>::default())?,
                     })
+                }
+            };
+            // The other fields go in the query, encoded here without the body field.
+            let stmts = forms.encoders.statements(&input, Some(field.name()));
+            let encode = if stmts.is_empty() {
+                TokenStream::new()
+            } else {
+                quote! {
+                    {
+                        let (msg, out) = (request, &mut query);
+                        let key = |name: &str| -> ::std::string::String { ::std::string::ToString::to_string(name) };
+                        #stmts
+                    }
+                }
+            };
+            (
+                quote! {
+                    let mut query = ::std::vec::Vec::new();
+                    #encode
+                    u::remove_keys(&mut query, &[#(#keys),*]);
                 },
+                body,
             )
         }
     };
@@ -203,6 +267,35 @@ fn method(
         (
             quote! { ::kratos::stream::BoxStream<#output_ty> },
             quote! { self.client.send_events::<#output_ty>(#method, &url, body).await },
+        )
+    } else if raw_request || raw_response {
+        // `send_body` takes either kind of body and reports the reply's media type.
+        let body = if raw_request {
+            quote! { body }
+        } else {
+            quote! { body.map(::kratos::__codegen::http::RequestBody::Encoded) }
+        };
+        let decode = if raw_response {
+            quote! {
+                ::core::result::Result::Ok(#output_ty {
+                    content_type: reply.content_type,
+                    data: ::core::convert::Into::into(reply.body),
+                    ..::core::default::Default::default()
+                })
+            }
+        } else {
+            let decode = reply_decode(route, &output, &output_ty, package, options)?;
+            quote! {
+                let (codec, bytes) = (reply.codec, reply.body);
+                #decode
+            }
+        };
+        (
+            output_ty.clone(),
+            quote! {
+                let reply = self.client.send_body(#method, &url, #body).await?;
+                #decode
+            },
         )
     } else {
         let decode = reply_decode(route, &output, &output_ty, package, options)?;
@@ -229,6 +322,18 @@ fn method(
             #call
         }
     })
+}
+
+/// Whether a route's body is a raw `google.api.HttpBody` (the whole request, or the named
+/// body field).
+fn body_is_raw(route: &Route, input: &MessageDescriptor) -> bool {
+    match route.body.as_str() {
+        "" => false,
+        "*" => is_http_body(input),
+        name => input
+            .get_field_by_name(name)
+            .is_some_and(|f| matches!(f.kind(), Kind::Message(m) if is_http_body(&m))),
+    }
 }
 
 /// How the reply is decoded: the whole message, or the `response_body` field.

@@ -356,16 +356,7 @@ impl<'a> FormEncoders<'a> {
     fn function(&mut self, message: &MessageDescriptor) -> TokenStream {
         let ident = self.of(message);
         let ty = rust_type(self.paths, message.full_name(), self.package);
-        let mut stmts = TokenStream::new();
-        for field in message.fields() {
-            if real_oneof(&field).is_some() {
-                continue;
-            }
-            stmts.extend(self.field(&field));
-        }
-        for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
-            stmts.extend(self.oneof(message, &oneof));
-        }
+        let stmts = self.statements(message, None);
         let doc = format!(
             " The populated fields of `{}` as form pairs.",
             message.full_name()
@@ -389,6 +380,30 @@ impl<'a> FormEncoders<'a> {
                 #stmts
             }
         }
+    }
+
+    /// The statements pushing the populated fields of `msg` (a `&message`) onto `out`, keys
+    /// made with `key`, leaving out the field named `skip` (a named body, which the client
+    /// sends as the body: encoding it into the query only to drop it would waste the work).
+    pub(crate) fn statements(
+        &mut self,
+        message: &MessageDescriptor,
+        skip: Option<&str>,
+    ) -> TokenStream {
+        let mut stmts = TokenStream::new();
+        for field in message.fields() {
+            if real_oneof(&field).is_some() || Some(field.name()) == skip {
+                continue;
+            }
+            stmts.extend(self.field(&field));
+        }
+        for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
+            if oneof.fields().any(|f| Some(f.name()) == skip) {
+                continue;
+            }
+            stmts.extend(self.oneof(message, &oneof));
+        }
+        stmts
     }
 
     /// Text of the value `v` (a reference) of a scalar, enum or well-known type field; `None`

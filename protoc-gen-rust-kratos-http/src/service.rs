@@ -11,7 +11,7 @@ use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MethodDescriptor, Ser
 use quote::{format_ident, quote};
 
 use crate::Options;
-use crate::bind::{Site, bind_body, format_ident_raw, rust_type};
+use crate::bind::{Site, bind_body, format_ident_raw, is_http_body, rust_type};
 use crate::client;
 use crate::form::FormFns;
 use crate::rule::{self, Route};
@@ -308,8 +308,20 @@ fn http_registration(
                 to_snake(plan.method.name()).trim_start_matches("r#"),
                 i
             );
-            let reply_fn = if plan.stream {
-                None
+            // How the reply is sent: events, raw (a whole `google.api.HttpBody`), or encoded.
+            let (register_fn, reply_arg) = if plan.stream {
+                (format_ident!("route_stream"), TokenStream::new())
+            } else if raw_reply(route, &plan.method) {
+                let output = rust_type(&options.paths, plan.method.output().full_name(), package);
+                binders.extend(quote! {
+                    #[doc = " Takes the `google.api.HttpBody` reply apart: media type and data."]
+                    fn #reply_fn_ident(
+                        reply: #output,
+                    ) -> (::std::string::String, ::std::vec::Vec<u8>) {
+                        (reply.content_type, ::core::convert::Into::into(reply.data))
+                    }
+                });
+                (format_ident!("route_raw"), quote! { #reply_fn_ident, })
             } else {
                 let (reply_fn, reply_def) = reply_encoder(
                     route,
@@ -320,7 +332,7 @@ fn http_registration(
                     forms,
                 );
                 binders.extend(reply_def);
-                Some(reply_fn)
+                (format_ident!("route"), quote! { #reply_fn, })
             };
             let body = bind_body(
                 route,
@@ -344,11 +356,6 @@ fn http_registration(
                 &plan.operation_const,
                 &plan.fn_ident,
             );
-            // Server streams are sent as Server-Sent Events, with no reply encoder.
-            let (register_fn, reply_arg) = match &reply_fn {
-                Some(f) => (format_ident!("route"), quote! { #f, }),
-                None => (format_ident!("route_stream"), quote! {}),
-            };
             routes.extend(quote! {
                 {
                     let service = ::std::sync::Arc::clone(&service);
@@ -385,6 +392,11 @@ fn http_registration(
         }
         #binders
     })
+}
+
+/// Whether a route replies with a whole `google.api.HttpBody`, sent raw (Kratos v3).
+pub(crate) fn raw_reply(route: &Route, method: &MethodDescriptor) -> bool {
+    matches!(route.response_body.as_str(), "" | "*") && is_http_body(&method.output())
 }
 
 /// Generation-time checks of a route, with Kratos' warnings.

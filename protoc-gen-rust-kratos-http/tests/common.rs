@@ -20,8 +20,13 @@ pub const CASES: &[Case] = &[
     },
     Case {
         name: "bindings",
-        files: &["kratos/test/v1/bindings.proto"],
-        parameter: "omitempty=false,omitempty_prefix=/api",
+        files: &[
+            "kratos/test/v1/bindings.proto",
+            "kratos/test/v1/files.proto",
+        ],
+        // The build integration maps google.api.HttpBody to the runtime's type; so does this.
+        parameter: "omitempty=false,omitempty_prefix=/api,\
+                    extern_path=.google.api.HttpBody=::kratos::types::HttpBody",
     },
 ];
 

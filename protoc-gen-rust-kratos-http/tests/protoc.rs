@@ -17,11 +17,9 @@ fn protoc_runs_the_plugin_and_writes_the_golden_files() {
             "--plugin=protoc-gen-rust-kratos-http={}",
             env!("CARGO_BIN_EXE_protoc-gen-rust-kratos-http")
         ))
-        .arg(format!(
-            "--rust-kratos-http_out={}:{}",
-            case.parameter,
-            out.path().display()
-        ))
+        // Parameters through `_opt`: an extern path's `::` would end them in `_out=PARAMS:DIR`.
+        .arg(format!("--rust-kratos-http_opt={}", case.parameter))
+        .arg(format!("--rust-kratos-http_out={}", out.path().display()))
         .arg("-I")
         .arg(case.include_dir())
         .arg("-I")

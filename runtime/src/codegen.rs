@@ -10,7 +10,7 @@ pub use tonic::async_trait;
 #[doc(hidden)]
 pub mod http {
     pub use crate::codec::Codec;
-    pub use crate::transport::http::{Client, url};
+    pub use crate::transport::http::{Client, RequestBody, url};
     pub use http::Method;
 
     /// A custom HTTP method of a client call.

@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_protos(
             &[
                 format!("{fixtures}/kratos/test/v1/bindings.proto"),
+                format!("{fixtures}/kratos/test/v1/files.proto"),
                 format!("{fixtures}/kratos/common/common.proto"),
             ],
             &[fixtures],

@@ -24,13 +24,15 @@ mod embedded;
 mod error;
 mod pbjson_fix;
 
-/// Well-known types generated as the runtime's own, which have the exact proto3 JSON forms
+/// Types generated as the runtime's own: well-known types with the exact proto3 JSON forms
 /// pbjson-types lacks (a comma-separated field mask; timestamps in UTC with `Z`; durations
-/// with 0, 3, 6 or 9 fractional digits).
-const RUNTIME_TYPES: [(&str, &str); 3] = [
+/// with 0, 3, 6 or 9 fractional digits), and `google.api.HttpBody`, so that a proto using it
+/// needs no `google.api` module with JSON support in the user's crate.
+const RUNTIME_TYPES: [(&str, &str); 4] = [
     (".google.protobuf.FieldMask", "::kratos::types::FieldMask"),
     (".google.protobuf.Timestamp", "::kratos::types::Timestamp"),
     (".google.protobuf.Duration", "::kratos::types::Duration"),
+    (".google.api.HttpBody", "::kratos::types::HttpBody"),
 ];
 
 use std::collections::BTreeSet;

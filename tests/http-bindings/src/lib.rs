@@ -144,3 +144,57 @@ impl pb::Bindings for Echo {
 
 /// The path of the generated HTTP code in the build output, for comparison with the golden.
 pub const GENERATED_HTTP: &str = concat!(env!("OUT_DIR"), "/kratos.test.v1.kratos_http.rs");
+
+/// Files kept in memory, served as raw bodies (`google.api.HttpBody`).
+#[derive(Debug, Default)]
+pub struct FileStore {
+    files: std::sync::Mutex<std::collections::BTreeMap<String, kratos::types::HttpBody>>,
+}
+
+impl pb::Files for FileStore {
+    async fn upload(
+        &self,
+        _ctx: Context,
+        request: pb::UploadRequest,
+    ) -> Result<pb::UploadReply, Error> {
+        let file = request
+            .file
+            .ok_or_else(|| Error::bad_request("NO_FILE", "the request has no body"))?;
+        let mut files = self
+            .files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if files.contains_key(&request.name) && !request.overwrite {
+            return Err(Error::conflict("FILE_EXISTS", request.name));
+        }
+        let reply = pb::UploadReply {
+            name: request.name.clone(),
+            content_type: file.content_type.clone(),
+            size: file.data.len() as i64,
+        };
+        files.insert(request.name, file);
+        Ok(reply)
+    }
+
+    async fn download(
+        &self,
+        _ctx: Context,
+        request: pb::DownloadRequest,
+    ) -> Result<kratos::types::HttpBody, Error> {
+        self.files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&request.name)
+            .cloned()
+            .ok_or_else(|| Error::not_found("FILE_NOT_FOUND", request.name))
+    }
+
+    async fn reverse(
+        &self,
+        _ctx: Context,
+        mut request: kratos::types::HttpBody,
+    ) -> Result<kratos::types::HttpBody, Error> {
+        request.data.reverse();
+        Ok(request)
+    }
+}

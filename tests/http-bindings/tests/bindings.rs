@@ -477,3 +477,207 @@ async fn client_and_bidirectional_streams_over_grpc_through_the_middleware_chain
     );
     grpc.stop().await.unwrap();
 }
+
+async fn file_server() -> (kratos::http::Server, SocketAddr) {
+    let mut server = kratos::http::Server::builder()
+        .address("127.0.0.1:0")
+        .build();
+    http_bindings::kratos_pb::test::v1::register_files_http_server(
+        &mut server,
+        Arc::new(http_bindings::FileStore::default()),
+    )
+    .unwrap();
+    let addr = server.start().await.unwrap();
+    (server, addr)
+}
+
+/// Sends one request with raw headers and body; returns status, Content-Type and body.
+async fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Bytes) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = client
+        .request(
+            request
+                .body(Full::new(Bytes::copy_from_slice(body)))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (
+        status,
+        content_type,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn http_body_requests_and_replies_are_raw() {
+    let (mut s, addr) = file_server().await;
+    // Bytes that are no codec's: a PNG header and invalid UTF-8. The media type is not one of
+    // the codecs' either, and that is no error.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\xff\x00\xfe";
+    let (status, content_type, body) = exchange(
+        addr,
+        "PUT",
+        "/v1/files/logo.png",
+        &[("content-type", "image/png")],
+        png,
+    )
+    .await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let reply: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        reply,
+        json!({"name": "logo.png", "contentType": "image/png", "size": "11"})
+    );
+
+    // The query binds the other fields of a request whose named body is an HttpBody.
+    let (status, _, body) = exchange(
+        addr,
+        "PUT",
+        "/v1/files/logo.png",
+        &[("content-type", "image/png")],
+        b"second",
+    )
+    .await;
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+    let (status, _, _) = exchange(
+        addr,
+        "PUT",
+        "/v1/files/logo.png?overwrite=true",
+        &[("content-type", "image/png")],
+        png,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // The reply is the data with its own media type, whatever the client accepts.
+    for accept in ["application/json", "application/xml", "*/*"] {
+        let (status, content_type, body) = exchange(
+            addr,
+            "GET",
+            "/v1/files/logo.png",
+            &[("accept", accept)],
+            b"",
+        )
+        .await;
+        assert_eq!((status, content_type.as_str()), (200, "image/png"));
+        assert_eq!(&body[..], png);
+    }
+    // Errors are still Kratos error bodies in the accepted codec.
+    let (status, content_type, body) = exchange(addr, "GET", "/v1/files/none", &[], b"").await;
+    assert_eq!((status, content_type.as_str()), (404, "application/json"));
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["reason"], "FILE_NOT_FOUND");
+    // No body and no Content-Type: the named HttpBody field stays unset.
+    let (status, _, body) = exchange(addr, "PUT", "/v1/files/empty", &[], b"").await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("NO_FILE"));
+
+    // A whole HttpBody request; an empty media type is answered as application/octet-stream.
+    let (status, content_type, body) = exchange(
+        addr,
+        "POST",
+        "/v1/reverse",
+        &[("content-type", "text/plain; charset=utf-8")],
+        b"stressed",
+    )
+    .await;
+    assert_eq!(
+        (status, content_type.as_str(), &body[..]),
+        (200, "text/plain; charset=utf-8", &b"desserts"[..])
+    );
+    let (status, content_type, body) =
+        exchange(addr, "POST", "/v1/reverse", &[], b"\x01\x02\x03").await;
+    assert_eq!(
+        (status, content_type.as_str(), &body[..]),
+        (200, "application/octet-stream", &b"\x03\x02\x01"[..])
+    );
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_typed_client_sends_and_receives_http_bodies() {
+    use http_bindings::kratos_pb::test::v1::{
+        DownloadRequest, FilesHttpClient, UploadReply, UploadRequest,
+    };
+    use kratos::types::HttpBody;
+
+    let (mut s, addr) = file_server().await;
+    let client = FilesHttpClient::new(
+        kratos::http::Client::builder(addr.to_string())
+            .build()
+            .unwrap(),
+    );
+    let file = HttpBody {
+        content_type: "application/pdf".into(),
+        data: b"%PDF-1.7\n\xe2\xe3\xcf\xd3".to_vec(),
+        extensions: Vec::new(),
+    };
+    let reply = client
+        .upload(&UploadRequest {
+            name: "doc".into(),
+            file: Some(file.clone()),
+            overwrite: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        reply,
+        UploadReply {
+            name: "doc".into(),
+            content_type: "application/pdf".into(),
+            size: 13,
+        }
+    );
+    let again = client
+        .upload(&UploadRequest {
+            name: "doc".into(),
+            file: Some(file.clone()),
+            overwrite: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((again.code(), again.reason()), (409, "FILE_EXISTS"));
+    let got = client
+        .download(&DownloadRequest { name: "doc".into() })
+        .await
+        .unwrap();
+    assert_eq!(got, file);
+    let missing = client
+        .download(&DownloadRequest {
+            name: "nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((missing.code(), missing.reason()), (404, "FILE_NOT_FOUND"));
+
+    let reversed = client
+        .reverse(&HttpBody {
+            content_type: String::new(),
+            data: vec![1, 2, 3],
+            extensions: Vec::new(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(reversed.content_type, "application/octet-stream");
+    assert_eq!(reversed.data, [3, 2, 1]);
+    s.stop().await.unwrap();
+}

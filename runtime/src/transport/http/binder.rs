@@ -85,6 +85,27 @@ impl<'a> Binder<'a> {
         self.body(form).map(Some)
     }
 
+    /// The request's `Content-Type`, as sent (empty when there is none): the `content_type` of
+    /// a `google.api.HttpBody` request.
+    pub fn content_type(&self) -> String {
+        self.parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The request body as sent, not decoded: the `data` of a `google.api.HttpBody` request.
+    pub fn raw_body(&self) -> Bytes {
+        self.body.clone()
+    }
+
+    /// Whether the request has a body (bytes, or at least a `Content-Type`): a named
+    /// `google.api.HttpBody` body field is left unset when it has not.
+    pub fn has_body(&self) -> bool {
+        !self.body.is_empty() || self.parts.headers.contains_key(http::header::CONTENT_TYPE)
+    }
+
     /// Binds the query string into `msg` (Kratos' form rules; unknown keys are ignored).
     pub fn query<T>(&self, msg: &mut T, form: FormFn<T>) -> Result<(), Error> {
         match self.parts.uri.query() {

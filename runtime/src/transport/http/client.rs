@@ -101,6 +101,32 @@ impl ClientBuilder {
     }
 }
 
+/// A request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestBody {
+    /// A message encoded with the client's codec ([`Client::encode`]).
+    Encoded(Vec<u8>),
+    /// Bytes with their own media type (a `google.api.HttpBody`), sent as they are;
+    /// `application/octet-stream` when `content_type` is empty.
+    Raw {
+        /// The `Content-Type` to send.
+        content_type: String,
+        /// The body.
+        data: Vec<u8>,
+    },
+}
+
+/// A successful reply of [`Client::send_body`].
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The codec of the reply's `Content-Type` (JSON when it names none).
+    pub codec: Codec,
+    /// The reply's `Content-Type`, as sent (empty when there is none).
+    pub content_type: String,
+    /// The reply body.
+    pub body: Bytes,
+}
+
 /// An HTTP client of a Kratos (or kratos-rs) server. Cheap to clone: clones share connections.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -137,14 +163,57 @@ impl Client {
         path_and_query: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(Codec, Bytes), Error> {
+        let reply = self
+            .send_body(method, path_and_query, body.map(RequestBody::Encoded))
+            .await?;
+        Ok((reply.codec, reply.body))
+    }
+
+    /// [`Client::send`] for any [`RequestBody`], returning the reply's media type as well: what
+    /// the generated client calls for methods taking or returning a `google.api.HttpBody`.
+    pub async fn send_body(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<RequestBody>,
+    ) -> Result<Reply, Error> {
         let call = async {
             let accept = self.codec.content_type();
+            let body = match body {
+                None => None,
+                Some(RequestBody::Encoded(data)) => Some((self.codec.content_type(), data)),
+                Some(RequestBody::Raw { content_type, data }) => {
+                    let media = if content_type.is_empty() {
+                        HeaderValue::from_static(crate::types::DEFAULT_CONTENT_TYPE)
+                    } else {
+                        HeaderValue::from_str(&content_type).map_err(|_| {
+                            Error::new(
+                                400,
+                                "CLIENT",
+                                format!(
+                                    "content type {content_type:?} is not a valid header value"
+                                ),
+                            )
+                        })?
+                    };
+                    Some((media, data))
+                }
+            };
             let response = self.exchange(method, path_and_query, body, accept).await?;
             let status = response.status();
             let codec = reply_codec(response.headers());
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_default();
             let bytes = read_body(response.into_body()).await?;
             if status.is_success() {
-                Ok((codec, bytes))
+                Ok(Reply {
+                    codec,
+                    content_type,
+                    body: bytes,
+                })
             } else {
                 Err(error_reply(status, codec, &bytes))
             }
@@ -168,6 +237,7 @@ impl Client {
     {
         let call = async {
             let accept = HeaderValue::from_static(super::events::CONTENT_TYPE);
+            let body = body.map(|data| (self.codec.content_type(), data));
             let response = self.exchange(method, path_and_query, body, accept).await?;
             let status = response.status();
             if status.is_success() {
@@ -185,7 +255,7 @@ impl Client {
         &self,
         method: Method,
         path_and_query: &str,
-        body: Option<Vec<u8>>,
+        body: Option<(HeaderValue, Vec<u8>)>,
         accept: HeaderValue,
     ) -> Result<http::Response<Incoming>, Error> {
         let mut request = http::Request::builder()
@@ -195,11 +265,15 @@ impl Client {
         if let Some(ua) = &self.user_agent {
             request = request.header(header::USER_AGENT, ua.clone());
         }
-        if body.is_some() {
-            request = request.header(header::CONTENT_TYPE, self.codec.content_type());
-        }
+        let data = match body {
+            Some((content_type, data)) => {
+                request = request.header(header::CONTENT_TYPE, content_type);
+                data
+            }
+            None => Vec::new(),
+        };
         let request = request
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .body(Full::new(Bytes::from(data)))
             .map_err(|e| Error::new(400, "CLIENT", format!("invalid request: {e}")))?;
         self.inner.request(request).await.map_err(|e| {
             Error::new(503, "UNAVAILABLE", format!("request failed: {e}")).with_cause(e)

@@ -20,10 +20,10 @@ pub mod url;
 mod xml;
 
 pub use binder::Binder;
-pub use client::{Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT};
+pub use client::{Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT, Reply, RequestBody};
 pub use router::RouteError;
 pub use server::{Server, ServerBuilder};
-pub use unary::{ReplyFn, whole_reply};
+pub use unary::{RawReplyFn, ReplyFn, whole_reply};
 
 /// What generated code says about one route.
 #[derive(Debug, Clone, Copy)]

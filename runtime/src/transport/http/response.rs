@@ -36,6 +36,31 @@ pub(crate) fn reply(codec: Codec, body: Vec<u8>, headers: HeaderMap) -> Response
     response
 }
 
+/// A raw reply (a `google.api.HttpBody`): `data` with `content_type` as its media type
+/// (`application/octet-stream` when empty). A media type that is not a valid header value is
+/// a 500 error, since the service produced it.
+pub(crate) fn raw(
+    content_type: &str,
+    data: Vec<u8>,
+    headers: HeaderMap,
+) -> Result<Response<Body>, Error> {
+    let value = if content_type.is_empty() {
+        HeaderValue::from_static(crate::types::DEFAULT_CONTENT_TYPE)
+    } else {
+        HeaderValue::from_str(content_type).map_err(|_| {
+            Error::new(
+                500,
+                "",
+                format!("reply content type {content_type:?} is not a valid header value"),
+            )
+        })?
+    };
+    let mut response = Response::new(full(data));
+    *response.headers_mut() = headers;
+    response.headers_mut().insert(header::CONTENT_TYPE, value);
+    Ok(response)
+}
+
 /// An error reply: the Kratos error body in the codec the client accepts, with the error's
 /// status (see [`Error::http_status`]).
 pub(crate) fn error(codec: Codec, err: &Error, headers: HeaderMap) -> Response<Body> {

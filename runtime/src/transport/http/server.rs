@@ -176,6 +176,25 @@ impl Server {
         self.add_route(spec, bind, ReplyMode::Whole(reply), handler)
     }
 
+    /// Registers a route whose reply is a `google.api.HttpBody` (called by generated code):
+    /// `parts` takes the reply apart into its media type and its data, sent as they are,
+    /// whatever the client accepts (Kratos v3).
+    pub fn route_raw<Req, Rep, F, Fut>(
+        &mut self,
+        spec: RouteSpec,
+        bind: fn(&mut Binder<'_>) -> Result<Req, Error>,
+        parts: super::RawReplyFn<Rep>,
+        handler: F,
+    ) -> Result<(), RouteError>
+    where
+        Req: DeserializeOwned + Send + Sync + std::fmt::Debug + 'static,
+        Rep: std::fmt::Debug + Send + Sync + 'static,
+        F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
+    {
+        self.add_route(spec, bind, ReplyMode::Raw(parts), handler)
+    }
+
     /// Registers a server-streaming route (called by generated code): the reply is sent as
     /// Server-Sent Events, one `data:` event per message in JSON, an `error` event on failure.
     pub fn route_stream<Req, Item, F, Fut>(

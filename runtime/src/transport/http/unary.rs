@@ -39,7 +39,12 @@ pub(crate) enum ReplyMode<Rep> {
     Whole(ReplyFn<Rep>),
     /// Server-Sent Events (server-streaming methods).
     Events(fn(&Rep) -> Result<super::response::StreamingBody, Error>),
+    /// A raw body with its own media type (a `google.api.HttpBody` reply).
+    Raw(RawReplyFn<Rep>),
 }
+
+/// Takes a `google.api.HttpBody` reply apart: its `content_type` and its `data`.
+pub type RawReplyFn<Rep> = fn(Rep) -> (String, Vec<u8>);
 
 /// The [`ReplyFn`] of routes that reply with the whole message.
 pub fn whole_reply<Rep: Serialize + prost::Message>(
@@ -140,6 +145,11 @@ where
                     Ok(body) => response::events(body, headers),
                     Err(e) => response::error(reply_codec, &e, headers),
                 },
+                (Ok(reply), ReplyMode::Raw(parts)) => {
+                    let (content_type, data) = parts(reply);
+                    response::raw(&content_type, data, headers)
+                        .unwrap_or_else(|e| response::error(reply_codec, &e, Default::default()))
+                }
                 (Err(e), _) => response::error(reply_codec, &e, headers),
             }
         });
