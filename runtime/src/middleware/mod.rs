@@ -21,11 +21,13 @@ mod logging;
 mod recovery;
 mod select;
 mod selector;
+mod timeout;
 
 pub use logging::logging;
 pub use recovery::{recovered_error, recovery};
 pub use select::{SelectBuilder, SelectError, select};
 pub use selector::Selector;
+pub use timeout::{TIMEOUT_REASON, timeout};
 
 /// A request that could not be bound, passed through the chain so that middleware (logging,
 /// metrics) see binding failures too; the innermost handler answers with its error.

@@ -34,7 +34,12 @@ impl pb::Bindings for Echo {
         _ctx: Context,
         request: pb::GetBookRequest,
     ) -> Result<pb::Book, Error> {
-        Ok(request.book.unwrap_or_default())
+        let book = request.book.unwrap_or_default();
+        if book.shelf == "slow" {
+            // For the timeout tests: longer than their limit.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        Ok(book)
     }
 
     async fn scalars(

@@ -681,3 +681,58 @@ async fn the_typed_client_sends_and_receives_http_bodies() {
     assert_eq!(reversed.data, [3, 2, 1]);
     s.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_timeout_middleware_bounds_calls_on_both_transports() {
+    use http_bindings::kratos_pb::test::v1::bindings_client::BindingsClient;
+    use http_bindings::kratos_pb::test::v1::{Book, GetBookRequest};
+
+    let limit = std::time::Duration::from_millis(100);
+    let mut http = kratos::http::Server::builder()
+        .address("127.0.0.1:0")
+        .middleware(kratos::middleware::timeout(limit))
+        .build();
+    http_bindings::kratos_pb::test::v1::register_bindings_http_server(
+        &mut http,
+        Arc::new(http_bindings::Echo),
+    )
+    .unwrap();
+    let mut grpc = kratos::grpc::Server::builder()
+        .address("127.0.0.1:0")
+        .middleware(kratos::middleware::timeout(limit))
+        .build();
+    http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
+        &mut grpc,
+        Arc::new(http_bindings::Echo),
+    );
+    let http_addr = http.start().await.unwrap();
+    let grpc_addr = grpc.start().await.unwrap();
+
+    let (status, body) = call(http_addr, "GET", "/v2/shelves/fast/books/1", None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(http_addr, "GET", "/v2/shelves/slow/books/1", None).await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(
+        (body["code"].clone(), body["reason"].clone()),
+        (json!(504), json!("TIMEOUT"))
+    );
+
+    let mut client = BindingsClient::connect(format!("http://{grpc_addr}"))
+        .await
+        .unwrap();
+    let request = |shelf: &str| GetBookRequest {
+        book: Some(Book {
+            shelf: shelf.into(),
+            id: 1,
+            ..Default::default()
+        }),
+    };
+    assert!(client.get_book(request("fast")).await.is_ok());
+    let status = client.get_book(request("slow")).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+    let err = kratos::errors::Error::from(status);
+    assert_eq!((err.code(), err.reason()), (504, "TIMEOUT"));
+
+    http.stop().await.unwrap();
+    grpc.stop().await.unwrap();
+}
