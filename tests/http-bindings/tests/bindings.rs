@@ -256,6 +256,18 @@ async fn form_bodies_bind_like_query_strings() {
     s.stop().await.unwrap();
 }
 
+/// A request for book 1 of `shelf`.
+fn book_request(shelf: &str) -> http_bindings::kratos_pb::test::v1::GetBookRequest {
+    use http_bindings::kratos_pb::test::v1::{Book, GetBookRequest};
+    GetBookRequest {
+        book: Some(Book {
+            shelf: shelf.into(),
+            id: 1,
+            ..Default::default()
+        }),
+    }
+}
+
 async fn raw(addr: SocketAddr, path: &str) -> (u16, String, String) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let response = client
@@ -310,7 +322,7 @@ async fn server_streams_are_server_sent_events() {
 
 #[tokio::test]
 async fn the_typed_client_reads_a_server_stream() {
-    use http_bindings::kratos_pb::test::v1::{BindingsHttpClient, Book, GetBookRequest};
+    use http_bindings::kratos_pb::test::v1::{BindingsHttpClient, Book};
     use tokio_stream::StreamExt as _;
 
     let (mut s, addr) = server().await;
@@ -322,26 +334,20 @@ async fn the_typed_client_reads_a_server_stream() {
             .build()
             .unwrap(),
     );
-    let request = |shelf: &str| GetBookRequest {
-        book: Some(Book {
-            shelf: shelf.into(),
-            ..Default::default()
-        }),
-    };
     let names = |shelf: &str| {
         (1..=3)
             .map(|i| format!("shelves/{shelf}/books/{i}"))
             .collect::<Vec<_>>()
     };
     for shelf in ["s1", "slow"] {
-        let stream = client.watch_books(&request(shelf)).await.unwrap();
+        let stream = client.watch_books(&book_request(shelf)).await.unwrap();
         let got: Vec<String> = stream.map(|book| book.unwrap().name).collect().await;
         assert_eq!(got, names(shelf));
     }
 
     // A mid-stream error event is the stream's last item, with its code and reason.
     let outcome: Vec<Result<Book, kratos::errors::Error>> = client
-        .watch_books(&request("broken"))
+        .watch_books(&book_request("broken"))
         .await
         .unwrap()
         .collect()
@@ -352,7 +358,11 @@ async fn the_typed_client_reads_a_server_stream() {
     assert_eq!(err.message(), "shelf collapsed");
 
     // An error before the stream starts is the call's error.
-    let err = client.watch_books(&request("missing")).await.err().unwrap();
+    let err = client
+        .watch_books(&book_request("missing"))
+        .await
+        .err()
+        .unwrap();
     assert_eq!((err.code(), err.reason()), (404, "SHELF_NOT_FOUND"));
     s.stop().await.unwrap();
 }
@@ -360,7 +370,6 @@ async fn the_typed_client_reads_a_server_stream() {
 #[tokio::test]
 async fn the_same_server_stream_over_grpc() {
     use http_bindings::kratos_pb::test::v1::bindings_client::BindingsClient;
-    use http_bindings::kratos_pb::test::v1::{Book, GetBookRequest};
     use kratos::transport::Server as _;
     use tokio_stream::StreamExt as _;
 
@@ -375,13 +384,11 @@ async fn the_same_server_stream_over_grpc() {
     let mut client = BindingsClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
-    let request = |shelf: &str| GetBookRequest {
-        book: Some(Book {
-            shelf: shelf.into(),
-            ..Default::default()
-        }),
-    };
-    let mut stream = client.watch_books(request("g")).await.unwrap().into_inner();
+    let mut stream = client
+        .watch_books(book_request("g"))
+        .await
+        .unwrap()
+        .into_inner();
     let mut names = Vec::new();
     while let Some(book) = stream.next().await {
         names.push(book.unwrap().name);
@@ -396,7 +403,7 @@ async fn the_same_server_stream_over_grpc() {
     );
     // The mid-stream error ends the call with its status.
     let mut stream = client
-        .watch_books(request("broken"))
+        .watch_books(book_request("broken"))
         .await
         .unwrap()
         .into_inner();
@@ -685,7 +692,6 @@ async fn the_typed_client_sends_and_receives_http_bodies() {
 #[tokio::test]
 async fn the_timeout_middleware_bounds_calls_on_both_transports() {
     use http_bindings::kratos_pb::test::v1::bindings_client::BindingsClient;
-    use http_bindings::kratos_pb::test::v1::{Book, GetBookRequest};
 
     let limit = std::time::Duration::from_millis(100);
     let mut http = kratos::http::Server::builder()
@@ -720,15 +726,8 @@ async fn the_timeout_middleware_bounds_calls_on_both_transports() {
     let mut client = BindingsClient::connect(format!("http://{grpc_addr}"))
         .await
         .unwrap();
-    let request = |shelf: &str| GetBookRequest {
-        book: Some(Book {
-            shelf: shelf.into(),
-            id: 1,
-            ..Default::default()
-        }),
-    };
-    assert!(client.get_book(request("fast")).await.is_ok());
-    let status = client.get_book(request("slow")).await.unwrap_err();
+    assert!(client.get_book(book_request("fast")).await.is_ok());
+    let status = client.get_book(book_request("slow")).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
     let err = kratos::errors::Error::from(status);
     assert_eq!((err.code(), err.reason()), (504, "TIMEOUT"));
