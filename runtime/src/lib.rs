@@ -7,6 +7,8 @@
 //!   service implementation on both.
 //! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports.
 //! - [`codec`]: content negotiation and the JSON and proto codecs.
+//! - [`registry`] and [`selector`]: service registration and discovery, and the node a client
+//!   calls.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
 //! - `build` (feature `build`): the build.rs integration, no protoc needed.
 //!
@@ -20,6 +22,7 @@ pub mod middleware;
 pub mod openapi;
 mod panic;
 pub mod registry;
+pub mod selector;
 pub mod stream;
 pub mod transport;
 pub mod types;

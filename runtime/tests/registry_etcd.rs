@@ -636,3 +636,75 @@ async fn app_registers_bound_endpoints_and_deregisters_before_stopping() {
         "servers stopped"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovery_client_follows_instances_registered_in_etcd() {
+    use kratos::transport::Server as _;
+
+    let etcd = Etcd::start().await;
+    let reg = registry(&etcd, "/microservices").await;
+    // Two servers answering with their names, registered as instances of one service.
+    let mut servers = Vec::new();
+    let mut instances = Vec::new();
+    for name in ["one", "two"] {
+        let mut server = kratos::http::Server::builder()
+            .address("127.0.0.1:0")
+            .build();
+        server
+            .handle("GET", "/whoami", move |_, _| async move {
+                http::Response::new(bytes::Bytes::from(name))
+            })
+            .unwrap();
+        let addr = server.start().await.unwrap();
+        let instance = ServiceInstance::new(name, "whoami").with_endpoint(format!("http://{addr}"));
+        reg.register(&instance).await.unwrap();
+        servers.push(server);
+        instances.push(instance);
+    }
+    let client = kratos::http::Client::builder("discovery:///whoami")
+        .discovery(std::sync::Arc::new(reg.clone()))
+        .connect()
+        .await
+        .unwrap();
+    let whoami = |client: kratos::http::Client| async move {
+        let (_, body) = client
+            .send(http::Method::GET, "/whoami", None)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    };
+    // Both instances get requests (the first resolution may hold one of them only).
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    assert!(
+        eventually(PATIENCE, || {
+            let (client, seen) = (client.clone(), seen.clone());
+            async move {
+                let name = whoami(client).await;
+                let mut seen = seen.lock().unwrap();
+                seen.insert(name);
+                seen.len() == 2
+            }
+        })
+        .await,
+        "both instances answer: {seen:?}"
+    );
+    // Deregistered, an instance gets no more requests.
+    reg.deregister(&instances[1]).await.unwrap();
+    assert!(
+        eventually(PATIENCE, || {
+            let client = client.clone();
+            async move {
+                let mut names = Vec::new();
+                for _ in 0..4 {
+                    names.push(whoami(client.clone()).await);
+                }
+                names.iter().all(|n| n == "one")
+            }
+        })
+        .await
+    );
+    for mut server in servers {
+        server.stop().await.unwrap();
+    }
+    reg.deregister(&instances[0]).await.unwrap();
+}

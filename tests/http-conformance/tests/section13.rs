@@ -1274,7 +1274,9 @@ async fn case_64_endpoint_host_port_is_plain_http() {
         client.send(http::Method::GET, "/x", None).await.unwrap();
         assert_eq!(last(&log).uri, "/x");
     }
-    // Gap: no TLS and no discovery in the client; an https:// endpoint is refused when built.
+    // Discovery endpoints (`discovery:///helloworld` with a registry) are tested in
+    // runtime/tests/http_discovery.rs, against real servers. Gap: no TLS in the client; an
+    // https:// endpoint is refused when built.
     let err = kratos::http::Client::builder("https://127.0.0.1:8000")
         .build()
         .unwrap_err();
@@ -1330,4 +1332,42 @@ async fn case_66_body_and_content_type_only_with_arguments() {
     assert_eq!(body["name"], json!("k"));
     assert_eq!(body["sub"], json!({"naming": "s"}));
     s.stop().await.unwrap();
+}
+
+#[test]
+fn case_79_wrr_weights_default_weight_version_filter_and_no_node() {
+    use kratos::registry::ServiceInstance;
+    use kratos::selector::{Node, Selector, version};
+
+    let node = |addr: &str, weight: Option<&str>, v: &str| {
+        let mut i = ServiceInstance::new(addr, "svc")
+            .with_version(v)
+            .with_endpoint(format!("http://{addr}"));
+        if let Some(w) = weight {
+            i = i.with_metadata("weight", w);
+        }
+        Node::from_instance(&i, "http").unwrap()
+    };
+    let selector = Selector::new();
+    selector.apply(vec![
+        node("a:1", Some("10"), "v1"),
+        node("b:1", Some("20"), "v2"),
+    ]);
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..90 {
+        *counts
+            .entry(selector.select(&[]).unwrap().address)
+            .or_default() += 1;
+    }
+    assert_eq!(counts["a:1"], 30);
+    assert_eq!(counts["b:1"], 60);
+    // No weight metadata: 100.
+    assert_eq!(node("c:1", None, "v1").weight, 100);
+    // filter.Version keeps only that version.
+    for _ in 0..5 {
+        assert_eq!(selector.select(&[version("v2")]).unwrap().address, "b:1");
+    }
+    // Empty candidate set: 503 no_available_node.
+    let err = selector.select(&[version("v3")]).unwrap_err();
+    assert_eq!((err.code(), err.reason()), (503, "no_available_node"));
 }

@@ -2,6 +2,7 @@
 //! `transport/http` client): sends a request with the chosen codec and decodes the reply, or
 //! the Kratos error body into [`Error`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,6 +17,8 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
 use crate::errors::Error;
+use crate::registry::Discovery;
+use crate::selector::{NodeFilter, Resolved};
 use crate::stream::BoxStream;
 
 /// Kratos' default client timeout.
@@ -32,13 +35,30 @@ pub struct ClientError {
 }
 
 /// Builds a [`Client`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     endpoint: String,
     timeout: Duration,
     codec: Codec,
     user_agent: Option<String>,
+    discovery: Option<Arc<dyn Discovery>>,
+    filters: Vec<NodeFilter>,
 }
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("http::ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("timeout", &self.timeout)
+            .field("codec", &self.codec)
+            .field("discovery", &self.discovery.is_some())
+            .field("filters", &self.filters.len())
+            .finish()
+    }
+}
+
+/// The prefix of endpoints resolved through a registry: `discovery:///<service name>`.
+pub const DISCOVERY_SCHEME: &str = "discovery:///";
 
 impl ClientBuilder {
     /// The timeout of each call (default 2 s, as Kratos); the call fails with 504 `TIMEOUT`.
@@ -59,8 +79,67 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client. The endpoint is `host:port` or `http://host:port` (no path).
+    /// Resolves a `discovery:///<name>` endpoint through `discovery` (Kratos' `WithDiscovery`):
+    /// the client watches the service and sends each request to one of its instances' `http`
+    /// endpoints, chosen by smooth weighted round-robin on the instances' `weight` metadata
+    /// (default 100). An endpoint that is a plain address is still called directly.
+    pub fn discovery(mut self, discovery: Arc<dyn Discovery>) -> Self {
+        self.discovery = Some(discovery);
+        self
+    }
+
+    /// Keeps only the instances `filter` keeps, such as [`crate::selector::version`] (Kratos'
+    /// `WithNodeFilter`); filters apply in order.
+    pub fn node_filter(mut self, filter: NodeFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// [`build`](ClientBuilder::build), then, for a discovery endpoint, waits until the service
+    /// has an instance (Kratos' `WithBlock`), for at most the client's timeout.
+    pub async fn connect(self) -> Result<Client, ClientError> {
+        let endpoint = self.endpoint.clone();
+        let timeout = self.timeout;
+        let client = self.build()?;
+        if let Target::Discovery(resolved, _) = &client.target {
+            tokio::time::timeout(timeout, resolved.wait_ready())
+                .await
+                .map_err(|_| ClientError {
+                    endpoint,
+                    reason: format!("no instance with an http endpoint within {timeout:?}"),
+                })?;
+        }
+        Ok(client)
+    }
+
+    /// Builds the client. The endpoint is `host:port` or `http://host:port` (no path), or
+    /// `discovery:///<name>` with [`discovery`](ClientBuilder::discovery), which must then be
+    /// called within a tokio runtime.
     pub fn build(self) -> Result<Client, ClientError> {
+        if let Some(name) = self.endpoint.strip_prefix(DISCOVERY_SCHEME) {
+            let fail = |reason: &str| ClientError {
+                endpoint: self.endpoint.clone(),
+                reason: reason.to_string(),
+            };
+            let Some(discovery) = self.discovery.clone() else {
+                return Err(fail(
+                    "a discovery endpoint needs a registry (ClientBuilder::discovery)",
+                ));
+            };
+            if name.is_empty() || name.contains('/') {
+                return Err(fail(
+                    "the service name after discovery:/// is empty or has a '/'",
+                ));
+            }
+            if tokio::runtime::Handle::try_current().is_err() {
+                return Err(fail(
+                    "a discovery endpoint must be built within a tokio runtime",
+                ));
+            }
+            let resolved = Resolved::start(discovery, name.to_string(), "http");
+            let filters = self.filters.clone();
+            return self.finish(Target::Discovery(Arc::new(resolved), filters));
+        }
         let with_scheme = if self.endpoint.contains("://") {
             self.endpoint.clone()
         } else {
@@ -85,6 +164,14 @@ impl ClientBuilder {
         if uri.path() != "/" && !uri.path().is_empty() {
             return Err(fail("an endpoint has no path".into()));
         }
+        self.finish(Target::Direct(format!("http://{authority}")))
+    }
+
+    fn finish(self, target: Target) -> Result<Client, ClientError> {
+        let fail = |reason: String| ClientError {
+            endpoint: self.endpoint.clone(),
+            reason,
+        };
         let user_agent = match self.user_agent {
             Some(ua) => {
                 Some(HeaderValue::from_str(&ua).map_err(|e| fail(format!("user agent: {e}")))?)
@@ -92,7 +179,7 @@ impl ClientBuilder {
             None => None,
         };
         Ok(Client {
-            base: format!("http://{authority}"),
+            target,
             inner: HyperClient::builder(TokioExecutor::new()).build_http(),
             timeout: self.timeout,
             codec: self.codec,
@@ -127,10 +214,33 @@ pub struct Reply {
     pub body: Bytes,
 }
 
-/// An HTTP client of a Kratos (or kratos-rs) server. Cheap to clone: clones share connections.
+/// Where a client sends its requests.
+#[derive(Clone)]
+enum Target {
+    /// One server, `http://host:port`.
+    Direct(String),
+    /// The instances of a service, resolved through a registry, and the node filters.
+    Discovery(Arc<Resolved>, Vec<NodeFilter>),
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Direct(base) => f.debug_tuple("Direct").field(base).finish(),
+            Target::Discovery(resolved, filters) => f
+                .debug_tuple("Discovery")
+                .field(resolved)
+                .field(&filters.len())
+                .finish(),
+        }
+    }
+}
+
+/// An HTTP client of a Kratos (or kratos-rs) server. Cheap to clone: clones share connections
+/// and, for a discovery endpoint, the resolver, which stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Client {
-    base: String,
+    target: Target,
     inner: HyperClient<HttpConnector, Full<Bytes>>,
     timeout: Duration,
     codec: Codec,
@@ -145,6 +255,8 @@ impl Client {
             timeout: DEFAULT_TIMEOUT,
             codec: Codec::Json,
             user_agent: None,
+            discovery: None,
+            filters: Vec::new(),
         }
     }
 
@@ -258,9 +370,20 @@ impl Client {
         body: Option<(HeaderValue, Vec<u8>)>,
         accept: HeaderValue,
     ) -> Result<http::Response<Incoming>, Error> {
+        let uri = match &self.target {
+            Target::Direct(base) => format!("{base}{path_and_query}"),
+            Target::Discovery(resolved, filters) => {
+                // As Kratos' client: a failed selection is 503 NODE_NOT_FOUND.
+                let node = resolved
+                    .selector()
+                    .select(filters)
+                    .map_err(|e| Error::new(503, "NODE_NOT_FOUND", e.to_string()))?;
+                format!("http://{}{path_and_query}", node.address)
+            }
+        };
         let mut request = http::Request::builder()
             .method(method)
-            .uri(format!("{}{path_and_query}", self.base))
+            .uri(uri)
             .header(header::ACCEPT, accept);
         if let Some(ua) = &self.user_agent {
             request = request.header(header::USER_AGENT, ua.clone());
