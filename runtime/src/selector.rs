@@ -174,9 +174,14 @@ impl Resolved {
         let task_selector = selector.clone();
         let task_token = token.clone();
         tokio::spawn(async move {
+            let apply = |nodes: Vec<Node>| {
+                task_selector.apply(nodes);
+                ready_tx.send_replace(true);
+                std::future::ready(())
+            };
             tokio::select! {
                 _ = task_token.cancelled() => {}
-                _ = resolve(discovery, &name, scheme, &task_selector, &ready_tx) => {}
+                _ = watch_nodes(discovery, &name, scheme, apply) => {}
             }
         });
         Resolved {
@@ -198,14 +203,19 @@ impl Resolved {
     }
 }
 
-/// The resolver loop: watch (retrying), then apply every update. Cancelled by dropping it.
-async fn resolve(
+/// The resolver loop (Kratos' resolver): watches service `name` through `discovery`, retrying a
+/// failed watch every second, and hands each update with at least one node of `scheme` to
+/// `apply`; an update with none is ignored, keeping the last nodes, as Kratos does. It runs
+/// until its future is dropped.
+pub async fn watch_nodes<F, Fut>(
     discovery: Arc<dyn crate::registry::Discovery>,
     name: &str,
     scheme: &'static str,
-    selector: &Selector,
-    ready: &tokio::sync::watch::Sender<bool>,
-) {
+    mut apply: F,
+) where
+    F: FnMut(Vec<Node>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     loop {
         let mut watcher = match discovery.watch(name).await {
             Ok(w) => w,
@@ -229,8 +239,7 @@ async fn resolve(
                         );
                         continue;
                     }
-                    selector.apply(nodes);
-                    ready.send_replace(true);
+                    apply(nodes).await;
                 }
                 Err(crate::registry::RegistryError::WatcherStopped) => break,
                 Err(err) => {

@@ -5,7 +5,8 @@
 //!   one registry.
 //! - [`Registrar`] (register, deregister), [`Discovery`] (get, watch) and [`Watcher`] (next,
 //!   stop): the interfaces [`App`](crate::App) and clients program against.
-//! - `etcd` (feature `etcd`) and `consul` (feature `consul`): the two backends.
+//! - `etcd` (feature `etcd`) and `consul` (feature `consul`): the two backends, and
+//!   [`memory::MemoryRegistry`] for tests and single-process setups.
 //!
 //! # Lifecycle guarantees (both backends)
 //!
@@ -35,6 +36,7 @@ mod keeper;
 pub mod consul;
 #[cfg(feature = "etcd")]
 pub mod etcd;
+pub mod memory;
 
 /// A boxed, sendable future borrowing its receiver (the registry traits are object safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -735,3 +735,97 @@ async fn the_timeout_middleware_bounds_calls_on_both_transports() {
     http.stop().await.unwrap();
     grpc.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_grpc_channel_balances_over_the_instances_in_the_registry() {
+    use http_bindings::kratos_pb::test::v1::bindings_client::BindingsClient;
+    use kratos::registry::memory::MemoryRegistry;
+    use kratos::registry::{Registrar as _, ServiceInstance};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // Two gRPC servers, each counting the calls it serves, registered as one service.
+    let registry = MemoryRegistry::new();
+    let mut servers = Vec::new();
+    let mut counters = Vec::new();
+    let mut instances = Vec::new();
+    for id in ["one", "two"] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let count = {
+            let calls = calls.clone();
+            kratos::middleware::Middleware::new(move |next: kratos::middleware::Handler| {
+                let calls = calls.clone();
+                kratos::middleware::Handler::new(move |ctx, request| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    let next = next.clone();
+                    async move { next.call(ctx, request).await }
+                })
+            })
+        };
+        let mut grpc = kratos::grpc::Server::builder()
+            .address("127.0.0.1:0")
+            .middleware(count)
+            .build();
+        http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
+            &mut grpc,
+            Arc::new(http_bindings::Echo),
+        );
+        let addr = grpc.start().await.unwrap();
+        let instance = ServiceInstance::new(id, "bindings").with_endpoint(format!("grpc://{addr}"));
+        registry.register(&instance).await.unwrap();
+        servers.push(grpc);
+        counters.push(calls);
+        instances.push(instance);
+    }
+    let channel = kratos::grpc::ChannelBuilder::new("discovery:///bindings")
+        .discovery(Arc::new(registry.clone()))
+        .connect()
+        .await
+        .unwrap();
+    let mut client = BindingsClient::new(channel);
+
+    // The calls reach both instances (the balancer picks by load, so the split varies).
+    for _ in 0..40 {
+        client.get_book(book_request("s")).await.unwrap();
+        if counters.iter().all(|c| c.load(Ordering::SeqCst) > 0) {
+            break;
+        }
+    }
+    assert!(
+        counters.iter().all(|c| c.load(Ordering::SeqCst) > 0),
+        "both instances serve calls"
+    );
+
+    // Deregistered, an instance gets no more calls.
+    registry.deregister(&instances[1]).await.unwrap();
+    let mut settled = false;
+    for _ in 0..200 {
+        let before = counters[1].load(Ordering::SeqCst);
+        for _ in 0..5 {
+            client.get_book(book_request("s")).await.unwrap();
+        }
+        if counters[1].load(Ordering::SeqCst) == before {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(settled, "the deregistered instance still gets calls");
+    let before = counters[1].load(Ordering::SeqCst);
+    for _ in 0..20 {
+        client.get_book(book_request("s")).await.unwrap();
+    }
+    assert_eq!(counters[1].load(Ordering::SeqCst), before);
+
+    drop(client);
+    for mut grpc in servers {
+        grpc.stop().await.unwrap();
+    }
+    // The resolver stops with the channel.
+    for _ in 0..100 {
+        if registry.open_watchers() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the channel's resolver still watches the registry");
+}

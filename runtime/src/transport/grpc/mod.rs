@@ -5,6 +5,11 @@
 //! through the same kind of middleware chain ([`Server::endpoint`]) and with the same
 //! [`Context`] (operation `/package.Service/Method`, metadata as headers).
 
+mod client;
+
+pub use crate::transport::http::ClientError;
+pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -20,7 +20,9 @@ pub mod url;
 mod xml;
 
 pub use binder::Binder;
-pub use client::{Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT, Reply, RequestBody};
+pub use client::{
+    Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply, RequestBody,
+};
 pub use router::RouteError;
 pub use server::{Server, ServerBuilder};
 pub use unary::{RawReplyFn, ReplyFn, whole_reply};
