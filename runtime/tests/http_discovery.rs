@@ -71,7 +71,7 @@ async fn eventually(
     client: &Client,
     done: impl Fn(&Result<String, kratos::errors::Error>) -> bool,
 ) {
-    for _ in 0..200 {
+    for _ in 0..500 {
         if done(&whoami(client).await) {
             return;
         }
@@ -212,7 +212,7 @@ async fn the_resolver_stops_with_the_last_clone_of_the_client() {
     assert_eq!(whoami(&clone).await.unwrap(), "a");
     assert_eq!(registry.0.open_watchers(), 1);
     drop(clone);
-    for _ in 0..100 {
+    for _ in 0..500 {
         if registry.0.open_watchers() == 0 {
             a.stop().await.unwrap();
             return;

@@ -36,8 +36,8 @@ impl pb::Bindings for Echo {
     ) -> Result<pb::Book, Error> {
         let book = request.book.unwrap_or_default();
         if book.shelf == "slow" {
-            // For the timeout tests: longer than their limit.
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            // For the timeout tests: well over their limit.
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
         }
         Ok(book)
     }
@@ -83,11 +83,11 @@ impl pb::Bindings for Echo {
             return Err(Error::not_found("SHELF_NOT_FOUND", "no such shelf"));
         }
         if shelf == "slow" {
-            // One book every 150 ms, for clients that must read events as they come.
+            // One book every 400 ms, for clients that must read events as they come.
             let (tx, rx) = tokio::sync::mpsc::channel(1);
             tokio::spawn(async move {
                 for i in 1..=3 {
-                    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
                     let book = pb::Book {
                         name: format!("shelves/slow/books/{i}"),
                         ..Default::default()
