@@ -24,6 +24,38 @@ async fn server() -> (kratos::http::Server, SocketAddr) {
     (server, addr)
 }
 
+/// A started gRPC server of the echo service, with `middleware` on every method.
+async fn grpc_server(
+    middleware: Vec<kratos::middleware::Middleware>,
+) -> (kratos::grpc::Server, SocketAddr) {
+    let mut builder = kratos::grpc::Server::builder().address("127.0.0.1:0");
+    for m in middleware {
+        builder = builder.middleware(m);
+    }
+    let mut grpc = builder.build();
+    http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
+        &mut grpc,
+        Arc::new(http_bindings::Echo),
+    );
+    let addr = grpc.start().await.unwrap();
+    (grpc, addr)
+}
+
+/// A middleware that shows `see` each call's context before passing the call on.
+fn observe(
+    see: impl Fn(&kratos::Context) + Send + Sync + 'static,
+) -> kratos::middleware::Middleware {
+    let see = Arc::new(see);
+    kratos::middleware::Middleware::new(move |next: kratos::middleware::Handler| {
+        let see = see.clone();
+        kratos::middleware::Handler::new(move |ctx: kratos::Context, request| {
+            see(&ctx);
+            let next = next.clone();
+            async move { next.call(ctx, request).await }
+        })
+    })
+}
+
 async fn call(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = http::Request::builder()
@@ -373,14 +405,7 @@ async fn the_same_server_stream_over_grpc() {
     use kratos::transport::Server as _;
     use tokio_stream::StreamExt as _;
 
-    let mut grpc = kratos::grpc::Server::builder()
-        .address("127.0.0.1:0")
-        .build();
-    http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
-        &mut grpc,
-        Arc::new(http_bindings::Echo),
-    );
-    let addr = grpc.start().await.unwrap();
+    let (mut grpc, addr) = grpc_server(Vec::new()).await;
     let mut client = BindingsClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
@@ -429,24 +454,9 @@ async fn client_and_bidirectional_streams_over_grpc_through_the_middleware_chain
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let record = {
         let seen = seen.clone();
-        kratos::middleware::Middleware::new(move |next: kratos::middleware::Handler| {
-            let seen = seen.clone();
-            kratos::middleware::Handler::new(move |ctx: kratos::Context, request| {
-                seen.lock().unwrap().push(ctx.operation().to_string());
-                let next = next.clone();
-                async move { next.call(ctx, request).await }
-            })
-        })
+        observe(move |ctx| seen.lock().unwrap().push(ctx.operation().to_string()))
     };
-    let mut grpc = kratos::grpc::Server::builder()
-        .address("127.0.0.1:0")
-        .middleware(record)
-        .build();
-    http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
-        &mut grpc,
-        Arc::new(http_bindings::Echo),
-    );
-    let addr = grpc.start().await.unwrap();
+    let (mut grpc, addr) = grpc_server(vec![record]).await;
     let mut client = BindingsClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
@@ -703,16 +713,8 @@ async fn the_timeout_middleware_bounds_calls_on_both_transports() {
         Arc::new(http_bindings::Echo),
     )
     .unwrap();
-    let mut grpc = kratos::grpc::Server::builder()
-        .address("127.0.0.1:0")
-        .middleware(kratos::middleware::timeout(limit))
-        .build();
-    http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
-        &mut grpc,
-        Arc::new(http_bindings::Echo),
-    );
+    let (mut grpc, grpc_addr) = grpc_server(vec![kratos::middleware::timeout(limit)]).await;
     let http_addr = http.start().await.unwrap();
-    let grpc_addr = grpc.start().await.unwrap();
 
     let (status, body) = call(http_addr, "GET", "/v2/shelves/fast/books/1", None).await;
     assert_eq!(status, 200, "{body}");
@@ -752,24 +754,11 @@ async fn a_grpc_channel_balances_over_the_instances_in_the_registry() {
         let calls = Arc::new(AtomicUsize::new(0));
         let count = {
             let calls = calls.clone();
-            kratos::middleware::Middleware::new(move |next: kratos::middleware::Handler| {
-                let calls = calls.clone();
-                kratos::middleware::Handler::new(move |ctx, request| {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    let next = next.clone();
-                    async move { next.call(ctx, request).await }
-                })
+            observe(move |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
             })
         };
-        let mut grpc = kratos::grpc::Server::builder()
-            .address("127.0.0.1:0")
-            .middleware(count)
-            .build();
-        http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
-            &mut grpc,
-            Arc::new(http_bindings::Echo),
-        );
-        let addr = grpc.start().await.unwrap();
+        let (grpc, addr) = grpc_server(vec![count]).await;
         let instance = ServiceInstance::new(id, "bindings").with_endpoint(format!("grpc://{addr}"));
         registry.register(&instance).await.unwrap();
         servers.push(grpc);
