@@ -139,6 +139,35 @@ impl Selector {
     }
 }
 
+/// A registry shared by the clients that resolve through it.
+pub type SharedDiscovery = Arc<dyn crate::registry::Discovery>;
+
+/// The prefix of endpoints resolved through a registry: `discovery:///<service name>`.
+pub const DISCOVERY_SCHEME: &str = "discovery:///";
+
+/// What a client builder's endpoint asks for: `Ok(None)` for a plain address, else the service
+/// name of a `discovery:///<name>` endpoint and the registry to resolve it with. A discovery
+/// endpoint needs a registry (set with `<builder>::discovery`), a name without `/`, and a
+/// tokio runtime to run the resolver in.
+pub(crate) fn discovery_target<'e>(
+    endpoint: &'e str,
+    discovery: Option<&SharedDiscovery>,
+    builder: &str,
+) -> Result<Option<(&'e str, SharedDiscovery)>, String> {
+    let Some(name) = endpoint.strip_prefix(DISCOVERY_SCHEME) else {
+        return Ok(None);
+    };
+    let discovery = discovery
+        .ok_or_else(|| format!("a discovery endpoint needs a registry ({builder}::discovery)"))?;
+    if name.is_empty() || name.contains('/') {
+        return Err("the service name after discovery:/// is empty or has a '/'".into());
+    }
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err("a discovery endpoint must be built within a tokio runtime".into());
+    }
+    Ok(Some((name, discovery.clone())))
+}
+
 /// A [`Selector`] kept up to date from a registry by a background task (Kratos' resolver):
 /// the task watches the service and applies each non-empty instance list; an empty one is
 /// ignored (the last nodes are kept, as Kratos does) and watch errors are retried every second.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tonic::transport::{Channel, Endpoint, channel::Change};
 
 use crate::registry::Discovery;
-use crate::selector::{Node, watch_nodes};
+use crate::selector::{Node, discovery_target, watch_nodes};
 use crate::transport::http::ClientError;
 
 /// Kratos' default gRPC client timeout, applied to each call.
@@ -87,9 +87,7 @@ impl ChannelBuilder {
     /// service has an instance with a `grpc` endpoint (Kratos' `WithBlock`), for at most the
     /// call timeout.
     pub async fn connect(self) -> Result<Channel, ClientError> {
-        let discovered = self
-            .endpoint
-            .starts_with(crate::transport::http::DISCOVERY_SCHEME);
+        let discovered = self.endpoint.starts_with(crate::selector::DISCOVERY_SCHEME);
         let err = self.fail(format!(
             "no instance with a grpc endpoint within {:?}",
             self.timeout
@@ -110,22 +108,10 @@ impl ChannelBuilder {
         self,
         found: Option<tokio::sync::watch::Sender<bool>>,
     ) -> Result<Channel, ClientError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(self.fail("a channel must be built within a tokio runtime"));
-        }
-        match self
-            .endpoint
-            .strip_prefix(crate::transport::http::DISCOVERY_SCHEME)
-        {
-            Some(name) => {
-                let discovery = self.discovery.clone().ok_or_else(|| {
-                    self.fail("a discovery endpoint needs a registry (ChannelBuilder::discovery)")
-                })?;
-                if name.is_empty() || name.contains('/') {
-                    return Err(
-                        self.fail("the service name after discovery:/// is empty or has a '/'")
-                    );
-                }
+        let target = discovery_target(&self.endpoint, self.discovery.as_ref(), "ChannelBuilder")
+            .map_err(|reason| self.fail(reason))?;
+        match target {
+            Some((name, discovery)) => {
                 let name = name.to_string();
                 Ok(self.balanced(discovery, name, found))
             }
@@ -137,6 +123,10 @@ impl ChannelBuilder {
                     .unwrap_or(&self.endpoint);
                 if address.is_empty() || address.contains('/') || address.contains("://") {
                     return Err(self.fail("expected host:port or discovery:///<name>"));
+                }
+                // tonic spawns the channel's worker.
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return Err(self.fail("a channel must be built within a tokio runtime"));
                 }
                 Ok(self.endpoint_for(address)?.connect_lazy())
             }
@@ -192,5 +182,34 @@ impl ChannelBuilder {
             }
         });
         channel
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_endpoints_and_no_runtime_are_errors_not_panics() {
+        for endpoint in ["127.0.0.1:9000", "grpc://127.0.0.1:9000"] {
+            let err = ChannelBuilder::new(endpoint).build().unwrap_err();
+            assert!(err.reason.contains("tokio runtime"), "{err}");
+        }
+        let err = ChannelBuilder::new("discovery:///svc").build().unwrap_err();
+        assert!(err.reason.contains("ChannelBuilder::discovery"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn plain_addresses_build_lazily_and_malformed_ones_are_refused() {
+        for endpoint in [
+            "127.0.0.1:9000",
+            "http://127.0.0.1:9000",
+            "grpc://127.0.0.1:9000",
+        ] {
+            assert!(ChannelBuilder::new(endpoint).build().is_ok(), "{endpoint}");
+        }
+        for endpoint in ["", "http://h:1/path", "https://h:1"] {
+            assert!(ChannelBuilder::new(endpoint).build().is_err(), "{endpoint}");
+        }
     }
 }

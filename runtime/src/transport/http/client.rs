@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use crate::codec::Codec;
 use crate::errors::Error;
 use crate::registry::Discovery;
-use crate::selector::{NodeFilter, Resolved};
+use crate::selector::{NodeFilter, Resolved, discovery_target};
 use crate::stream::BoxStream;
 
 /// Kratos' default client timeout.
@@ -57,8 +57,7 @@ impl std::fmt::Debug for ClientBuilder {
     }
 }
 
-/// The prefix of endpoints resolved through a registry: `discovery:///<service name>`.
-pub const DISCOVERY_SCHEME: &str = "discovery:///";
+pub use crate::selector::DISCOVERY_SCHEME;
 
 impl ClientBuilder {
     /// The timeout of each call (default 2 s, as Kratos); the call fails with 504 `TIMEOUT`.
@@ -116,26 +115,12 @@ impl ClientBuilder {
     /// `discovery:///<name>` with [`discovery`](ClientBuilder::discovery), which must then be
     /// called within a tokio runtime.
     pub fn build(self) -> Result<Client, ClientError> {
-        if let Some(name) = self.endpoint.strip_prefix(DISCOVERY_SCHEME) {
-            let fail = |reason: &str| ClientError {
+        let target = discovery_target(&self.endpoint, self.discovery.as_ref(), "ClientBuilder")
+            .map_err(|reason| ClientError {
                 endpoint: self.endpoint.clone(),
-                reason: reason.to_string(),
-            };
-            let Some(discovery) = self.discovery.clone() else {
-                return Err(fail(
-                    "a discovery endpoint needs a registry (ClientBuilder::discovery)",
-                ));
-            };
-            if name.is_empty() || name.contains('/') {
-                return Err(fail(
-                    "the service name after discovery:/// is empty or has a '/'",
-                ));
-            }
-            if tokio::runtime::Handle::try_current().is_err() {
-                return Err(fail(
-                    "a discovery endpoint must be built within a tokio runtime",
-                ));
-            }
+                reason,
+            })?;
+        if let Some((name, discovery)) = target {
             let resolved = Resolved::start(discovery, name.to_string(), "http");
             let filters = self.filters.clone();
             return self.finish(Target::Discovery(Arc::new(resolved), filters));
