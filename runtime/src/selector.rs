@@ -2,8 +2,7 @@
 //! kept up to date from a registry [`Discovery`](crate::registry::Discovery), and a pick per
 //! request by smooth weighted round-robin (Kratos' default balancer, `wrr`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::errors::Error;
 use crate::registry::ServiceInstance;
@@ -69,9 +68,15 @@ pub fn version(v: impl Into<String>) -> NodeFilter {
 /// The nodes of one service and the balancer's state.
 #[derive(Debug, Default)]
 pub struct Selector {
-    nodes: RwLock<Option<Arc<Vec<Node>>>>,
-    /// Smooth weighted round-robin: the current weight of each address.
-    current: Mutex<HashMap<String, i64>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// `None` before the first [`Selector::apply`].
+    nodes: Option<Arc<Vec<Arc<Node>>>>,
+    /// Smooth weighted round-robin: the current weight of each node, by index.
+    current: Vec<i64>,
 }
 
 impl Selector {
@@ -80,13 +85,17 @@ impl Selector {
         Self::default()
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Replaces the nodes. When the addresses or weights change, the balancer starts over.
     /// (Kratos keeps the current weights of the addresses still present; after a change of
     /// weights that lets a node that had just been picked wait for as many picks as its old
     /// weight, instead of getting its new share at once.)
     pub fn apply(&self, nodes: Vec<Node>) {
-        let mut slot = self.nodes.write().unwrap_or_else(PoisonError::into_inner);
-        let same = slot.as_ref().is_some_and(|old| {
+        let mut state = self.state();
+        let same = state.nodes.as_ref().is_some_and(|old| {
             old.len() == nodes.len()
                 && old
                     .iter()
@@ -94,48 +103,39 @@ impl Selector {
                     .all(|(a, b)| a.address == b.address && a.weight == b.weight)
         });
         if !same {
-            self.current
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clear();
+            state.current = vec![0; nodes.len()];
         }
-        *slot = Some(Arc::new(nodes));
+        state.nodes = Some(Arc::new(nodes.into_iter().map(Arc::new).collect()));
     }
 
     /// The current nodes (`None` before the first [`apply`](Selector::apply)).
-    pub fn nodes(&self) -> Option<Arc<Vec<Node>>> {
-        self.nodes
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    pub fn nodes(&self) -> Option<Arc<Vec<Arc<Node>>>> {
+        self.state().nodes.clone()
     }
 
     /// Picks a node among those `filters` all keep, by smooth weighted round-robin: every
     /// candidate's current weight grows by its weight, the largest wins (the first on ties) and
     /// loses the total. Over a cycle each node is picked in proportion to its weight, spread
-    /// out rather than in bursts. No candidate: 503 `no_available_node`.
-    pub fn select(&self, filters: &[NodeFilter]) -> Result<Node, Error> {
-        let nodes = self.nodes().ok_or_else(no_available)?;
-        let candidates: Vec<&Node> = nodes
-            .iter()
-            .filter(|n| filters.iter().all(|keep| keep(n)))
-            .collect();
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+    /// out rather than in bursts. No candidate: 503 `no_available_node`. Nothing is allocated.
+    pub fn select(&self, filters: &[NodeFilter]) -> Result<Arc<Node>, Error> {
+        let mut state = self.state();
+        let State { nodes, current } = &mut *state;
+        let nodes = nodes.as_ref().ok_or_else(no_available)?;
         let mut total = 0i64;
-        let mut best: Option<(&Node, i64)> = None;
-        for node in candidates {
+        let mut best: Option<usize> = None;
+        for (i, node) in nodes.iter().enumerate() {
+            if !filters.iter().all(|keep| keep(node)) {
+                continue;
+            }
             total = total.saturating_add(node.weight);
-            let cw = current.entry(node.address.clone()).or_insert(0);
-            *cw = cw.saturating_add(node.weight);
-            if best.is_none_or(|(_, w)| *cw > w) {
-                best = Some((node, *cw));
+            current[i] = current[i].saturating_add(node.weight);
+            if best.is_none_or(|b| current[i] > current[b]) {
+                best = Some(i);
             }
         }
-        let (node, _) = best.ok_or_else(no_available)?;
-        if let Some(cw) = current.get_mut(&node.address) {
-            *cw = cw.saturating_sub(total);
-        }
-        Ok(node.clone())
+        let i = best.ok_or_else(no_available)?;
+        current[i] = current[i].saturating_sub(total);
+        Ok(nodes[i].clone())
     }
 }
 
@@ -284,6 +284,7 @@ pub async fn watch_nodes<F, Fut>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::collections::HashMap;
 
     fn node(address: &str, weight: Option<&str>, version: &str) -> Node {
         let mut instance = ServiceInstance::new(address, "svc")
@@ -299,7 +300,7 @@ mod tests {
         let mut counts = HashMap::new();
         for _ in 0..picks {
             *counts
-                .entry(selector.select(filters).unwrap().address)
+                .entry(selector.select(filters).unwrap().address.clone())
                 .or_default() += 1;
         }
         counts
@@ -324,7 +325,7 @@ mod tests {
             node("b:1", Some("2"), "v1"),
         ]);
         let order: Vec<String> = (0..6)
-            .map(|_| selector.select(&[]).unwrap().address)
+            .map(|_| selector.select(&[]).unwrap().address.clone())
             .collect();
         assert_eq!(order, ["b:1", "a:1", "b:1", "b:1", "a:1", "b:1"]);
     }
@@ -336,7 +337,7 @@ mod tests {
         let selector = Selector::new();
         selector.apply(vec![n, node("b:1", Some("100"), "v1")]);
         let order: Vec<String> = (0..4)
-            .map(|_| selector.select(&[]).unwrap().address)
+            .map(|_| selector.select(&[]).unwrap().address.clone())
             .collect();
         assert_eq!(order, ["a:1", "b:1", "a:1", "b:1"]);
     }

@@ -1356,7 +1356,7 @@ fn case_79_wrr_weights_default_weight_version_filter_and_no_node() {
     let mut counts = std::collections::BTreeMap::<String, usize>::new();
     for _ in 0..90 {
         *counts
-            .entry(selector.select(&[]).unwrap().address)
+            .entry(selector.select(&[]).unwrap().address.clone())
             .or_default() += 1;
     }
     assert_eq!(counts["a:1"], 30);
