@@ -278,7 +278,7 @@ fn method(
         let decode = if raw_response {
             quote! {
                 ::core::result::Result::Ok(#output_ty {
-                    content_type: reply.content_type,
+                    content_type: reply.media_type(),
                     data: ::core::convert::Into::into(reply.body),
                     ..::core::default::Default::default()
                 })

@@ -193,10 +193,21 @@ pub enum RequestBody {
 pub struct Reply {
     /// The codec of the reply's `Content-Type` (JSON when it names none).
     pub codec: Codec,
-    /// The reply's `Content-Type`, as sent (empty when there is none).
-    pub content_type: String,
+    /// The reply's `Content-Type`, as sent.
+    pub content_type: Option<HeaderValue>,
     /// The reply body.
     pub body: Bytes,
+}
+
+impl Reply {
+    /// The reply's `Content-Type` as text (empty when there is none): the `content_type` of a
+    /// `google.api.HttpBody` reply.
+    pub fn media_type(&self) -> String {
+        self.content_type
+            .as_ref()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default()
+    }
 }
 
 /// Where a client sends its requests.
@@ -299,11 +310,7 @@ impl Client {
             let response = self.exchange(method, path_and_query, body, accept).await?;
             let status = response.status();
             let codec = reply_codec(response.headers());
-            let content_type = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .unwrap_or_default();
+            let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
             let bytes = read_body(response.into_body()).await?;
             if status.is_success() {
                 Ok(Reply {

@@ -989,7 +989,7 @@ impl FilesHttpClient {
             )
             .await?;
         ::core::result::Result::Ok(::kratos::types::HttpBody {
-            content_type: reply.content_type,
+            content_type: reply.media_type(),
             data: ::core::convert::Into::into(reply.body),
             ..::core::default::Default::default()
         })
@@ -1014,7 +1014,7 @@ impl FilesHttpClient {
             .send_body(::kratos::__codegen::http::Method::POST, &url, body)
             .await?;
         ::core::result::Result::Ok(::kratos::types::HttpBody {
-            content_type: reply.content_type,
+            content_type: reply.media_type(),
             data: ::core::convert::Into::into(reply.body),
             ..::core::default::Default::default()
         })
