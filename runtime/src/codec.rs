@@ -12,8 +12,14 @@ use serde::de::DeserializeOwned;
 
 use crate::errors::Error;
 
+#[path = "codec_limits.rs"]
+mod limits;
 #[path = "codec_yaml.rs"]
 mod yaml;
+#[path = "codec_yaml_limits.rs"]
+mod yaml_limits;
+
+pub use limits::{DecodeLimits, MAX_DEPTH};
 
 /// A codec for request and reply bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,18 +142,33 @@ impl Codec {
         }
     }
 
-    /// Decodes a message.
+    /// Decodes a message within the default limits ([`DecodeLimits::for_unlimited`]).
     pub fn decode<T: DeserializeOwned + prost::Message + Default>(
         self,
         bytes: &[u8],
+    ) -> Result<T, Error> {
+        self.decode_within(bytes, &DecodeLimits::for_unlimited(bytes.len()))
+    }
+
+    /// Decodes a message, refusing (400 `CODEC`) a body that would decode to more than the
+    /// limits allow: JSON and protobuf nesting is bounded by their parsers (128 and 100
+    /// levels); a YAML body is checked first for flow nesting and for the expanded size of its
+    /// aliases.
+    pub fn decode_within<T: DeserializeOwned + prost::Message + Default>(
+        self,
+        bytes: &[u8],
+        limits: &DecodeLimits,
     ) -> Result<T, Error> {
         match self {
             Codec::Json => serde_json::from_slice(bytes)
                 .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
             Codec::Proto => T::decode(bytes)
                 .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
-            Codec::Yaml => yaml_serde::from_slice(bytes)
-                .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
+            Codec::Yaml => {
+                yaml_limits::check(bytes, limits)?;
+                yaml_serde::from_slice(bytes)
+                    .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}")))
+            }
             // Form and XML bodies need the message's generated form binding (see
             // `http::Binder`).
             Codec::Form | Codec::Xml => Err(Error::new(

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{CODEC_REASON, Codec};
+use crate::codec::{CODEC_REASON, Codec, DecodeLimits};
 use crate::errors::Error;
 
 use super::form::{self, FormFn};
@@ -24,6 +24,8 @@ pub struct Binder<'a> {
     pub(crate) parts: &'a Parts,
     pub(crate) body: Bytes,
     pub(crate) vars: &'a [(&'a str, String)],
+    /// What the body may become once decoded (from the server's body limit).
+    pub(crate) limits: DecodeLimits,
 }
 
 fn codec_error(message: impl Into<String>) -> Error {
@@ -63,13 +65,18 @@ impl<'a> Binder<'a> {
                 Ok(msg)
             }
             Codec::Xml => {
-                let pairs = super::xml::to_pairs(&self.body)
-                    .map_err(|e| codec_error(format!("body unmarshal {e}")))?;
+                use super::xml::XmlError;
+                let pairs =
+                    super::xml::to_pairs(&self.body, &self.limits).map_err(|e| match e {
+                        XmlError::Syntax(e) => codec_error(format!("body unmarshal {e}")),
+                        XmlError::TooDeep => self.limits.too_deep("XML elements"),
+                        XmlError::KeysTooLarge => self.limits.too_large("XML element paths"),
+                    })?;
                 form::decode_pairs(&mut msg, pairs, form)
                     .map_err(|e| codec_error(format!("body unmarshal {e}")))?;
                 Ok(msg)
             }
-            other => other.decode(&self.body),
+            other => other.decode_within(&self.body, &self.limits),
         }
     }
 

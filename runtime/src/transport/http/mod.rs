@@ -24,7 +24,7 @@ pub use client::{
     Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply, RequestBody,
 };
 pub use router::RouteError;
-pub use server::{Server, ServerBuilder};
+pub use server::{DEFAULT_MAX_BODY, Server, ServerBuilder};
 pub use unary::{RawReplyFn, ReplyFn, whole_reply};
 
 /// What generated code says about one route.

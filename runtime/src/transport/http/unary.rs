@@ -125,6 +125,7 @@ where
                         parts: &parts,
                         body,
                         vars: &named,
+                        limits: crate::codec::DecodeLimits::for_body_limit(self.max_body),
                     };
                     (self.bind)(&mut binder)
                 }

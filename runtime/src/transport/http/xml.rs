@@ -6,46 +6,92 @@
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+/// Why an XML body could not become form pairs.
+#[derive(Debug)]
+pub(crate) enum XmlError {
+    /// Not well-formed, or an unknown entity.
+    Syntax(String),
+    /// Elements nested deeper than the limit.
+    TooDeep,
+    /// The form keys (element paths, one per leaf) add up to more bytes than the limit.
+    KeysTooLarge,
+}
+
 /// The leaf elements of the document as form pairs: `<A><B>x</B></A>` → `("a.b", "x")` for a
 /// root holding `<A>`. Subtrees under names that are not Go field names are skipped.
-pub(crate) fn to_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+///
+/// Bounded like the body: elements may nest `limits.max_depth` deep (the root included), and
+/// the keys, whose length grows with depth, may add up to `limits.max_bytes` bytes. Work is
+/// linear in the body plus the keys.
+pub(crate) fn to_pairs(
+    body: &[u8],
+    limits: &crate::codec::DecodeLimits,
+) -> Result<Vec<(String, String)>, XmlError> {
     let mut reader = Reader::from_reader(body);
     let mut pairs = Vec::new();
-    // Path below the root: (json name or None when ignored, has child elements).
-    let mut stack: Vec<(Option<String>, bool)> = Vec::new();
+    // Path below the root: (whether the element is a Go field under Go fields, the length of
+    // `prefix` before it, has child elements).
+    let mut stack: Vec<(bool, usize, bool)> = Vec::new();
+    // The key prefix of the innermost element that is a Go field under Go fields (`a.b.`).
+    let mut prefix = String::new();
+    let mut key_bytes = 0usize;
     let mut depth = 0usize;
     let mut text = String::new();
     let mut buf = Vec::new();
+    // A leaf's key, counted against the limit before it is built.
+    let mut leaf_key = |parts: [&str; 2]| {
+        key_bytes = key_bytes.saturating_add(parts[0].len() + parts[1].len());
+        if key_bytes > limits.max_bytes {
+            return Err(XmlError::KeysTooLarge);
+        }
+        Ok(parts.concat())
+    };
     loop {
         let event = reader
             .read_event_into(&mut buf)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| XmlError::Syntax(e.to_string()))?;
         match event {
             Event::Start(start) => {
                 depth += 1;
+                if depth > limits.max_depth {
+                    return Err(XmlError::TooDeep);
+                }
                 if depth == 1 {
                     continue;
                 }
-                if let Some(parent) = stack.last_mut() {
-                    parent.1 = true;
-                }
-                let name = start.local_name().as_ref().to_string();
-                let parent_ok = stack.iter().all(|(n, _)| n.is_some());
-                stack.push((if parent_ok { json_name(&name) } else { None }, false));
+                let parent_ok = match stack.last_mut() {
+                    Some(parent) => {
+                        parent.2 = true;
+                        parent.0
+                    }
+                    None => true,
+                };
+                let before = prefix.len();
+                let field = parent_ok
+                    && match json_name(start.local_name().as_ref()) {
+                        Some(json) => {
+                            prefix.push_str(&json);
+                            prefix.push('.');
+                            true
+                        }
+                        None => false,
+                    };
+                stack.push((field, before, false));
                 text.clear();
             }
             Event::Empty(start) => {
                 if depth == 0 {
                     break;
                 }
-                if let Some(parent) = stack.last_mut() {
-                    parent.1 = true;
-                }
-                let name = start.local_name().as_ref().to_string();
-                if stack.iter().all(|(n, _)| n.is_some())
-                    && let Some(json) = json_name(&name)
-                {
-                    pairs.push((path_key(&stack, &json), String::new()));
+                let parent_ok = match stack.last_mut() {
+                    Some(parent) => {
+                        parent.2 = true;
+                        parent.0
+                    }
+                    None => true,
+                };
+                if parent_ok && let Some(json) = json_name(start.local_name().as_ref()) {
+                    pairs.push((leaf_key([&prefix, &json])?, String::new()));
                 }
             }
             // Character references come as separate `GeneralRef` events.
@@ -63,7 +109,7 @@ pub(crate) fn to_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> {
                             .ok()?;
                         char::from_u32(code).map(String::from)
                     })
-                    .ok_or_else(|| format!("unknown entity &{name};"))?;
+                    .ok_or_else(|| XmlError::Syntax(format!("unknown entity &{name};")))?;
                 text.push_str(&resolved);
             }
             Event::End(_) => {
@@ -71,17 +117,19 @@ pub(crate) fn to_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> {
                 if depth == 0 {
                     break;
                 }
-                if let Some((name, has_children)) = stack.pop() {
-                    let parent_ok = stack.iter().all(|(n, _)| n.is_some());
-                    if let (Some(json), false, true) = (name, has_children, parent_ok) {
-                        pairs.push((path_key(&stack, &json), std::mem::take(&mut text)));
+                if let Some((field, before, has_children)) = stack.pop() {
+                    if field && !has_children {
+                        // The element's key is the prefix it added: `a.b.` → `a.b`.
+                        let key = leaf_key([&prefix[..prefix.len() - 1], ""])?;
+                        pairs.push((key, std::mem::take(&mut text)));
                     }
+                    prefix.truncate(before);
                 }
                 text.clear();
             }
             Event::Eof => {
                 if depth != 0 {
-                    return Err("unexpected end of the document".into());
+                    return Err(XmlError::Syntax("unexpected end of the document".into()));
                 }
                 break;
             }
@@ -90,18 +138,6 @@ pub(crate) fn to_pairs(body: &[u8]) -> Result<Vec<(String, String)>, String> {
         buf.clear();
     }
     Ok(pairs)
-}
-
-fn path_key(stack: &[(Option<String>, bool)], leaf: &str) -> String {
-    let mut key = String::new();
-    for (name, _) in stack {
-        if let Some(n) = name {
-            key.push_str(n);
-            key.push('.');
-        }
-    }
-    key.push_str(leaf);
-    key
 }
 
 /// A Go field name (exported: upper-case initial) as the field's JSON name.
@@ -120,9 +156,11 @@ mod tests {
 
     #[test]
     fn go_named_elements_become_form_pairs() {
+        let limits = crate::codec::DecodeLimits::default();
         let pairs = to_pairs(
             b"<CreateShelfRequest><Parent>p &amp; q</Parent><Count>3</Count><Tags>a</Tags><Tags>b</Tags>\
               <Shelf><Name>s</Name></Shelf><parent>ignored</parent><Labels/></CreateShelfRequest>",
+            &limits,
         )
         .unwrap();
         assert_eq!(
@@ -136,7 +174,10 @@ mod tests {
                 ("labels".to_string(), String::new()),
             ]
         );
-        assert!(to_pairs(b"<A><B>x</A>").is_err());
-        assert_eq!(to_pairs(b"<Req><lower>1</lower></Req>").unwrap(), []);
+        assert!(to_pairs(b"<A><B>x</A>", &limits).is_err());
+        assert_eq!(
+            to_pairs(b"<Req><lower>1</lower></Req>", &limits).unwrap(),
+            []
+        );
     }
 }
