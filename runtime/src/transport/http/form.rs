@@ -88,18 +88,36 @@ pub fn decode<T>(msg: &mut T, input: &str, bind: FormFn<T>) -> Result<(), FormEr
     if input.is_empty() {
         return Ok(());
     }
-    let mut groups: Vec<(Cow<'_, str>, Vec<Cow<'_, str>>)> = Vec::new();
-    for (k, v) in form_urlencoded::parse(input.as_bytes()) {
-        match groups.iter_mut().find(|(key, _)| *key == k) {
-            Some((_, values)) => values.push(v),
-            None => groups.push((k, vec![v])),
-        }
-    }
+    let groups = group(form_urlencoded::parse(input.as_bytes()));
     for (key, values) in &groups {
-        let path = parse_key(key);
-        bind(msg, &path, values)?;
+        bind(msg, &key_path(key)?, values)?;
     }
     Ok(())
+}
+
+/// The values of each key, keys in order of first appearance. One hash lookup per pair: many
+/// distinct keys cost linear work.
+fn group<K: std::hash::Hash + Eq, V>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> indexmap::IndexMap<K, Vec<V>> {
+    let mut groups = indexmap::IndexMap::<K, Vec<V>>::new();
+    for (k, v) in pairs {
+        groups.entry(k).or_default().push(v);
+    }
+    groups
+}
+
+/// The segments of a key, at most [`crate::codec::MAX_DEPTH`] of them (each one a level of
+/// the message that binding descends into).
+fn key_path(key: &str) -> Result<Vec<Seg<'_>>, FormError> {
+    let path = parse_key(key);
+    if path.len() > crate::codec::MAX_DEPTH {
+        return Err(FormError(format!(
+            "key nested deeper than {} levels",
+            crate::codec::MAX_DEPTH
+        )));
+    }
+    Ok(path)
 }
 
 /// Decodes `(key, value)` pairs (keys in the form syntax) into `msg`, grouping the values of
@@ -109,15 +127,9 @@ pub fn decode_pairs<T>(
     pairs: Vec<(String, String)>,
     bind: FormFn<T>,
 ) -> Result<(), FormError> {
-    let mut groups: Vec<(String, Vec<Cow<'_, str>>)> = Vec::new();
-    for (k, v) in pairs {
-        match groups.iter_mut().find(|(key, _)| *key == k) {
-            Some((_, values)) => values.push(Cow::Owned(v)),
-            None => groups.push((k, vec![Cow::Owned(v)])),
-        }
-    }
+    let groups = group(pairs.into_iter().map(|(k, v)| (k, Cow::Owned(v))));
     for (key, values) in &groups {
-        bind(msg, &parse_key(key), values)?;
+        bind(msg, &key_path(key)?, values)?;
     }
     Ok(())
 }
