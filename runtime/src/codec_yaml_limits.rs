@@ -45,6 +45,7 @@ fn flow_depth_within(bytes: &[u8], max: usize) -> Result<(), ()> {
         flow: 0,
         indents: Vec::new(),
         last_node: None,
+        key_allowed: true,
         max,
     }
     .run()
@@ -58,9 +59,11 @@ struct FlowScan<'a> {
     flow: usize,
     /// Block indentation levels (libyaml's indent stack; empty means -1).
     indents: Vec<usize>,
-    /// Line start and column of the last scalar or flow collection begun in block context (a
-    /// possible simple key).
+    /// Line start and column of the possible simple key in block context (libyaml rolls the
+    /// block indentation to its column at the `:` that follows it).
     last_node: Option<(usize, usize)>,
+    /// Whether a simple key may start here (libyaml's `simple_key_allowed`).
+    key_allowed: bool,
     max: usize,
 }
 
@@ -109,6 +112,9 @@ impl FlowScan<'_> {
                 }
                 Some(b'\n') => {
                     self.newline();
+                    if self.flow == 0 {
+                        self.key_allowed = true;
+                    }
                     continue;
                 }
                 Some(b'#') => {
@@ -136,26 +142,40 @@ impl FlowScan<'_> {
                     if self.flow == 0 {
                         self.indents.clear();
                     }
+                    self.key_allowed = false;
                     self.pos += 3;
                 }
                 b'[' | b'{' => {
-                    if self.flow == 0 {
-                        self.last_node = Some((self.line_start, column));
-                    }
+                    self.save_key(column);
                     self.flow += 1;
                     if self.flow > self.max {
                         return Err(());
                     }
+                    self.key_allowed = true;
                     self.pos += 1;
                 }
                 b']' | b'}' => {
                     self.flow = self.flow.saturating_sub(1);
+                    self.key_allowed = false;
                     self.pos += 1;
                 }
                 // A flow entry is a token in block context too.
-                b',' => self.pos += 1,
-                b'-' | b'?' if is_blank_or_end(next) => {
+                // These three remove the possible simple key of their level.
+                b',' => {
+                    self.remove_block_key();
+                    self.key_allowed = true;
+                    self.pos += 1;
+                }
+                b'-' if is_blank_or_end(next) => {
+                    self.remove_block_key();
                     self.roll_indent(column);
+                    self.key_allowed = true;
+                    self.pos += 1;
+                }
+                b'?' if self.flow > 0 || is_blank_or_end(next) => {
+                    self.remove_block_key();
+                    self.roll_indent(column);
+                    self.key_allowed = self.flow == 0;
                     self.pos += 1;
                 }
                 b':' if self.flow > 0 || is_blank_or_end(next) => {
@@ -166,9 +186,12 @@ impl FlowScan<'_> {
                         _ => self.roll_indent(column),
                     }
                     self.last_node = None;
+                    self.key_allowed = self.flow == 0;
                     self.pos += 1;
                 }
                 b'*' | b'&' => {
+                    self.save_key(column);
+                    self.key_allowed = false;
                     self.pos += 1;
                     while self
                         .at(self.pos)
@@ -178,34 +201,69 @@ impl FlowScan<'_> {
                     }
                 }
                 b'!' => {
-                    self.pos += 1;
-                    while self
-                        .at(self.pos)
-                        .is_some_and(|b| !is_blank_or_end(Some(b)) && !is_flow_indicator(b))
-                    {
-                        self.pos += 1;
-                    }
+                    self.save_key(column);
+                    self.key_allowed = false;
+                    self.tag();
                 }
-                b'|' | b'>' if self.flow == 0 => self.block_scalar(),
+                b'|' | b'>' if self.flow == 0 => {
+                    self.last_node = None;
+                    self.block_scalar();
+                    self.key_allowed = true;
+                }
                 b'\'' => {
-                    self.node_start(column);
+                    self.save_key(column);
+                    self.key_allowed = false;
                     self.single_quoted();
                 }
                 b'"' => {
-                    self.node_start(column);
+                    self.save_key(column);
+                    self.key_allowed = false;
                     self.double_quoted();
                 }
                 _ => {
-                    self.node_start(column);
-                    self.plain();
+                    self.save_key(column);
+                    // A plain scalar over several lines allows a key after it.
+                    self.key_allowed = self.plain();
                 }
             }
         }
     }
 
-    fn node_start(&mut self, column: usize) {
-        if self.flow == 0 {
+    /// A token that may start a simple key, as libyaml's `save_simple_key`: the key is where
+    /// the first such token stands while keys are allowed.
+    fn save_key(&mut self, column: usize) {
+        if self.flow == 0 && self.key_allowed {
             self.last_node = Some((self.line_start, column));
+        }
+    }
+
+    fn remove_block_key(&mut self) {
+        if self.flow == 0 {
+            self.last_node = None;
+        }
+    }
+
+    /// A tag: `!<uri>` (verbatim, may hold `[`, `]` and `,`) or `!handle!suffix`, which ends
+    /// at a blank or a flow indicator.
+    fn tag(&mut self) {
+        self.pos += 1;
+        if self.at(self.pos) == Some(b'<') {
+            while self
+                .at(self.pos)
+                .is_some_and(|b| b != b'>' && !is_blank_or_end(Some(b)))
+            {
+                self.pos += 1;
+            }
+            if self.at(self.pos) == Some(b'>') {
+                self.pos += 1;
+            }
+            return;
+        }
+        while self
+            .at(self.pos)
+            .is_some_and(|b| !is_blank_or_end(Some(b)) && !is_flow_indicator(b))
+        {
+            self.pos += 1;
         }
     }
 
@@ -254,19 +312,22 @@ impl FlowScan<'_> {
     /// A plain scalar: in flow context it ends at a flow indicator; in both contexts at `: `
     /// and ` #`; in block context it continues on following lines indented past the current
     /// block (libyaml's rule), and `[` inside it is text.
-    fn plain(&mut self) {
+    fn plain(&mut self) -> bool {
         self.pos += 1;
+        let mut lines = false;
         loop {
-            let Some(b) = self.at(self.pos) else { return };
+            let Some(b) = self.at(self.pos) else {
+                return lines;
+            };
             let next = self.at(self.pos + 1);
             match b {
                 b':' if is_blank_or_end(next)
                     || (self.flow > 0 && next.is_some_and(is_flow_indicator)) =>
                 {
-                    return;
+                    return lines;
                 }
-                _ if self.flow > 0 && is_flow_indicator(b) => return,
-                b' ' | b'\t' | b'\r' if next == Some(b'#') => return,
+                _ if self.flow > 0 && is_flow_indicator(b) => return lines,
+                b' ' | b'\t' | b'\r' if next == Some(b'#') => return lines,
                 b'\n' => {
                     // The scalar goes on if the next non-empty line is indented enough (always,
                     // in flow context) and is not a document marker.
@@ -293,8 +354,9 @@ impl FlowScan<'_> {
                         || comment
                         || (self.flow == 0 && column < self.block_indent())
                     {
-                        return;
+                        return lines;
                     }
+                    lines = true;
                     self.pos = i;
                     self.line_start = line_start;
                 }
@@ -315,6 +377,9 @@ impl FlowScan<'_> {
         self.skip_line();
         let base = self.indents.last().map_or(0, |i| i + 1);
         let mut indent = explicit.map(|d| self.indents.last().map_or(d, |i| i + d));
+        // Without an explicit indentation, libyaml takes the widest of the leading empty
+        // lines and the first non-empty one.
+        let mut widest_empty = 0;
         while self.at(self.pos) == Some(b'\n') {
             let start = self.pos + 1;
             let mut i = start;
@@ -323,8 +388,10 @@ impl FlowScan<'_> {
             }
             let column = i - start;
             let empty = matches!(self.at(i), None | Some(b'\n' | b'\r'));
-            if !empty {
-                let need = *indent.get_or_insert(column.max(base).max(1));
+            if empty {
+                widest_empty = widest_empty.max(column);
+            } else {
+                let need = *indent.get_or_insert(column.max(widest_empty).max(base).max(1));
                 if column < need {
                     return;
                 }
@@ -461,13 +528,18 @@ mod tests {
         assert!(depth_ok("a: x[[[[\n  [[[[ more\nb: 1", 0));
         assert!(depth_ok("a: |\n  [[[[\n  [[[[\nb: >-\n    {{{{\n", 0));
         assert!(depth_ok("- key: |\n    [[[[\n", 0));
-        // Brackets that are tokens even though they follow text that looks like a scalar.
+        // Brackets that libyaml reads as flow collections (each checked against libyaml's
+        // scanner): after a plain scalar that ends, a block scalar whose content is wider or
+        // empty, a verbatim tag holding `]`, a key that is a tag, a key removed by `,`.
         assert!(!depth_ok("a: x\n  \"\nb: [[[[", 3));
         assert!(!depth_ok("a: x\n,[[[[", 3));
-        assert!(!depth_ok("- key: |\n  [[[[", 3));
         assert!(!depth_ok("a: |\nb: [[[[", 3));
-        assert!(!depth_ok("[a '[[[[", 3));
+        assert!(!depth_ok("a: >\n    \n  [[[[", 3));
+        assert!(!depth_ok("[a '[[[[", 4));
         assert!(!depth_ok("[a #x\n[[[", 3));
+        assert!(!depth_ok("[!<]]]]> [[[", 3));
+        assert!(!depth_ok("!t : x\n  y\n- [[[[", 3));
+        assert!(!depth_ok("*a,: x\n    y\n  [[[[", 3));
         assert!(!depth_ok(&"[".repeat(10_000), 100));
         assert!(depth_ok(&"[".repeat(100), 100));
     }
