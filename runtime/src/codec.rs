@@ -215,7 +215,10 @@ impl Codec {
     pub fn decode_error(self, bytes: &[u8]) -> Option<Error> {
         match self {
             Codec::Xml => None,
-            Codec::Yaml => yaml::error_from_yaml(bytes),
+            Codec::Yaml => {
+                yaml_limits::check(bytes, &DecodeLimits::for_unlimited(bytes.len())).ok()?;
+                yaml::error_from_yaml(bytes)
+            }
             Codec::Json => serde_json::from_slice(bytes).ok(),
             Codec::Form => {
                 let mut err = Error::default();

@@ -560,4 +560,22 @@ mod tests {
         // Syntax errors are left to decoding.
         assert!(expansion_within(b"a: [*b", 10).is_ok());
     }
+
+    #[test]
+    fn error_bodies_are_read_within_the_limit() {
+        use crate::codec::Codec;
+        let body = "status:\n    code: 404\n    reason: &r NOT_FOUND\n    message: *r\n";
+        let err = Codec::Yaml.decode_error(body.as_bytes()).unwrap();
+        assert_eq!((err.code(), err.message()), (404, "NOT_FOUND"));
+        // A reply (here an error body) that expands past the default limit is not read.
+        let bomb = format!(
+            "status:\n    code: 500\n    reason: &r {}\n    metadata: {{{}}}\n",
+            "x".repeat(100_000),
+            (0..100)
+                .map(|i| format!("k{i}: *r"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert_eq!(Codec::Yaml.decode_error(bomb.as_bytes()), None);
+    }
 }

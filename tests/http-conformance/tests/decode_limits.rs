@@ -325,6 +325,12 @@ async fn form_keys_are_capped_in_depth() {
         &send(addr, "GET", &format!("/bind?{deep}=x"), FORM, Vec::new()).await,
         "key nested deeper than 100 levels",
     );
+    // A `google.protobuf.Struct` in the query is JSON, with serde_json's recursion limit.
+    let query = format!("/bind?data=%7B%22a%22%3A{}", "%5B".repeat(20_000));
+    assert_codec_error(
+        &send(addr, "GET", &query, FORM, Vec::new()).await,
+        "recursion limit exceeded",
+    );
     // 100 segments are fine (an unknown field is ignored).
     let (status, reply) = post(addr, FORM, format!("{}x=1&name=n", "a.".repeat(99))).await;
     assert_eq!(status, 200, "{reply}");
