@@ -120,7 +120,7 @@ pub(crate) fn to_pairs(
                 if let Some((field, before, has_children)) = stack.pop() {
                     if field && !has_children {
                         // The element's key is the prefix it added: `a.b.` → `a.b`.
-                        let key = leaf_key([&prefix[..prefix.len() - 1], ""])?;
+                        let key = leaf_key([prefix.strip_suffix('.').unwrap_or(&prefix), ""])?;
                         pairs.push((key, std::mem::take(&mut text)));
                     }
                     prefix.truncate(before);
@@ -179,5 +179,37 @@ mod tests {
             to_pairs(b"<Req><lower>1</lower></Req>", &limits).unwrap(),
             []
         );
+    }
+
+    #[test]
+    fn depth_and_key_bytes_are_bounded() {
+        let limits = crate::codec::DecodeLimits {
+            max_bytes: 20,
+            max_depth: 3,
+        };
+        // Three levels, the root included; ignored subtrees count too.
+        assert!(to_pairs(b"<R><A><B>x</B></A></R>", &limits).is_ok());
+        assert!(matches!(
+            to_pairs(b"<R><A><B><C/></B></A></R>", &limits),
+            Ok(pairs) if pairs == [("a.b.c".to_string(), String::new())]
+        ));
+        assert!(matches!(
+            to_pairs(b"<R><A><B><C>x</C></B></A></R>", &limits),
+            Err(XmlError::TooDeep)
+        ));
+        assert!(matches!(
+            to_pairs(b"<R><a><b><c>x</c></b></a></R>", &limits),
+            Err(XmlError::TooDeep)
+        ));
+        // Keys: "a.b" (3 bytes) six times fits in 20 bytes, seven times does not.
+        let leaves = |n: usize| format!("<R><A>{}</A></R>", "<B/>".repeat(n));
+        assert_eq!(to_pairs(leaves(6).as_bytes(), &limits).unwrap().len(), 6);
+        assert!(matches!(
+            to_pairs(leaves(7).as_bytes(), &limits),
+            Err(XmlError::KeysTooLarge)
+        ));
+        // Ignored elements make no keys.
+        let ignored = format!("<R><a>{}</a></R>", "<B/>".repeat(100));
+        assert_eq!(to_pairs(ignored.as_bytes(), &limits).unwrap(), []);
     }
 }
