@@ -70,6 +70,8 @@ struct ConnState {
     peer: SocketAddr,
     /// Requests in flight.
     active: AtomicUsize,
+    /// Requests started so far (one may start and end within one poll of the connection).
+    started: AtomicU64,
     /// Bytes read from the socket so far.
     read: AtomicU64,
     /// The connection began with the whole HTTP/2 preface.
@@ -85,6 +87,7 @@ impl ConnState {
         ConnState {
             peer,
             active: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
             read: AtomicU64::new(0),
             h2: AtomicBool::new(false),
             command: AtomicU8::new(RUN),
@@ -118,6 +121,7 @@ struct InFlight(Arc<ConnState>);
 impl InFlight {
     fn new(state: &Arc<ConnState>) -> Self {
         state.active.fetch_add(1, Ordering::AcqRel);
+        state.started.fetch_add(1, Ordering::Relaxed);
         InFlight(state.clone())
     }
 }
@@ -308,6 +312,8 @@ pin_project! {
         deadline: Sleep,
         armed: bool,
         phase: Phase,
+        // `state.started` when last looked at.
+        started: u64,
         draining: bool,
         state: Arc<ConnState>,
         header_timeout: Option<Duration>,
@@ -327,6 +333,7 @@ impl<C> Watched<C> {
             deadline: tokio::time::sleep(header_timeout.unwrap_or(Duration::ZERO)),
             armed: header_timeout.is_some(),
             phase: Phase::Fresh,
+            started: 0,
             draining: false,
             state,
             header_timeout,
@@ -372,14 +379,18 @@ where
 
         let busy = this.state.active.load(Ordering::Acquire) > 0;
         let h2 = this.state.h2.load(Ordering::Acquire);
+        let started = this.state.started.load(Ordering::Relaxed);
+        // A request may have come and gone since the last look (within one poll of hyper's).
+        let progressed = std::mem::replace(this.started, started) != started;
+        let idle = || Phase::Idle {
+            read: this.state.read.load(Ordering::Relaxed),
+        };
         let next = match *this.phase {
             _ if busy => Phase::Busy,
-            Phase::Fresh if h2 => Phase::Idle {
-                read: this.state.read.load(Ordering::Relaxed),
-            },
-            Phase::Busy => Phase::Idle {
-                read: this.state.read.load(Ordering::Relaxed),
-            },
+            Phase::Closing => Phase::Closing,
+            Phase::Busy => idle(),
+            _ if progressed => idle(),
+            Phase::Fresh if h2 => idle(),
             // A new HTTP/1 head has begun (HTTP/2 frames such as pings do not end idleness).
             Phase::Idle { read } if !h2 && this.state.read.load(Ordering::Relaxed) != read => {
                 Phase::NextHead
@@ -391,7 +402,8 @@ where
             Phase::Idle { .. } if *this.draining => Phase::Closing,
             next => next,
         };
-        if next != *this.phase {
+        let restarted = progressed && matches!(next, Phase::Idle { .. });
+        if next != *this.phase || restarted {
             *this.phase = next;
             let limit = match next {
                 Phase::Busy => None,
