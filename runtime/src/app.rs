@@ -80,7 +80,8 @@ pub enum AppError {
 /// 5. waits for a termination signal (SIGTERM, SIGINT, SIGQUIT by default), the future given
 ///    to `run_until`, or the failure of a server;
 /// 6. runs the before-stop hooks, **deregisters** (first, so clients stop picking the instance),
-///    stops the servers gracefully within the stop timeout, and runs the after-stop hooks.
+///    stops the servers gracefully within the stop timeout (all at once; connections still
+///    busy at the timeout are cut and reported), and runs the after-stop hooks.
 ///
 /// Unlike Kratos, every failure path still cleans up: a failed registration (or after-start
 /// hook) deregisters and stops the servers; a failed server deregisters; a failed
@@ -210,8 +211,9 @@ impl App {
         self
     }
 
-    /// How long stopping the servers may take before the application gives up waiting
-    /// (default 10 s).
+    /// How long stopping the servers may take (default 10 s): idle connections close at
+    /// once, busy ones may finish until then; those still open then are closed and reported
+    /// in [`AppError::StopTimeout`].
     pub fn stop_timeout(mut self, timeout: Duration) -> Self {
         self.stop_timeout = timeout;
         self

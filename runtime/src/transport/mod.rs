@@ -93,7 +93,8 @@ pub trait Server: Send + 'static {
     /// (with the real port when the configured one was 0).
     fn start(&mut self) -> ServerFuture<'_, Result<SocketAddr, TransportError>>;
 
-    /// Stops accepting connections and waits for the calls in flight to finish.
+    /// Stops accepting connections and waits for the calls in flight to finish (the kratos
+    /// servers close idle connections and unfinished request heads at once).
     fn stop(&mut self) -> ServerFuture<'_, Result<(), TransportError>>;
 
     /// Stops like [`stop`](Server::stop), but waits at most `grace`: the connections still
