@@ -304,13 +304,61 @@ enum Phase {
 }
 
 pin_project! {
+    /// A connection's deadline, set often (after every request) and rarely reached: the timer
+    /// is only moved earlier, never later, so a later deadline costs no timer update until the
+    /// earlier timer fires and finds it not yet due.
+    struct Deadline {
+        #[pin]
+        timer: Sleep,
+        due: Option<Instant>,
+    }
+}
+
+impl Deadline {
+    fn new(after: Option<Duration>) -> Self {
+        let due = after.map(|d| Instant::now() + d);
+        Deadline {
+            timer: tokio::time::sleep_until(due.unwrap_or_else(Instant::now)),
+            due,
+        }
+    }
+
+    /// Sets the deadline `after` from now (`None`: no deadline).
+    fn set(self: Pin<&mut Self>, after: Option<Duration>) {
+        let this = self.project();
+        *this.due = after.map(|d| Instant::now() + d);
+        if let Some(due) = *this.due
+            && (this.timer.deadline() > due || this.timer.is_elapsed())
+        {
+            this.timer.reset(due);
+        }
+    }
+
+    /// Whether the deadline has come (registering the task to be woken when it does).
+    fn poll_due(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        let mut this = self.project();
+        let Some(due) = *this.due else {
+            return false;
+        };
+        loop {
+            if this.timer.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            if Instant::now() >= due {
+                return true;
+            }
+            this.timer.as_mut().reset(due);
+        }
+    }
+}
+
+pin_project! {
     /// A hyper connection under its watchdog.
     struct Watched<C> {
         #[pin]
         conn: C,
         #[pin]
-        deadline: Sleep,
-        armed: bool,
+        deadline: Deadline,
         phase: Phase,
         // `state.started` when last looked at.
         started: u64,
@@ -330,8 +378,7 @@ impl<C> Watched<C> {
     ) -> Self {
         Watched {
             conn,
-            deadline: tokio::time::sleep(header_timeout.unwrap_or(Duration::ZERO)),
-            armed: header_timeout.is_some(),
+            deadline: Deadline::new(header_timeout),
             phase: Phase::Fresh,
             started: 0,
             draining: false,
@@ -363,9 +410,8 @@ where
                 this.conn.as_mut().graceful_shutdown();
                 if let Phase::Idle { .. } = *this.phase {
                     *this.phase = Phase::Closing;
-                    *this.armed = true;
                     let grace = this.header_timeout.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT);
-                    this.deadline.as_mut().reset(Instant::now() + grace);
+                    this.deadline.as_mut().set(Some(grace));
                 }
             }
             _ => {}
@@ -411,28 +457,25 @@ where
                 Phase::NextHead | Phase::Fresh => *this.header_timeout,
                 Phase::Closing => Some(this.header_timeout.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT)),
             };
-            *this.armed = limit.is_some();
-            if let Some(limit) = limit {
-                this.deadline.as_mut().reset(Instant::now() + limit);
-            }
+            this.deadline.as_mut().set(limit);
             if *this.draining && next == Phase::NextHead {
                 return Poll::Ready(());
             }
         }
 
-        if *this.armed && this.deadline.as_mut().poll(cx).is_ready() {
+        if this.deadline.as_mut().poll_due(cx) {
             match *this.phase {
                 Phase::Idle { .. } => {
                     tracing::debug!(peer = %this.state.peer, "closing an idle connection");
                     this.conn.as_mut().graceful_shutdown();
                     *this.phase = Phase::Closing;
                     let grace = this.header_timeout.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT);
-                    this.deadline.as_mut().reset(Instant::now() + grace);
+                    this.deadline.as_mut().set(Some(grace));
                     if this.conn.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(());
                     }
                     // Registers the new deadline.
-                    if this.deadline.as_mut().poll(cx).is_ready() {
+                    if this.deadline.as_mut().poll_due(cx) {
                         return Poll::Ready(());
                     }
                 }
@@ -441,7 +484,8 @@ where
                     return Poll::Ready(());
                 }
                 Phase::Closing => return Poll::Ready(()),
-                Phase::Busy => *this.armed = false,
+                // Busy has no deadline.
+                Phase::Busy => {}
             }
         }
         Poll::Pending
