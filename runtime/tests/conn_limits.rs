@@ -264,7 +264,7 @@ async fn grpc_clients_that_do_not_finish_the_preface_are_closed_at_the_header_ti
 /// not finish it is closed at the header timeout.
 #[tokio::test]
 async fn idle_keep_alive_connections_close_after_the_idle_timeout() {
-    let idle = Duration::from_millis(1500);
+    let idle = Duration::from_millis(2500);
     let header = Duration::from_millis(300);
     let mut server = http_server(limits(|l| {
         l.idle_timeout = Some(idle);

@@ -144,9 +144,14 @@ struct Io {
 }
 
 impl Io {
+    /// Takes the next bytes read into account (nothing once decided).
     fn sniff(&mut self, new: &[u8]) {
-        let at = usize::from(self.sniffed);
-        let want = &H2_PREFACE[at..];
+        let Some(want) = H2_PREFACE.get(usize::from(self.sniffed)..) else {
+            return;
+        };
+        if want.is_empty() {
+            return;
+        }
         let n = new.len().min(want.len());
         if new[..n] == want[..n] {
             // n ≤ 24.
@@ -717,5 +722,49 @@ impl Running {
             kind,
             reason: format!("serving task failed: {e}"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// Feeds `chunks` to the preface sniffer of a fresh connection; whether it saw HTTP/2.
+    async fn sniffs_h2(chunks: &[&[u8]]) -> bool {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let state = Arc::new(ConnState::new(client.local_addr().unwrap()));
+        let mut io = Io {
+            inner: client,
+            state: state.clone(),
+            sniffed: 0,
+        };
+        for chunk in chunks {
+            io.sniff(chunk);
+        }
+        state.h2.load(Ordering::Acquire)
+    }
+
+    /// The rule: a connection is HTTP/2 when its first 24 bytes are the preface, however they
+    /// are split across reads; any other first bytes make it HTTP/1 for good.
+    #[tokio::test]
+    async fn the_http2_preface_is_recognized_across_reads_and_nothing_else_is() {
+        assert!(sniffs_h2(&[H2_PREFACE]).await);
+        assert!(sniffs_h2(&[b"PRI * HTTP/2.0\r\n", b"\r\nSM\r\n\r\n"]).await);
+        let bytes: Vec<&[u8]> = H2_PREFACE.chunks(1).collect();
+        assert!(sniffs_h2(&bytes).await);
+        // The preface followed by frames in the same read.
+        let mut with_frames = H2_PREFACE.to_vec();
+        with_frames.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        assert!(sniffs_h2(&[&with_frames]).await);
+        assert!(!sniffs_h2(&[b"PRI * HTTP/2.0\r\n"]).await);
+        assert!(!sniffs_h2(&[b"GET / HTTP/1.1\r\n\r\n"]).await);
+        assert!(!sniffs_h2(&[b"PRI * HTTP/1.1\r\n", &H2_PREFACE[16..]]).await);
+        // Once HTTP/1, later bytes that look like the preface change nothing.
+        assert!(!sniffs_h2(&[b"G", H2_PREFACE]).await);
     }
 }
