@@ -718,10 +718,20 @@ impl Running {
                 }
             },
         };
-        finished.map_err(|e| super::TransportError::Serve {
+        let cut = finished.map_err(|e| super::TransportError::Serve {
             kind,
             reason: format!("serving task failed: {e}"),
-        })
+        })?;
+        if cut.is_empty() {
+            tracing::info!(server = kind, "server stopped");
+        } else {
+            tracing::warn!(
+                server = kind,
+                cut = cut.len(),
+                "server stopped, cutting the connections still open"
+            );
+        }
+        Ok(cut)
     }
 }
 

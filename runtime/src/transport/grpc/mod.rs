@@ -4,6 +4,9 @@
 //! server trait with an adapter that calls the same service implementation as the HTTP routes,
 //! through the same kind of middleware chain ([`Server::endpoint`]) and with the same
 //! [`Context`] (operation `/package.Service/Method`, metadata as headers).
+//!
+//! The services' routes are served over HTTP/2 on the runtime's own connections, as the HTTP
+//! server's: the same [`ConnectionLimits`], accept backoff and stop.
 
 mod client;
 mod serve;
@@ -158,19 +161,10 @@ impl Server {
         &mut self,
         grace: Option<Duration>,
     ) -> Result<Vec<CutConnection>, TransportError> {
-        let Some(running) = self.running.take() else {
-            return Ok(Vec::new());
-        };
-        let cut = running.stop("grpc", grace).await?;
-        if cut.is_empty() {
-            tracing::info!("grpc server stopped");
-        } else {
-            tracing::warn!(
-                cut = cut.len(),
-                "grpc server stopped, cutting the connections still open"
-            );
+        match self.running.take() {
+            Some(running) => running.stop("grpc", grace).await,
+            None => Ok(Vec::new()),
         }
-        Ok(cut)
     }
 }
 

@@ -301,19 +301,10 @@ impl Server {
         &mut self,
         grace: Option<Duration>,
     ) -> Result<Vec<CutConnection>, TransportError> {
-        let Some(running) = self.running.take() else {
-            return Ok(Vec::new());
-        };
-        let cut = running.stop("http", grace).await?;
-        if cut.is_empty() {
-            tracing::info!("http server stopped");
-        } else {
-            tracing::warn!(
-                cut = cut.len(),
-                "http server stopped, cutting the connections still open"
-            );
+        match self.running.take() {
+            Some(running) => running.stop("http", grace).await,
+            None => Ok(Vec::new()),
         }
-        Ok(cut)
     }
 }
 
