@@ -632,27 +632,21 @@ where
             inner: make(peer, local),
             state: state.clone(),
         };
-        let registry = registry.clone();
         let header_timeout = limits.header_read_timeout;
         let idle_timeout = limits.idle_timeout;
+        let registry = registry.clone();
+        let end = move || {
+            registry.remove(id);
+            drop(permit);
+        };
         if http2_only {
             let conn = builder.serve_connection(io, service).into_owned();
-            let watched = Watched::new(conn, state, header_timeout, idle_timeout);
-            tokio::spawn(async move {
-                watched.await;
-                registry.remove(id);
-                drop(permit);
-            });
+            spawn_watched(Watched::new(conn, state, header_timeout, idle_timeout), end);
         } else {
             let conn = builder
                 .serve_connection_with_upgrades(io, service)
                 .into_owned();
-            let watched = Watched::new(conn, state, header_timeout, idle_timeout);
-            tokio::spawn(async move {
-                watched.await;
-                registry.remove(id);
-                drop(permit);
-            });
+            spawn_watched(Watched::new(conn, state, header_timeout, idle_timeout), end);
         }
     }
     drop(acceptor);
@@ -673,6 +667,17 @@ where
     let cut = registry.command(kind, CUT);
     registry.empty().await;
     cut
+}
+
+/// Runs a connection in its own task, then `end`.
+fn spawn_watched<C>(watched: Watched<C>, end: impl FnOnce() + Send + 'static)
+where
+    Watched<C>: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        watched.await;
+        end();
+    });
 }
 
 /// A server's serving task, as [`serve`] runs it.
