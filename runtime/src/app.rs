@@ -10,7 +10,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use crate::registry::{BoxFuture, Registrar, RegistryError, ServiceInstance};
-use crate::transport::{Server, TransportError};
+use crate::transport::{CutConnection, Server, TransportError};
 
 /// The error a lifecycle hook returns.
 pub type HookError = Box<dyn std::error::Error + Send + Sync>;
@@ -32,9 +32,15 @@ pub enum AppError {
     /// Waiting for the termination signals failed.
     #[error("cannot listen for termination signals: {0}")]
     Signal(#[source] std::io::Error),
-    /// The servers did not finish their calls within the stop timeout.
-    #[error("servers did not stop within {0:?}")]
-    StopTimeout(Duration),
+    /// The servers did not finish their calls within the stop timeout: the connections still
+    /// open then were closed, and are listed (a server that cannot list them adds none).
+    #[error("servers did not stop within {timeout:?}{}", cut_list(.cut))]
+    StopTimeout {
+        /// The stop timeout.
+        timeout: Duration,
+        /// The connections cut.
+        cut: Vec<CutConnection>,
+    },
     /// Registration failed; the servers were stopped.
     #[error("register failed: {0}")]
     Register(#[source] RegistryError),
@@ -74,7 +80,8 @@ pub enum AppError {
 /// 5. waits for a termination signal (SIGTERM, SIGINT, SIGQUIT by default), the future given
 ///    to `run_until`, or the failure of a server;
 /// 6. runs the before-stop hooks, **deregisters** (first, so clients stop picking the instance),
-///    stops the servers gracefully within the stop timeout, and runs the after-stop hooks.
+///    stops the servers gracefully within the stop timeout (all at once; connections still
+///    busy at the timeout are cut and reported), and runs the after-stop hooks.
 ///
 /// Unlike Kratos, every failure path still cleans up: a failed registration (or after-start
 /// hook) deregisters and stops the servers; a failed server deregisters; a failed
@@ -204,8 +211,9 @@ impl App {
         self
     }
 
-    /// How long stopping the servers may take before the application gives up waiting
-    /// (default 10 s).
+    /// How long stopping the servers may take (default 10 s): idle connections close at
+    /// once, busy ones may finish until then; those still open then are closed and reported
+    /// in [`AppError::StopTimeout`].
     pub fn stop_timeout(mut self, timeout: Duration) -> Self {
         self.stop_timeout = timeout;
         self
@@ -429,24 +437,81 @@ impl App {
         Ok(started)
     }
 
-    /// Stops every server (all of them, even when one fails), within the stop timeout.
+    /// Stops every server (all of them, even when one fails), all at once, within the stop
+    /// timeout: the servers close their idle connections at once and let the busy ones finish
+    /// until the timeout, then close those still open. The connections so cut are logged and
+    /// returned in [`AppError::StopTimeout`].
     pub async fn stop_all(&mut self) -> Result<(), AppError> {
         let timeout = self.stop_timeout;
-        let stop = async {
-            let mut errors = Vec::new();
-            for server in self.servers.iter_mut() {
-                if let Err(e) = server.stop().await {
-                    errors.push(e);
+        let mut stops: Vec<_> = self
+            .servers
+            .iter_mut()
+            .map(|server| server.stop_within(timeout))
+            .collect();
+        let mut outcomes: Vec<Option<Result<Vec<CutConnection>, TransportError>>> =
+            stops.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (stop, outcome) in stops.iter_mut().zip(outcomes.iter_mut()) {
+                if outcome.is_none() {
+                    match stop.as_mut().poll(cx) {
+                        Poll::Ready(done) => *outcome = Some(done),
+                        Poll::Pending => pending = true,
+                    }
                 }
             }
-            errors
-        };
-        match tokio::time::timeout(timeout, stop).await {
-            Ok(errors) if errors.is_empty() => Ok(()),
-            Ok(errors) => Err(AppError::Stop(errors)),
-            Err(_) => Err(AppError::StopTimeout(timeout)),
+            if pending {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
+        drop(stops);
+        let mut cut = Vec::new();
+        let mut timed_out = false;
+        let mut errors = Vec::new();
+        for outcome in outcomes.into_iter().flatten() {
+            match outcome {
+                Ok(mut c) => cut.append(&mut c),
+                Err(TransportError::StopTimeout { .. }) => timed_out = true,
+                Err(e) => errors.push(e),
+            }
+        }
+        for c in &cut {
+            tracing::warn!(server = c.server, peer = %c.peer, in_flight = c.in_flight, "connection cut: still open at the stop timeout");
+        }
+        let mut failures = Vec::new();
+        if !errors.is_empty() {
+            failures.push(AppError::Stop(errors));
+        }
+        if timed_out || !cut.is_empty() {
+            failures.push(AppError::StopTimeout { timeout, cut });
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(failures.remove(0)),
+            _ => Err(AppError::Multiple(failures)),
         }
     }
+}
+
+/// `; cut <connections>`, naming at most ten.
+fn cut_list(cut: &[CutConnection]) -> String {
+    const SHOWN: usize = 10;
+    if cut.is_empty() {
+        return String::new();
+    }
+    let mut list = cut
+        .iter()
+        .take(SHOWN)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if cut.len() > SHOWN {
+        list.push_str(&format!(" and {} more", cut.len() - SHOWN));
+    }
+    format!("; cut {} connection(s): {list}", cut.len())
 }
 
 fn box_hook<F, Fut, E>(hook: F) -> Hook

@@ -3,9 +3,42 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::time::Duration;
 
+mod accept;
+mod conn;
 pub mod grpc;
 pub mod http;
+mod limits;
+
+pub use limits::{
+    ConnectionLimits, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_CONCURRENT_STREAMS,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS,
+};
+
+/// A connection a server closed while stopping because it was still open at the stop's
+/// deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutConnection {
+    /// `http` or `grpc`.
+    pub server: &'static str,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The requests (or calls) it still had in flight; 0 for a connection that was only slow
+    /// to close.
+    pub in_flight: usize,
+}
+
+impl std::fmt::Display for CutConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} connection from {} ({} in flight)",
+            self.server, self.peer, self.in_flight
+        )
+    }
+}
 
 /// A boxed future borrowing its server.
 pub type ServerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -41,6 +74,14 @@ pub enum TransportError {
         /// What failed.
         reason: String,
     },
+    /// The server did not stop within the time it was given, and cannot tell what it cut.
+    #[error("{kind} server: did not stop within {grace:?}")]
+    StopTimeout {
+        /// The server's kind.
+        kind: &'static str,
+        /// The time it was given.
+        grace: Duration,
+    },
 }
 
 /// A server the application starts and stops (Kratos' `transport.Server`).
@@ -52,8 +93,26 @@ pub trait Server: Send + 'static {
     /// (with the real port when the configured one was 0).
     fn start(&mut self) -> ServerFuture<'_, Result<SocketAddr, TransportError>>;
 
-    /// Stops accepting connections and waits for the calls in flight to finish.
+    /// Stops accepting connections and waits for the calls in flight to finish (the kratos
+    /// servers close idle connections and unfinished request heads at once).
     fn stop(&mut self) -> ServerFuture<'_, Result<(), TransportError>>;
+
+    /// Stops like [`stop`](Server::stop), but waits at most `grace`: the connections still
+    /// open then are closed, and returned. [`App`](crate::App) stops its servers this way.
+    /// The default waits for `stop` and fails with [`TransportError::StopTimeout`] when it
+    /// takes longer.
+    fn stop_within(
+        &mut self,
+        grace: Duration,
+    ) -> ServerFuture<'_, Result<Vec<CutConnection>, TransportError>> {
+        let kind = self.kind();
+        Box::pin(async move {
+            match tokio::time::timeout(grace, self.stop()).await {
+                Ok(stopped) => stopped.map(|()| Vec::new()),
+                Err(_) => Err(TransportError::StopTimeout { kind, grace }),
+            }
+        })
+    }
 
     /// Resolves, with the reason, when the server fails while serving (after a successful
     /// [`start`](Server::start)). [`App`](crate::App) stops (deregistering first) when one of

@@ -4,8 +4,12 @@
 //! server trait with an adapter that calls the same service implementation as the HTTP routes,
 //! through the same kind of middleware chain ([`Server::endpoint`]) and with the same
 //! [`Context`] (operation `/package.Service/Method`, metadata as headers).
+//!
+//! The services' routes are served over HTTP/2 on the runtime's own connections, as the HTTP
+//! server's: the same [`ConnectionLimits`], accept backoff and stop.
 
 mod client;
+mod serve;
 
 pub use crate::transport::http::ClientError;
 pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
@@ -13,10 +17,9 @@ pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 
@@ -24,7 +27,8 @@ use crate::context::{Context, Kind};
 use crate::errors::Error;
 use crate::middleware::{Endpoint, Middleware, Selector};
 use crate::stream::RequestStream;
-use crate::transport::{ServerFuture, TransportError};
+use crate::transport::conn::{Running, ServeOptions};
+use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportError};
 
 /// Builds a gRPC [`Server`].
 #[derive(Debug)]
@@ -32,6 +36,7 @@ pub struct ServerBuilder {
     address: String,
     listener: Option<std::net::TcpListener>,
     selector: Selector,
+    limits: ConnectionLimits,
 }
 
 impl ServerBuilder {
@@ -59,21 +64,27 @@ impl ServerBuilder {
         self
     }
 
+    /// The connection limits (default [`ConnectionLimits::default`]): the header read
+    /// timeout bounds the HTTP/2 preface, the idle timeout closes connections without calls
+    /// (with a GOAWAY), and the HTTP/2 limits (streams, header list, keep-alive pings) apply.
+    /// The body read timeout does not apply to gRPC. The message size limit (4 MiB) is the
+    /// generated tonic server's `max_decoding_message_size`.
+    pub fn limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server {
         Server {
             address: self.address,
             listener: self.listener,
             selector: self.selector,
+            limits: self.limits,
             routes: RoutesBuilder::default(),
             running: None,
         }
     }
-}
-
-struct Running {
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
 /// The gRPC server.
@@ -81,6 +92,7 @@ pub struct Server {
     address: String,
     listener: Option<std::net::TcpListener>,
     selector: Selector,
+    limits: ConnectionLimits,
     routes: RoutesBuilder,
     running: Option<Running>,
 }
@@ -95,12 +107,14 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// A builder with the defaults: address `:0`, no middleware.
+    /// A builder with the defaults: address `:0`, no middleware, the default
+    /// [`ConnectionLimits`].
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             address: ":0".into(),
             listener: None,
             selector: Selector::new(),
+            limits: ConnectionLimits::default(),
         }
     }
 
@@ -142,6 +156,16 @@ impl Server {
     async fn bind_listener(&mut self) -> Result<TcpListener, TransportError> {
         crate::transport::listen("grpc", &self.address, self.listener.take()).await
     }
+
+    async fn shut(
+        &mut self,
+        grace: Option<Duration>,
+    ) -> Result<Vec<CutConnection>, TransportError> {
+        match self.running.take() {
+            Some(running) => running.stop("grpc", grace).await,
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 impl crate::transport::Server for Server {
@@ -164,38 +188,28 @@ impl crate::transport::Server for Server {
                 source: e,
             })?;
             let routes = std::mem::take(&mut self.routes).routes();
-            let (shutdown, mut stop) = watch::channel(false);
-            let task = tokio::spawn(async move {
-                tonic::transport::Server::builder()
-                    .add_routes(routes)
-                    .serve_with_incoming_shutdown(Incoming::new(listener), async move {
-                        let _ = stop.changed().await;
-                    })
-                    .await
-            });
-            self.running = Some(Running { shutdown, task });
+            let options = ServeOptions {
+                kind: "grpc",
+                limits: self.limits.clone(),
+                http2_only: true,
+            };
+            self.running = Some(Running::spawn(listener, options, move |peer, local| {
+                serve::GrpcService::new(routes.clone(), peer, local)
+            }));
             tracing::info!(address = %local, "grpc server listening");
             Ok(local)
         })
     }
 
     fn stop(&mut self) -> ServerFuture<'_, Result<(), TransportError>> {
-        Box::pin(async move {
-            let Some(running) = self.running.take() else {
-                return Ok(());
-            };
-            let _ = running.shutdown.send(true);
-            let outcome = running.task.await.map_err(|e| TransportError::Serve {
-                kind: "grpc",
-                reason: format!("serving task failed: {e}"),
-            })?;
-            outcome.map_err(|e| TransportError::Serve {
-                kind: "grpc",
-                reason: e.to_string(),
-            })?;
-            tracing::info!("grpc server stopped");
-            Ok(())
-        })
+        Box::pin(async move { self.shut(None).await.map(drop) })
+    }
+
+    fn stop_within(
+        &mut self,
+        grace: Duration,
+    ) -> ServerFuture<'_, Result<Vec<CutConnection>, TransportError>> {
+        Box::pin(self.shut(Some(grace)))
     }
 }
 
@@ -316,53 +330,4 @@ fn request_stream<Req: Send + 'static>(
     request.map(|incoming| {
         RequestStream::new(incoming.map(|item| item.map_err(Error::from)), validator)
     })
-}
-
-/// Accepted connections for tonic. An accept error (such as too many open files) is logged and
-/// retried after a short pause, as the HTTP server does, instead of ending the server: tonic
-/// stops serving at the first error its incoming stream yields.
-struct Incoming {
-    listener: TcpListener,
-    pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl Incoming {
-    fn new(listener: TcpListener) -> Self {
-        Incoming {
-            listener,
-            pause: None,
-        }
-    }
-}
-
-impl tokio_stream::Stream for Incoming {
-    type Item = std::io::Result<tokio::net::TcpStream>;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        use std::task::Poll;
-        loop {
-            if let Some(pause) = self.pause.as_mut() {
-                if pause.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                self.pause = None;
-            }
-            match self.listener.poll_accept(cx) {
-                Poll::Ready(Ok((stream, _peer))) => {
-                    let _ = stream.set_nodelay(true);
-                    return Poll::Ready(Some(Ok(stream)));
-                }
-                Poll::Ready(Err(e)) => {
-                    tracing::warn!(error = %e, "grpc server: accept failed; retrying");
-                    self.pause = Some(Box::pin(tokio::time::sleep(
-                        std::time::Duration::from_millis(10),
-                    )));
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
 }

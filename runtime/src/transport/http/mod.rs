@@ -25,7 +25,7 @@ pub use client::{
 };
 pub use router::RouteError;
 pub use server::{DEFAULT_MAX_BODY, Server, ServerBuilder};
-pub use unary::{RawReplyFn, ReplyFn, whole_reply};
+pub use unary::{BODY_TIMEOUT_REASON, RawReplyFn, ReplyFn, whole_reply};
 
 /// What generated code says about one route.
 #[derive(Debug, Clone, Copy)]

@@ -9,13 +9,13 @@ use bytes::Bytes;
 use http::{Request, Response};
 
 use super::response::{self, Body};
-use super::unary::{RouteHandler, read_body};
+use super::unary::{BodyLimits, RouteHandler, read_body};
 use crate::codec::Codec;
 use crate::middleware::BoxFuture;
 
 pub(crate) struct RawRoute<F, Fut> {
     pub(crate) handler: F,
-    pub(crate) max_body: usize,
+    pub(crate) body_limits: BodyLimits,
     pub(crate) _future: PhantomData<fn() -> Fut>,
 }
 
@@ -31,7 +31,7 @@ where
     ) -> BoxFuture<Response<Body>> {
         Box::pin(async move {
             let (parts, body) = request.into_parts();
-            let body = match read_body(body, self.max_body).await {
+            let body = match read_body(body, self.body_limits).await {
                 Ok(b) => b,
                 Err(e) => {
                     return response::error(

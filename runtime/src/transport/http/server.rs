@@ -4,29 +4,26 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::RouteSpec;
 use super::binder::Binder;
 use super::layers::{self, BoxError, HttpService, LayerFn};
 use super::response::{self, Body};
 use super::router::{Lookup, Route, RouteError, Router, clean_path};
-use super::unary::{ReplyMode, UnaryRoute};
+use super::unary::{BodyLimits, ReplyMode, UnaryRoute};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::errors::Error;
 use crate::middleware::{BoxFuture, Middleware, Selector};
-use crate::transport::{ServerFuture, TransportError};
+use crate::transport::conn::{Running, ServeOptions};
+use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportError};
 
 /// Default limit on a request body: 4 MiB, as gRPC's default message size.
 pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
@@ -37,6 +34,7 @@ pub struct ServerBuilder {
     listener: Option<std::net::TcpListener>,
     selector: Selector,
     max_body: usize,
+    limits: ConnectionLimits,
     layers: Vec<LayerFn>,
 }
 
@@ -45,6 +43,7 @@ impl std::fmt::Debug for ServerBuilder {
         f.debug_struct("http::ServerBuilder")
             .field("address", &self.address)
             .field("max_body", &self.max_body)
+            .field("limits", &self.limits)
             .field("layers", &self.layers.len())
             .finish()
     }
@@ -82,6 +81,13 @@ impl ServerBuilder {
         self
     }
 
+    /// The connection limits: header, body and idle timeouts, header size and count,
+    /// connections, HTTP/2 streams and keep-alive (default [`ConnectionLimits::default`]).
+    pub fn limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Wraps the whole server (routing included) in a tower layer, such as tower-http's
     /// `TraceLayer`, `CorsLayer`, `CompressionLayer` or tower's `TimeoutLayer`. The first layer
     /// added is the innermost. Layers get the request as `http::Request<hyper::body::Incoming>`
@@ -113,16 +119,12 @@ impl ServerBuilder {
             listener: self.listener,
             selector: self.selector,
             max_body: self.max_body,
+            limits: self.limits,
             layers: self.layers,
             router: Router::default(),
             running: None,
         }
     }
-}
-
-struct Running {
-    shutdown: watch::Sender<bool>,
-    task: JoinHandle<()>,
 }
 
 /// The HTTP server.
@@ -131,6 +133,7 @@ pub struct Server {
     listener: Option<std::net::TcpListener>,
     selector: Selector,
     max_body: usize,
+    limits: ConnectionLimits,
     layers: Vec<LayerFn>,
     router: Router,
     running: Option<Running>,
@@ -146,13 +149,15 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// A builder with the defaults: address `:0`, no middleware, 4 MiB body limit.
+    /// A builder with the defaults: address `:0`, no middleware, 4 MiB body limit, the
+    /// default [`ConnectionLimits`].
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             address: ":0".into(),
             listener: None,
             selector: Selector::new(),
             max_body: DEFAULT_MAX_BODY,
+            limits: ConnectionLimits::default(),
             layers: Vec::new(),
         }
     }
@@ -242,7 +247,7 @@ impl Server {
             reply,
             &middleware,
             spec.validator,
-            self.max_body,
+            self.body_limits(),
             handler,
         );
         self.router.add(Route {
@@ -275,14 +280,31 @@ impl Server {
             operation: path,
             handler: Arc::new(super::raw::RawRoute {
                 handler,
-                max_body: self.max_body,
+                body_limits: self.body_limits(),
                 _future: std::marker::PhantomData,
             }),
         })
     }
 
+    fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            max_bytes: self.max_body,
+            timeout: self.limits.body_read_timeout,
+        }
+    }
+
     async fn bind_listener(&mut self) -> Result<TcpListener, TransportError> {
         crate::transport::listen("http", &self.address, self.listener.take()).await
+    }
+
+    async fn shut(
+        &mut self,
+        grace: Option<Duration>,
+    ) -> Result<Vec<CutConnection>, TransportError> {
+        match self.running.take() {
+            Some(running) => running.stop("http", grace).await,
+            None => Ok(Vec::new()),
+        }
     }
 }
 
@@ -379,48 +401,6 @@ fn with_query(path: &str, uri: &http::Uri) -> String {
     }
 }
 
-/// Accepts connections (HTTP/1 and HTTP/2) and serves them with `service` until `stop`
-/// changes, then waits for the connections in flight to finish.
-async fn serve<S, B>(listener: TcpListener, service: S, mut stop: watch::Receiver<bool>)
-where
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _peer)) = accepted else {
-                    // Accept errors (such as too many open files) are transient: back off
-                    // briefly and keep serving.
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let conn = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
-                    .into_owned();
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "http connection ended with an error");
-                    }
-                });
-            }
-            _ = stop.changed() => break,
-        }
-    }
-    drop(listener);
-    graceful.shutdown().await;
-}
-
 impl crate::transport::Server for Server {
     fn kind(&self) -> &'static str {
         "http"
@@ -443,34 +423,35 @@ impl crate::transport::Server for Server {
             let service = Service {
                 router: Arc::new(std::mem::take(&mut self.router)),
             };
-            let (shutdown, stop) = watch::channel(false);
-            let task = if self.layers.is_empty() {
-                tokio::spawn(serve(listener, service, stop))
+            let options = ServeOptions {
+                kind: "http",
+                limits: self.limits.clone(),
+                http2_only: false,
+            };
+            let running = if self.layers.is_empty() {
+                Running::spawn(listener, options, move |_, _| service.clone())
             } else {
                 let mut stack = layers::boxed(service);
                 for layer in &self.layers {
                     stack = layer(stack);
                 }
-                tokio::spawn(serve(listener, layers::Guarded(stack), stop))
+                let service = layers::Guarded(stack);
+                Running::spawn(listener, options, move |_, _| service.clone())
             };
-            self.running = Some(Running { shutdown, task });
+            self.running = Some(running);
             tracing::info!(address = %local, "http server listening");
             Ok(local)
         })
     }
 
     fn stop(&mut self) -> ServerFuture<'_, Result<(), TransportError>> {
-        Box::pin(async move {
-            let Some(running) = self.running.take() else {
-                return Ok(());
-            };
-            let _ = running.shutdown.send(true);
-            running.task.await.map_err(|e| TransportError::Serve {
-                kind: "http",
-                reason: format!("serving task failed: {e}"),
-            })?;
-            tracing::info!("http server stopped");
-            Ok(())
-        })
+        Box::pin(async move { self.shut(None).await.map(drop) })
+    }
+
+    fn stop_within(
+        &mut self,
+        grace: Duration,
+    ) -> ServerFuture<'_, Result<Vec<CutConnection>, TransportError>> {
+        Box::pin(self.shut(Some(grace)))
     }
 }

@@ -61,7 +61,17 @@ pub(crate) struct UnaryRoute<Req, Rep> {
     pub(crate) bind: BindFn<Req>,
     pub(crate) reply: ReplyMode<Rep>,
     pub(crate) endpoint: Endpoint<Req, Rep>,
-    pub(crate) max_body: usize,
+    pub(crate) body_limits: BodyLimits,
+}
+
+/// The limits on reading a request body.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    /// The most bytes accepted (more is a 413).
+    pub(crate) max_bytes: usize,
+    /// How long the whole body may take to arrive once the handler starts reading it, which
+    /// is as soon as the request head is routed (longer is a 408).
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 impl<Req, Rep> UnaryRoute<Req, Rep>
@@ -78,7 +88,7 @@ where
         reply: ReplyMode<Rep>,
         middleware: &[crate::middleware::Middleware],
         validator: Option<crate::validate::Validator>,
-        max_body: usize,
+        body_limits: BodyLimits,
         f: F,
     ) -> Self
     where
@@ -93,7 +103,7 @@ where
             bind,
             reply,
             endpoint: Endpoint::with_validator(middleware, validator, f),
-            max_body,
+            body_limits,
         }
     }
 }
@@ -112,7 +122,7 @@ where
         let guarded = Box::pin(async move {
             let (parts, body) = request.into_parts();
             let reply_codec = Codec::for_reply(&parts.headers);
-            let bound = match read_body(body, self.max_body).await {
+            let bound = match read_body(body, self.body_limits).await {
                 Ok(body) => {
                     let named: Vec<(&str, String)> = self
                         .template
@@ -125,7 +135,7 @@ where
                         parts: &parts,
                         body,
                         vars: &named,
-                        limits: crate::codec::DecodeLimits::for_body_limit(self.max_body),
+                        limits: crate::codec::DecodeLimits::for_body_limit(self.body_limits.max_bytes),
                     };
                     (self.bind)(&mut binder)
                 }
@@ -169,9 +179,29 @@ where
     }
 }
 
-/// Reads the whole body, refusing more than `limit` bytes (413).
-pub(crate) async fn read_body(body: hyper::body::Incoming, limit: usize) -> Result<Bytes, Error> {
-    match Limited::new(body, limit).collect().await {
+/// Reads the whole body, refusing more than `limits.max_bytes` bytes (413) and a body that
+/// has not arrived whole within `limits.timeout` (408: a client trickling its body cannot hold
+/// the connection).
+pub(crate) async fn read_body(
+    body: hyper::body::Incoming,
+    limits: BodyLimits,
+) -> Result<Bytes, Error> {
+    let limit = limits.max_bytes;
+    let collect = Limited::new(body, limit).collect();
+    let collected = match limits.timeout {
+        None => collect.await,
+        Some(timeout) => match tokio::time::timeout(timeout, collect).await {
+            Ok(collected) => collected,
+            Err(_) => {
+                return Err(Error::new(
+                    408,
+                    BODY_TIMEOUT_REASON,
+                    format!("request body not received within {timeout:?}"),
+                ));
+            }
+        },
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -192,3 +222,6 @@ pub(crate) async fn read_body(body: hyper::body::Incoming, limit: usize) -> Resu
         }
     }
 }
+
+/// The reason of the 408 answered to a body that did not arrive within the body read timeout.
+pub const BODY_TIMEOUT_REASON: &str = "BODY_TIMEOUT";
