@@ -102,10 +102,16 @@ struct Event {
 /// The event-stream parser of the HTML standard, fed with chunks as they arrive: lines end
 /// with LF, CRLF or CR; a blank line dispatches the event; `data` lines are joined with
 /// newlines; comments and the `id` and `retry` fields are ignored.
+///
+/// Each byte is scanned for a line end once: a line that arrives in many chunks is not
+/// searched again from its start on every chunk (which made reading one long line quadratic).
 #[derive(Debug, Default)]
 struct EventReader {
     buf: Vec<u8>,
+    /// Where the unread lines start.
     pos: usize,
+    /// Where to resume looking for a line end (`>= pos`): the bytes before hold none.
+    scanned: usize,
     kind: String,
     data: String,
     has_data: bool,
@@ -115,6 +121,7 @@ impl EventReader {
     fn push(&mut self, chunk: &[u8]) {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
+            self.scanned -= self.pos;
             self.pos = 0;
         }
         self.buf.extend_from_slice(chunk);
@@ -154,19 +161,26 @@ impl EventReader {
 
     /// Where the next line ends and the one after starts. A CR last in the buffer waits for
     /// the next chunk, which may begin with its LF.
-    fn line_end(&self, eof: bool) -> Option<(usize, usize)> {
-        let rest = &self.buf[self.pos..];
-        let i = rest.iter().position(|&b| b == b'\n' || b == b'\r')?;
-        let end = self.pos + i;
-        if rest[i] == b'\n' {
-            return Some((end, end + 1));
-        }
-        match rest.get(i + 1) {
-            Some(b'\n') => Some((end, end + 2)),
-            Some(_) => Some((end, end + 1)),
-            None if eof => Some((end, end + 1)),
-            None => None,
-        }
+    fn line_end(&mut self, eof: bool) -> Option<(usize, usize)> {
+        let from = self.scanned.max(self.pos);
+        let Some(i) = self.buf[from..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+        else {
+            self.scanned = self.buf.len();
+            return None;
+        };
+        let end = from + i;
+        let found = match (self.buf[end], self.buf.get(end + 1)) {
+            (b'\n', _) => Some((end, end + 1)),
+            (_, Some(b'\n')) => Some((end, end + 2)),
+            (_, Some(_)) => Some((end, end + 1)),
+            (_, None) if eof => Some((end, end + 1)),
+            (_, None) => None,
+        };
+        // The next search starts after this line, or at the CR that waits for its LF.
+        self.scanned = found.map_or(end, |(_, next)| next);
+        found
     }
 
     fn field(&mut self, line: &str) {
@@ -330,6 +344,36 @@ mod tests {
             events(&[b"event: x\n\ndata: y\n\ndata: z"]),
             [event("", "y")]
         );
+    }
+
+    #[test]
+    fn a_long_line_in_small_chunks_is_scanned_once() {
+        // 4 MiB of one line in 64-byte chunks: rescanning the line on every chunk would take
+        // about 10^11 byte comparisons; scanning each byte once takes a few million. The
+        // generous bound only catches the quadratic reading.
+        let reader = std::thread::spawn(|| {
+            let mut reader = EventReader::default();
+            reader.push(b"data: ");
+            let chunk = [b'x'; 64];
+            for _ in 0..(4 << 20) / 64 {
+                reader.push(&chunk);
+                assert_eq!(reader.next_event(false).unwrap(), None);
+            }
+            reader.push(b"\r");
+            assert_eq!(reader.next_event(false).unwrap(), None);
+            reader.push(b"\n\n");
+            reader.next_event(false).unwrap()
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !reader.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "reading a 4 MiB line in 64-byte chunks did not finish within 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let event = reader.join().unwrap().unwrap();
+        assert_eq!(event.data.len(), 4 << 20);
     }
 
     #[test]
