@@ -88,18 +88,50 @@ pub fn decode<T>(msg: &mut T, input: &str, bind: FormFn<T>) -> Result<(), FormEr
     if input.is_empty() {
         return Ok(());
     }
-    let mut groups: Vec<(Cow<'_, str>, Vec<Cow<'_, str>>)> = Vec::new();
-    for (k, v) in form_urlencoded::parse(input.as_bytes()) {
-        match groups.iter_mut().find(|(key, _)| *key == k) {
-            Some((_, values)) => values.push(v),
-            None => groups.push((k, vec![v])),
-        }
-    }
+    let groups = group_by_key(form_urlencoded::parse(input.as_bytes()));
     for (key, values) in &groups {
         let path = parse_key(key);
         bind(msg, &path, values)?;
     }
     Ok(())
+}
+
+/// Groups from this many distinct keys on are found through a hash index; fewer are searched.
+const INDEX_FROM: usize = 16;
+
+/// The values of each key, keys in order of first appearance. Grouping is linear in the
+/// number of pairs: searching the groups for every pair made many distinct keys quadratic
+/// (a form body of 100k keys took minutes of CPU).
+fn group_by_key<'a>(
+    pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+) -> Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)> {
+    let mut groups: Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)> = Vec::new();
+    let mut index: Option<std::collections::HashMap<Cow<'a, str>, usize>> = None;
+    for (k, v) in pairs {
+        let found = match &index {
+            Some(index) => index.get(&k).copied(),
+            None => groups.iter().position(|(key, _)| *key == k),
+        };
+        match found {
+            Some(i) => groups[i].1.push(v),
+            None => {
+                if let Some(index) = &mut index {
+                    index.insert(k.clone(), groups.len());
+                }
+                groups.push((k, vec![v]));
+                if index.is_none() && groups.len() >= INDEX_FROM {
+                    index = Some(
+                        groups
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (key, _))| (key.clone(), i))
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+    groups
 }
 
 /// Decodes `(key, value)` pairs (keys in the form syntax) into `msg`, grouping the values of
@@ -620,5 +652,47 @@ mod tests {
             "too many values for field \"q\": a, b"
         );
         assert_eq!(single("q", &[Cow::from("")]).unwrap(), None);
+    }
+
+    #[test]
+    fn many_keys_group_in_order_past_the_index_threshold() {
+        let input: Vec<String> = (0..40)
+            .flat_map(|i| [format!("k{i}=a"), format!("k{}=b", i / 2)])
+            .collect();
+        let input = input.join("&");
+        let groups = group_by_key(form_urlencoded::parse(input.as_bytes()));
+        assert_eq!(groups.len(), 40);
+        for (i, (key, values)) in groups.iter().enumerate() {
+            assert_eq!(key, &format!("k{i}"));
+            // k{i} gets "a" from pair 2i, and "b" from pairs 4i+1 and 4i+3 when they exist.
+            let bs = (0..40).filter(|j| j / 2 == i).count();
+            assert_eq!(values.len(), 1 + bs, "{key}");
+            assert_eq!(values[0], "a");
+        }
+    }
+
+    #[test]
+    fn many_distinct_keys_decode_in_linear_time() {
+        // 200k distinct keys: searching the groups for each would take about 2*10^10 key
+        // comparisons; the index takes 200k lookups. The generous bound only catches the
+        // quadratic grouping.
+        fn count(n: &mut usize, _: &[Seg<'_>], _: &[Cow<'_, str>]) -> Result<(), FormError> {
+            *n += 1;
+            Ok(())
+        }
+        let worker = std::thread::spawn(|| {
+            let input: Vec<String> = (0..200_000).map(|i| format!("labels[k{i}]=v")).collect();
+            let mut n = 0usize;
+            decode(&mut n, &input.join("&"), count).map(|()| n)
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !worker.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "decoding 200k distinct keys did not finish within 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(worker.join().unwrap(), Ok(200_000));
     }
 }
