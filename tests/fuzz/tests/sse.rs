@@ -10,91 +10,20 @@
 //! yields is what a whole-stream reading of the HTML standard's event-stream rules gives (the
 //! messages, in order, up to and including the first error), wherever the chunks were cut.
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::pin::Pin;
+mod common;
+
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use common::serve_events;
 use fuzz::input::{self, pick};
 use fuzz::{GenResult, Target, Unstructured};
-use http_body::Frame;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use oracle_server::api::Book;
 
 /// An event stream, as the chunks it is sent in.
 #[derive(Debug, Clone)]
 struct Stream {
     chunks: Vec<Vec<u8>>,
-}
-
-/// A body that sends its chunks one by one, returning `Pending` between them so that each is
-/// flushed on its own.
-struct Chunks {
-    chunks: VecDeque<Bytes>,
-    paused: bool,
-}
-
-impl http_body::Body for Chunks {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if !self.paused && !self.chunks.is_empty() {
-            self.paused = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        self.paused = false;
-        Poll::Ready(self.chunks.pop_front().map(|c| Ok(Frame::data(c))))
-    }
-}
-
-/// A server that answers every request with the stream in `current`.
-async fn serve(current: Arc<Mutex<Vec<Vec<u8>>>>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("address: {e}"));
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            // Each chunk goes out at once, not held back for the previous one's ACK.
-            let _ = tcp.set_nodelay(true);
-            let current = current.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |_request| {
-                    let chunks = current
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .iter()
-                        .map(|c| Bytes::from(c.clone()))
-                        .collect();
-                    async move {
-                        http::Response::builder()
-                            .header(http::header::CONTENT_TYPE, "text/event-stream")
-                            .body(Chunks {
-                                chunks,
-                                paused: false,
-                            })
-                    }
-                });
-                // A connection error only ends that connection; the client reports it.
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(tcp), service)
-                    .await;
-            });
-        }
-    });
-    addr
 }
 
 const LINE_ENDS: &[&str] = &["\n", "\r\n", "\r"];
@@ -291,7 +220,7 @@ fn event_streams_read_the_same_wherever_they_are_cut() {
         .build()
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     let current = Arc::new(Mutex::new(Vec::new()));
-    let addr = runtime.block_on(serve(current.clone()));
+    let addr = runtime.block_on(serve_events(current.clone()));
     let client = {
         let _guard = runtime.enter();
         kratos::http::Client::builder(addr.to_string())

@@ -2,14 +2,21 @@
 //! that sends it raw requests and classifies the replies.
 #![allow(dead_code)]
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body::Frame;
 use http_body_util::{BodyExt as _, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use kratos::transport::Server as _;
 
 /// How long one reply may take before it counts as a hang. Generous: debug builds on a busy
@@ -240,4 +247,69 @@ pub fn known_5xx(request: &Request, reply: &Reply) -> Option<&'static str> {
         return Some("unknown enum number in a JSON/YAML reply");
     }
     None
+}
+
+/// A body that sends its chunks one by one, returning `Pending` between them so that each is
+/// flushed on its own.
+pub struct Chunks {
+    chunks: VecDeque<Bytes>,
+    paused: bool,
+}
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if !self.paused && !self.chunks.is_empty() {
+            self.paused = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.paused = false;
+        Poll::Ready(self.chunks.pop_front().map(|c| Ok(Frame::data(c))))
+    }
+}
+
+/// A server that answers every request with the stream in `current`.
+pub async fn serve_events(current: Arc<Mutex<Vec<Vec<u8>>>>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("address: {e}"));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            // Each chunk goes out at once, not held back for the previous one's ACK.
+            let _ = tcp.set_nodelay(true);
+            let current = current.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |_request| {
+                    let chunks = current
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .iter()
+                        .map(|c| Bytes::from(c.clone()))
+                        .collect();
+                    async move {
+                        http::Response::builder()
+                            .header(http::header::CONTENT_TYPE, "text/event-stream")
+                            .body(Chunks {
+                                chunks,
+                                paused: false,
+                            })
+                    }
+                });
+                // A connection error only ends that connection; the client reports it.
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    addr
 }
