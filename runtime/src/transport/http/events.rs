@@ -99,9 +99,10 @@ struct Event {
     data: String,
 }
 
-/// The event-stream parser of the HTML standard, fed with chunks as they arrive: lines end
-/// with LF, CRLF or CR; a blank line dispatches the event; `data` lines are joined with
-/// newlines; comments and the `id` and `retry` fields are ignored.
+/// The event-stream parser of the HTML standard, fed with chunks as they arrive: one leading
+/// byte-order mark is skipped; lines end with LF, CRLF or CR; a blank line dispatches the
+/// event; `data` lines are joined with newlines; comments and the `id` and `retry` fields are
+/// ignored.
 ///
 /// Each byte is scanned for a line end once: a line that arrives in many chunks is not
 /// searched again from its start on every chunk (which made reading one long line quadratic).
@@ -115,6 +116,8 @@ struct EventReader {
     kind: String,
     data: String,
     has_data: bool,
+    /// The stream's start has been read past (and a byte-order mark there skipped).
+    started: bool,
 }
 
 impl EventReader {
@@ -130,6 +133,19 @@ impl EventReader {
     /// The next complete event, if the buffered bytes hold one. At `eof` an unfinished event
     /// is dropped, as the standard says.
     fn next_event(&mut self, eof: bool) -> Result<Option<Event>, Error> {
+        if !self.started {
+            const BOM: &[u8] = "\u{FEFF}".as_bytes();
+            let head = &self.buf[self.pos..];
+            if head.len() < BOM.len() && BOM.starts_with(head) && !eof {
+                // Maybe the start of a mark split across chunks: wait for more.
+                return Ok(None);
+            }
+            if head.starts_with(BOM) {
+                self.pos += BOM.len();
+                self.scanned = self.scanned.max(self.pos);
+            }
+            self.started = true;
+        }
         while let Some((line_end, next)) = self.line_end(eof) {
             let line = String::from_utf8_lossy(&self.buf[self.pos..line_end]).into_owned();
             self.pos = next;
@@ -330,6 +346,19 @@ mod tests {
             let (a, b) = whole.split_at(cut);
             assert_eq!(events(&[a, b]), expected, "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn one_leading_byte_order_mark_is_skipped_even_when_split() {
+        let whole = "\u{FEFF}data: a\n\n\u{FEFF}data: b\n\n".as_bytes();
+        for cut in 0..6 {
+            let (a, b) = whole.split_at(cut);
+            // A mark later in the stream is part of the field name, so that event is ignored.
+            assert_eq!(events(&[a, b]), [event("", "a")], "cut at {cut}");
+        }
+        assert_eq!(events(&["\u{FEFF}\u{FEFF}data: x\n\n".as_bytes()]), []);
+        assert_eq!(events(&[b"\xEF\xBBdata: y\n\n"]), []);
+        assert_eq!(events(&[b"\xEF", b"\xBB"]), []);
     }
 
     #[test]
