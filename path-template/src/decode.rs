@@ -25,12 +25,15 @@ fn decode(raw: &str) -> Result<String, DecodeError> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| DecodeError::BadEscape(raw.to_string()))?;
-            out.push(hex);
+            // Exactly two hexadecimal digits: `from_str_radix` alone would also take a sign
+            // (`%+F`).
+            let byte = match bytes.get(i + 1..i + 3) {
+                Some(&[hi, lo]) if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                    hex_value(hi) << 4 | hex_value(lo)
+                }
+                _ => return Err(DecodeError::BadEscape(raw.to_string())),
+            };
+            out.push(byte);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -38,6 +41,15 @@ fn decode(raw: &str) -> Result<String, DecodeError> {
         }
     }
     String::from_utf8(out).map_err(|_| DecodeError::NotUtf8(raw.to_string()))
+}
+
+/// The value of an ASCII hexadecimal digit.
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
+    }
 }
 
 #[cfg(test)]
@@ -51,5 +63,10 @@ mod tests {
         assert!(decode_single_segment("%zz").is_err());
         assert!(decode_single_segment("%4").is_err());
         assert!(decode_single_segment("%FF").is_err());
+        assert_eq!(decode_single_segment("%e4%BD%a0").unwrap(), "你");
+        // A sign is not a hexadecimal digit.
+        assert!(decode_single_segment("%+F").is_err());
+        assert!(decode_single_segment("%-1").is_err());
+        assert!(decode_single_segment("a%2").is_err());
     }
 }

@@ -162,6 +162,16 @@ fn out_of_range(file: &FileDescriptor, element: String, what: &str, code: i32) -
     )
 }
 
+/// A name made only of underscores: prost derives no Rust name from it (its own output for it
+/// would not compile), so the plugin refuses it.
+fn no_rust_name(file: &FileDescriptor, element: String) -> CodegenError {
+    CodegenError::proto(
+        file.name(),
+        element,
+        "the name has no letters or digits, so it has no Rust name",
+    )
+}
+
 fn error_enum(
     file: &FileDescriptor,
     enum_desc: &EnumDescriptor,
@@ -178,6 +188,12 @@ fn error_enum(
         ));
     }
     let rust_name = to_upper_camel(enum_desc.name());
+    if rust_name.is_empty() {
+        return Err(no_rust_name(
+            file,
+            format!("enum {}", enum_desc.full_name()),
+        ));
+    }
     let mut variants = Vec::new();
     let mut helpers = Vec::new();
     // Number → name of the first value with it (prost's variant, Go's String()).
@@ -206,8 +222,15 @@ fn error_enum(
             Some(first) => first.clone(),
             None => {
                 first_by_number.insert(value.number(), value.name().to_string());
+                let rust_name = enum_variant(enum_desc.name(), value.name());
+                if rust_name.is_empty() {
+                    return Err(no_rust_name(
+                        file,
+                        format!("enum {} value {}", enum_desc.full_name(), value.name()),
+                    ));
+                }
                 variants.push(Variant {
-                    rust_name: enum_variant(enum_desc.name(), value.name()),
+                    rust_name,
                     reason: value.name().to_string(),
                     code,
                     deprecated: is_deprecated,

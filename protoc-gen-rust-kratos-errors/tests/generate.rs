@@ -173,6 +173,15 @@ fn clashing_function_names_are_errors() {
 }
 
 #[test]
+fn names_without_a_rust_name_are_errors_not_panics() {
+    assert_eq!(
+        run(&["invalid/unnamed_value.proto"], "").unwrap_err(),
+        "invalid/unnamed_value.proto: enum pkg.Reason value _: the name has no letters or \
+         digits, so it has no Rust name"
+    );
+}
+
+#[test]
 fn parameters_are_rejected() {
     let err = run(&["basic/error_reason.proto"], "paths=source_relative").unwrap_err();
     assert_eq!(

@@ -99,22 +99,32 @@ struct Event {
     data: String,
 }
 
-/// The event-stream parser of the HTML standard, fed with chunks as they arrive: lines end
-/// with LF, CRLF or CR; a blank line dispatches the event; `data` lines are joined with
-/// newlines; comments and the `id` and `retry` fields are ignored.
+/// The event-stream parser of the HTML standard, fed with chunks as they arrive: one leading
+/// byte-order mark is skipped; lines end with LF, CRLF or CR; a blank line dispatches the
+/// event; `data` lines are joined with newlines; comments and the `id` and `retry` fields are
+/// ignored.
+///
+/// Each byte is scanned for a line end once: a line that arrives in many chunks is not
+/// searched again from its start on every chunk (which made reading one long line quadratic).
 #[derive(Debug, Default)]
 struct EventReader {
     buf: Vec<u8>,
+    /// Where the unread lines start.
     pos: usize,
+    /// Where to resume looking for a line end (`>= pos`): the bytes before hold none.
+    scanned: usize,
     kind: String,
     data: String,
     has_data: bool,
+    /// The stream's start has been read past (and a byte-order mark there skipped).
+    started: bool,
 }
 
 impl EventReader {
     fn push(&mut self, chunk: &[u8]) {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
+            self.scanned -= self.pos;
             self.pos = 0;
         }
         self.buf.extend_from_slice(chunk);
@@ -123,6 +133,19 @@ impl EventReader {
     /// The next complete event, if the buffered bytes hold one. At `eof` an unfinished event
     /// is dropped, as the standard says.
     fn next_event(&mut self, eof: bool) -> Result<Option<Event>, Error> {
+        if !self.started {
+            const BOM: &[u8] = "\u{FEFF}".as_bytes();
+            let head = &self.buf[self.pos..];
+            if head.len() < BOM.len() && BOM.starts_with(head) && !eof {
+                // Maybe the start of a mark split across chunks: wait for more.
+                return Ok(None);
+            }
+            if head.starts_with(BOM) {
+                self.pos += BOM.len();
+                self.scanned = self.scanned.max(self.pos);
+            }
+            self.started = true;
+        }
         while let Some((line_end, next)) = self.line_end(eof) {
             let line = String::from_utf8_lossy(&self.buf[self.pos..line_end]).into_owned();
             self.pos = next;
@@ -154,19 +177,26 @@ impl EventReader {
 
     /// Where the next line ends and the one after starts. A CR last in the buffer waits for
     /// the next chunk, which may begin with its LF.
-    fn line_end(&self, eof: bool) -> Option<(usize, usize)> {
-        let rest = &self.buf[self.pos..];
-        let i = rest.iter().position(|&b| b == b'\n' || b == b'\r')?;
-        let end = self.pos + i;
-        if rest[i] == b'\n' {
-            return Some((end, end + 1));
-        }
-        match rest.get(i + 1) {
-            Some(b'\n') => Some((end, end + 2)),
-            Some(_) => Some((end, end + 1)),
-            None if eof => Some((end, end + 1)),
-            None => None,
-        }
+    fn line_end(&mut self, eof: bool) -> Option<(usize, usize)> {
+        let from = self.scanned.max(self.pos);
+        let Some(i) = self.buf[from..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+        else {
+            self.scanned = self.buf.len();
+            return None;
+        };
+        let end = from + i;
+        let found = match (self.buf[end], self.buf.get(end + 1)) {
+            (b'\n', _) => Some((end, end + 1)),
+            (_, Some(b'\n')) => Some((end, end + 2)),
+            (_, Some(_)) => Some((end, end + 1)),
+            (_, None) if eof => Some((end, end + 1)),
+            (_, None) => None,
+        };
+        // The next search starts after this line, or at the CR that waits for its LF.
+        self.scanned = found.map_or(end, |(_, next)| next);
+        found
     }
 
     fn field(&mut self, line: &str) {
@@ -319,6 +349,19 @@ mod tests {
     }
 
     #[test]
+    fn one_leading_byte_order_mark_is_skipped_even_when_split() {
+        let whole = "\u{FEFF}data: a\n\n\u{FEFF}data: b\n\n".as_bytes();
+        for cut in 0..6 {
+            let (a, b) = whole.split_at(cut);
+            // A mark later in the stream is part of the field name, so that event is ignored.
+            assert_eq!(events(&[a, b]), [event("", "a")], "cut at {cut}");
+        }
+        assert_eq!(events(&["\u{FEFF}\u{FEFF}data: x\n\n".as_bytes()]), []);
+        assert_eq!(events(&[b"\xEF\xBBdata: y\n\n"]), []);
+        assert_eq!(events(&[b"\xEF", b"\xBB"]), []);
+    }
+
+    #[test]
     fn multi_line_data_comments_and_other_fields() {
         let got = events(&[b": keep-alive\nid: 7\nretry: 10\ndata: a\ndata\ndata: b\n\n"]);
         assert_eq!(got, [event("", "a\n\nb")]);
@@ -330,6 +373,36 @@ mod tests {
             events(&[b"event: x\n\ndata: y\n\ndata: z"]),
             [event("", "y")]
         );
+    }
+
+    #[test]
+    fn a_long_line_in_small_chunks_is_scanned_once() {
+        // 4 MiB of one line in 64-byte chunks: rescanning the line on every chunk would take
+        // about 10^11 byte comparisons; scanning each byte once takes a few million. The
+        // generous bound only catches the quadratic reading.
+        let reader = std::thread::spawn(|| {
+            let mut reader = EventReader::default();
+            reader.push(b"data: ");
+            let chunk = [b'x'; 64];
+            for _ in 0..(4 << 20) / 64 {
+                reader.push(&chunk);
+                assert_eq!(reader.next_event(false).unwrap(), None);
+            }
+            reader.push(b"\r");
+            assert_eq!(reader.next_event(false).unwrap(), None);
+            reader.push(b"\n\n");
+            reader.next_event(false).unwrap()
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !reader.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "reading a 4 MiB line in 64-byte chunks did not finish within 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let event = reader.join().unwrap().unwrap();
+        assert_eq!(event.data.len(), 4 << 20);
     }
 
     #[test]

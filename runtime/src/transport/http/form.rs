@@ -633,4 +633,46 @@ mod tests {
         );
         assert_eq!(single("q", &[Cow::from("")]).unwrap(), None);
     }
+
+    #[test]
+    fn many_keys_group_in_order_past_the_index_threshold() {
+        let input: Vec<String> = (0..40)
+            .flat_map(|i| [format!("k{i}=a"), format!("k{}=b", i / 2)])
+            .collect();
+        let input = input.join("&");
+        let groups = group_by_key(form_urlencoded::parse(input.as_bytes()));
+        assert_eq!(groups.len(), 40);
+        for (i, (key, values)) in groups.iter().enumerate() {
+            assert_eq!(key, &format!("k{i}"));
+            // k{i} gets "a" from pair 2i, and "b" from pairs 4i+1 and 4i+3 when they exist.
+            let bs = (0..40).filter(|j| j / 2 == i).count();
+            assert_eq!(values.len(), 1 + bs, "{key}");
+            assert_eq!(values[0], "a");
+        }
+    }
+
+    #[test]
+    fn many_distinct_keys_decode_in_linear_time() {
+        // 200k distinct keys: searching the groups for each would take about 2*10^10 key
+        // comparisons; the index takes 200k lookups. The generous bound only catches the
+        // quadratic grouping.
+        fn count(n: &mut usize, _: &[Seg<'_>], _: &[Cow<'_, str>]) -> Result<(), FormError> {
+            *n += 1;
+            Ok(())
+        }
+        let worker = std::thread::spawn(|| {
+            let input: Vec<String> = (0..200_000).map(|i| format!("labels[k{i}]=v")).collect();
+            let mut n = 0usize;
+            decode(&mut n, &input.join("&"), count).map(|()| n)
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !worker.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "decoding 200k distinct keys did not finish within 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(worker.join().unwrap(), Ok(200_000));
+    }
 }
