@@ -12,6 +12,9 @@
 //! 3. the checks run: a schema the configuration must scan into, validation rules
 //!    ([`ConfigBuilder::validated`]).
 //!
+//! Servers are built from kratos-layout's `server.http` / `server.grpc` sections with
+//! [`ServerSettings`].
+//!
 //! Reading is [`Config::value`] (a [`Value`] with typed getters), [`Config::get`] (any serde
 //! type at a key, like Kratos v3's `Get[T]`) and [`Config::scan`] (the whole configuration,
 //! e.g. the layout's `Bootstrap` message).
@@ -47,6 +50,7 @@ mod duration;
 mod error;
 mod placeholder;
 mod scan;
+mod server;
 mod source;
 mod value;
 mod watched;
@@ -64,6 +68,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use error::ConfigError;
+pub use server::ServerSettings;
 pub use source::{BoxFuture, KeyValue, Source, Watcher};
 pub use value::Value;
 pub use watched::Watched;

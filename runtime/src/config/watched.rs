@@ -55,6 +55,13 @@ where
 }
 
 impl<T> Watched<T> {
+    /// A value that never changes (no configuration behind it).
+    pub fn constant(value: T) -> Self {
+        Watched {
+            current: Arc::new(ArcSwap::from_pointee(value)),
+        }
+    }
+
     /// The current value.
     pub fn get(&self) -> Arc<T> {
         self.current.load_full()
