@@ -1,9 +1,8 @@
 //! [`EtcdSource`]: a key or a prefix of etcd (feature `etcd`), watched.
 //!
-//! Each etcd key is one key/value named by the key, its format the extension after the last
-//! `.` of the key's last path segment (`/app/config.yaml` → `yaml`, `/app/server.http.addr` →
-//! `addr`, so give plain values no dots or use a document). With a prefix, the keys are merged
-//! in key order.
+//! Each etcd key is a document (`/app/config.yaml`) or a plain value (`/app/server/http/addr`
+//! → `server.http.addr` below the prefix `/app/`), see `store_kv`'s rules in
+//! [`sources`](super). With a prefix, the keys are merged in key order.
 //!
 //! Watching: one etcd watch on the key or prefix; after any event the source reads the whole key
 //! or prefix again (so deletions are seen). When the watch breaks (etcd restarted), the error is
@@ -89,20 +88,11 @@ impl EtcdSource {
             .map_err(|_| self.error("get", format!("no answer within {:?}", self.timeout)))?
             .map_err(|e| self.error("get", e))?;
         let mut kvs = Vec::with_capacity(response.kvs().len());
+        // etcd answers in key order.
         for kv in response.kvs() {
             let key = String::from_utf8_lossy(kv.key()).into_owned();
-            let last = key.rsplit('/').next().unwrap_or_default();
-            let format = last
-                .rsplit_once('.')
-                .map(|(_, ext)| ext.to_string())
-                .unwrap_or_default();
-            kvs.push(KeyValue {
-                key,
-                value: kv.value().to_vec(),
-                format,
-            });
+            kvs.push(super::store_kv(&self.key, key, kv.value().to_vec()));
         }
-        kvs.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(kvs)
     }
 

@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use crate::config::{BoxFuture, ConfigError, KeyValue, Source, Watcher};
 
 /// The formats a file can have.
-const FORMATS: [&str; 4] = ["json", "yaml", "yml", "toml"];
+pub(crate) const FORMATS: [&str; 4] = ["json", "yaml", "yml", "toml"];
 
 /// Whether a directory entry is skipped: hidden files (`.x`, which includes Emacs' lock files
 /// `.#x`), backups and temporaries of editors (`x~`, `#x#`, `*.swp`, `*.swo`, `*.swx`, `*.tmp`,
