@@ -1,8 +1,7 @@
 //! [`EtcdSource`]: a key or a prefix of etcd (feature `etcd`), watched.
 //!
 //! Each etcd key is a document (`/app/config.yaml`) or a plain value (`/app/server/http/addr`
-//! → `server.http.addr` below the prefix `/app/`), see `store_kv`'s rules in
-//! [`sources`](super). With a prefix, the keys are merged in key order.
+//! → `server.http.addr` below the prefix `/app/`), by the rules of [`sources`](super). With a prefix, the keys are merged in key order.
 //!
 //! Watching: one etcd watch on the key or prefix; after any event the source reads the whole key
 //! or prefix again (so deletions are seen). When the watch breaks (etcd restarted), the error is

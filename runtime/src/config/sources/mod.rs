@@ -4,6 +4,12 @@
 //! [`file::FileSource`]: each key of the map is a file (`config.yaml`), the kubelet swaps the
 //! directory's content atomically through a hidden `..data` link, and the directory watch
 //! reloads the whole directory after such a swap.
+//!
+//! Keys of a key-value store (etcd, Consul KV): a key whose last `/` segment ends in `.json`,
+//! `.yaml`, `.yml` or `.toml` is a document in that format; any other key is a plain value
+//! (a string) whose configuration key is its path below the watched prefix with `/` as `.`
+//! (prefix `/app/`: `/app/server/http/addr` → `server.http.addr`); a single watched key is
+//! named by its last segment (`/app/greeting` → `greeting`).
 
 pub mod env;
 pub mod file;
@@ -11,15 +17,14 @@ pub mod file;
 #[cfg(feature = "etcd")]
 pub mod etcd;
 
+#[cfg(feature = "consul")]
+pub mod consul;
+
 #[cfg(any(feature = "etcd", feature = "consul", test))]
 use super::KeyValue;
 
 /// A key/value of a key-value store (etcd, Consul KV) read under `base` (the watched prefix, or
-/// for a single key the key itself). Rules: a key whose last `/` segment ends in `.json`,
-/// `.yaml`, `.yml` or `.toml` is a document in that format; any other key is a plain value
-/// whose configuration key is its path below `base` with `/` as `.` (`/app/` +
-/// `/app/server/http/addr` → `server.http.addr`; a single key `/app/greeting` →
-/// `greeting`).
+/// for a single key the key itself), by the rules of the module documentation.
 #[cfg(any(feature = "etcd", feature = "consul", test))]
 pub(crate) fn store_kv(base: &str, key: String, value: Vec<u8>) -> KeyValue {
     let last = key.rsplit('/').next().unwrap_or_default();
