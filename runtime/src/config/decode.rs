@@ -209,6 +209,20 @@ mod tests {
         }
     }
 
+    /// The README's flow style: addresses with a port stay strings, durations stay text.
+    #[test]
+    fn yaml_flow_maps_keep_addresses_as_strings() {
+        let kv = kv(
+            "config.yaml",
+            "yaml",
+            "server:\n  http: {addr: 0.0.0.0:8000, timeout: 1s}\ngreeting: ${GREETING:Hello}\n",
+        );
+        assert_eq!(
+            decode(&kv).unwrap(),
+            json!({"server": {"http": {"addr": "0.0.0.0:8000", "timeout": "1s"}}, "greeting": "${GREETING:Hello}"})
+        );
+    }
+
     #[test]
     fn format_empty_nests_the_dotted_key_with_a_string_leaf() {
         assert_eq!(
