@@ -347,3 +347,44 @@ async fn close_stops_every_watcher_and_leaves_no_task() {
     let stopped = eventually(WAIT, || async { metrics.num_alive_tasks() == before }).await;
     assert!(stopped, "{} tasks alive", metrics.num_alive_tasks());
 }
+
+#[tokio::test]
+async fn a_panicking_observer_does_not_stop_the_watcher() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.yaml");
+    write(&file, "v: 1\n");
+    let config = load(&file).await;
+    config.watch("v", |_, _| panic!("observer failure"));
+    let seen = observe(&config, "v");
+    for n in 2..=3 {
+        write(&file, &format!("v: {n}\n"));
+        wait_for(&config, "v", &n.to_string()).await;
+    }
+    let ok = eventually(WAIT, || async { seen.lock().unwrap().len() == 2 }).await;
+    assert!(ok, "{:?}", seen.lock().unwrap());
+    config.close().await;
+}
+
+#[tokio::test]
+async fn a_directory_that_never_rests_is_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("config.yaml"), "v: 1\n");
+    let config = load(dir.path()).await;
+    // A log file written every 10 ms next to the configuration (shorter than the debounce).
+    let noisy = dir.path().join("service.log");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                write(&noisy, "line\n");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    write(&dir.path().join("config.yaml"), "v: 2\n");
+    wait_for(&config, "v", "2").await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.await.unwrap();
+    config.close().await;
+}

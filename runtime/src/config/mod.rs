@@ -312,7 +312,8 @@ impl Config {
     /// Calls `observer` with the key and its new value after every change of the value at
     /// `key` (appearing, changing or disappearing; a disappeared key's [`Value`] does not
     /// exist). Several observers may watch one key. Observers run on the watcher's task, one
-    /// change after the other: they should be quick.
+    /// change after the other: they should be quick. A panicking observer is logged; the
+    /// others and the watcher go on.
     pub fn watch(&self, key: &str, observer: impl Fn(&str, &Value) + Send + Sync + 'static) {
         lock(&self.inner.observers).push((key.to_string(), Arc::new(observer)));
     }
@@ -379,7 +380,12 @@ impl Config {
                     let before = placeholder::lookup(&old.tree, &key);
                     let after = placeholder::lookup(&new.tree, &key);
                     if before != after {
-                        observer(&key, &Value::new(key.clone(), after.cloned()));
+                        let value = Value::new(key.clone(), after.cloned());
+                        // A panicking observer must not end the watcher: it is logged.
+                        let call = std::panic::AssertUnwindSafe(|| observer(&key, &value));
+                        if std::panic::catch_unwind(call).is_err() {
+                            tracing::error!(key = %key, "configuration observer panicked");
+                        }
                     }
                 }
             }

@@ -8,7 +8,8 @@
 //!   README or a mounted ConfigMap's bookkeeping.
 //! - Watching: the directory (for a file, the directory holding it, with only events about that
 //!   name counting) is watched with notify. After an event the watcher waits until no event
-//!   came for the debounce period (150 ms by default) and then reads the whole source again.
+//!   came for the debounce period (150 ms by default; at most ten periods in all) and then
+//!   reads the whole source again.
 //!   This survives every editor's save: write a temporary and rename it over the file, truncate
 //!   and write, delete and recreate (a read while the file is missing or empty is rejected
 //!   and the next event reads again). The configuration compares the result with what it
@@ -219,10 +220,14 @@ impl Watcher for FileWatcher {
     fn next(&mut self) -> BoxFuture<'_, Result<Vec<KeyValue>, ConfigError>> {
         Box::pin(async move {
             self.changed.notified().await;
-            // Debounce: wait until the file system has been quiet for a whole period.
-            while tokio::time::timeout(self.debounce, self.changed.notified())
-                .await
-                .is_ok()
+            // Debounce: wait until the file system has been quiet for a whole period, but no
+            // longer than ten periods, so a directory that never rests (a log file written
+            // next to the configuration) still gets read.
+            let deadline = tokio::time::Instant::now() + self.debounce * 10;
+            while tokio::time::Instant::now() < deadline
+                && tokio::time::timeout(self.debounce, self.changed.notified())
+                    .await
+                    .is_ok()
             {}
             let path = self.path.clone();
             tokio::task::spawn_blocking(move || read(&path))
