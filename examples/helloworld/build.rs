@@ -2,7 +2,8 @@
 //! Rust code, the OpenAPI generator writes the HTTP API's document to `$OUT_DIR/openapi.json`
 //! (with the build integration's defaults: the Kratos layout's flags, enums as strings), which
 //! the HTTP server serves at `/q/openapi.json` with Swagger UI at `/q/swagger-ui/`. The
-//! configuration schema `proto/conf/conf.proto` is compiled the same way.
+//! configuration schema `conf/conf.proto` (kept out of `proto/`, the API that the buf example
+//! shares) is compiled the same way.
 
 use kratos::build::Generator;
 
@@ -23,6 +24,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .generator(Generator::Errors, false)
         .build_grpc_server(false)
         .build_grpc_client(false)
-        .compile_protos(&["proto/conf/conf.proto"], &["proto"])?;
+        .compile_protos(&["conf/conf.proto"], &["conf"])?;
     Ok(())
 }

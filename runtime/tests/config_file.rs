@@ -388,3 +388,34 @@ async fn a_directory_that_never_rests_is_still_read() {
     writer.await.unwrap();
     config.close().await;
 }
+
+/// A Kubernetes ConfigMap volume: `config.yaml -> ..data/config.yaml`, `..data -> ..<timestamp>`;
+/// the kubelet updates it by writing a new timestamped directory and renaming a new `..data`
+/// link over the old one.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_mounted_configmap_directory_follows_the_kubelets_atomic_swap() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("..2026_01_01_00_00_00.1")).unwrap();
+    write(
+        &root.join("..2026_01_01_00_00_00.1/config.yaml"),
+        "greeting: v1\n",
+    );
+    symlink("..2026_01_01_00_00_00.1", root.join("..data")).unwrap();
+    symlink("..data/config.yaml", root.join("config.yaml")).unwrap();
+    let config = load(root).await;
+    assert_eq!(config.value("greeting").string().unwrap(), "v1");
+
+    std::fs::create_dir(root.join("..2026_01_01_00_01_00.2")).unwrap();
+    write(
+        &root.join("..2026_01_01_00_01_00.2/config.yaml"),
+        "greeting: v2\n",
+    );
+    symlink("..2026_01_01_00_01_00.2", root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    std::fs::remove_dir_all(root.join("..2026_01_01_00_00_00.1")).unwrap();
+    wait_for(&config, "greeting", "v2").await;
+    config.close().await;
+}

@@ -6,7 +6,7 @@
 //! Swagger UI at `/q/swagger-ui/` (see [`kratos::openapi`]).
 //!
 //! Configuration ([`load_config`]): kratos-layout's `configs/config.yaml` scanned into the
-//! [`conf::Bootstrap`] message of `proto/conf/conf.proto`, with the environment, hot-reloaded;
+//! [`conf::Bootstrap`] message of `conf/conf.proto`, with the environment, hot-reloaded;
 //! the greeting ([`GREETING_KEY`]) is watched, so an edit changes the next reply.
 
 use std::path::Path;

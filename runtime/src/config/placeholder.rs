@@ -11,8 +11,9 @@
 //!   lists as JSON). Not found: the default, else `""`.
 //! - Default mode: every placeholder is replaced by its text and the value stays a string.
 //! - Typed mode (`resolve_actual_types`): a string that is exactly one placeholder takes the
-//!   referenced value with its type, or the default converted (`"…"` quoted → string,
-//!   `true`/`false` → bool, an integer → int, a number with `.` → float, else string).
+//!   referenced value, or the default; a number or bool keeps its type, a text is converted
+//!   (`"…"` quoted → the string inside, `true`/`false` → bool, an integer → int, a number with
+//!   `.` → float, else string), so the environment's `PORT=8080` gives the number 8080.
 //!   *Difference*: Kratos replaces the whole string by the first placeholder's value even when
 //!   other text surrounds it; we substitute textually then, since `abc${PORT}` meaning `8080`
 //!   loses text.
@@ -178,6 +179,7 @@ impl Resolver<'_> {
         {
             let (name, default) = split(inner);
             return Ok(match self.reference(name)? {
+                Some(Value::String(text)) => typed_default(&text),
                 Some(v) => v,
                 None => default.map_or(Value::String(String::new()), typed_default),
             });
@@ -303,9 +305,14 @@ mod tests {
         let base = json!({
             "PORT": "8080", "COUNT": 10, "EMPTY": "", "ON": true, "RATE": 0.5,
             "list": ["x", {"y": "deep"}],
-            "nested": {"host": "db", "port": 5432},
+            "nested": {"host": "db", "port": 5432}, "test": {"value": "foobar"},
         });
         let cases = [
+            // kratos-reference §13 case 73.
+            ("${NOTEXIST:100}", json!("100")),
+            ("${PORT:8081}", json!("8080")),
+            ("${test.value}", json!("foobar")),
+            // Ours, and the rest of Kratos' resolver tests.
             ("${PORT}", json!("8080")),
             ("abc${PORT}foo${COUNT}bar", json!("abc8080foo10bar")),
             ("$PORT", json!("$PORT")),
@@ -332,9 +339,20 @@ mod tests {
     /// Kratos' typed cases, and ours for strings with surrounding text.
     #[test]
     fn typed_mode_table() {
-        let base = json!({"PORT": "8080", "COUNT": 10, "ON": true, "nested": {"port": 5432}});
+        let base = json!({
+            "PORT": "8080", "COUNT": 10, "ON": true, "nested": {"port": 5432},
+            "ENABLE": "true", "RATE": "0.9", "QUOTED": "\"42\"", "NAME": "db",
+        });
         let cases = [
-            ("${PORT}", json!("8080")),
+            // kratos-reference §13 case 74.
+            ("${PORT}", json!(8080)),
+            ("${ENABLE:false}", json!(true)),
+            ("${RATE}", json!(0.9)),
+            ("${PORT:\"8081\"}", json!(8080)),
+            ("${MISSING_PORT:\"8081\"}", json!("8081")),
+            // Ours.
+            ("${QUOTED}", json!("42")),
+            ("${NAME}", json!("db")),
             ("${COUNT}", json!(10)),
             ("${nested.port}", json!(5432)),
             ("${ON}", json!(true)),
