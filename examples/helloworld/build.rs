@@ -1,7 +1,9 @@
 //! Generates the helloworld API with kratos' build integration: no protoc needed. Besides the
 //! Rust code, the OpenAPI generator writes the HTTP API's document to `$OUT_DIR/openapi.json`
 //! (with the build integration's defaults: the Kratos layout's flags, enums as strings), which
-//! the HTTP server serves at `/q/openapi.json` with Swagger UI at `/q/swagger-ui/`.
+//! the HTTP server serves at `/q/openapi.json` with Swagger UI at `/q/swagger-ui/`. The
+//! configuration schema `conf/conf.proto` (kept out of `proto/`, the API that the buf example
+//! shares) is compiled the same way.
 
 use kratos::build::Generator;
 
@@ -15,5 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ],
             &["proto"],
         )?;
+    // The configuration schema (kratos-layout's conf.proto): messages, their proto3 JSON and
+    // validation only; no services, so no HTTP, errors, gRPC or OpenAPI output.
+    kratos::build::configure()
+        .generator(Generator::Http, false)
+        .generator(Generator::Errors, false)
+        .build_grpc_server(false)
+        .build_grpc_client(false)
+        .compile_protos(&["conf/conf.proto"], &["conf"])?;
     Ok(())
 }

@@ -9,6 +9,8 @@
 //! - [`codec`]: content negotiation and the JSON and proto codecs.
 //! - [`registry`] and [`selector`]: service registration and discovery, and the node a client
 //!   calls.
+//! - `config` (feature `config`): Kratos' configuration model: files, environment, etcd and
+//!   Consul KV merged, typed, watched and swapped atomically.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
 //! - `build` (feature `build`): the build.rs integration, no protoc needed.
 //!
@@ -16,6 +18,8 @@
 
 pub mod app;
 pub mod codec;
+#[cfg(feature = "config")]
+pub mod config;
 pub mod context;
 pub mod errors;
 pub mod middleware;

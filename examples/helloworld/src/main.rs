@@ -1,24 +1,80 @@
 //! `helloworld`: the Kratos greeter, on HTTP (default `0.0.0.0:8000`) and gRPC
-//! (default `0.0.0.0:9000`). With `--registry etcd://host:port` (several etcd endpoints
+//! (default `0.0.0.0:9000`). Configuration comes from `--conf` (a file or a directory,
+//! default `configs/`, whose absence means built-in defaults) and the environment, and is
+//! hot-reloaded: an edited greeting changes the next reply. Explicit `--http-addr` and
+//! `--grpc-addr` flags win over the configuration. With `--registry etcd://host:port` (several etcd endpoints
 //! separated by commas) or `--registry consul://host:port` it registers itself while it runs.
 //! Stops gracefully on SIGINT, SIGTERM or SIGQUIT, deregistering first.
 
+use std::path::PathBuf;
+
 use clap::Parser;
+use kratos::config::ServerSettings;
+
+/// The configuration read when `--conf` is not given (skipped when it does not exist).
+const DEFAULT_CONF: &str = "configs";
 
 /// Command-line flags.
 #[derive(Debug, Parser)]
 #[command(version, about = "The Kratos greeter on kratos-rs")]
 struct Flags {
-    /// HTTP listen address.
-    #[arg(long, default_value = "0.0.0.0:8000")]
-    http_addr: String,
-    /// gRPC listen address.
-    #[arg(long, default_value = "0.0.0.0:9000")]
-    grpc_addr: String,
+    /// Configuration file or directory (JSON, YAML, TOML), watched for changes; default
+    /// `configs/` when it exists, otherwise built-in defaults.
+    #[arg(long)]
+    conf: Option<PathBuf>,
+    /// HTTP listen address (wins over `server.http.addr`; default `0.0.0.0:8000`).
+    #[arg(long)]
+    http_addr: Option<String>,
+    /// gRPC listen address (wins over `server.grpc.addr`; default `0.0.0.0:9000`).
+    #[arg(long)]
+    grpc_addr: Option<String>,
     /// Service registry to register in: `etcd://host:port[,host:port…]` or
     /// `consul://host:port` (none by default).
     #[arg(long)]
     registry: Option<String>,
+}
+
+/// Loads the configuration named by `--conf` (required when given).
+async fn configure(flags: &Flags) -> Result<kratos::config::Config, String> {
+    let (path, required) = match &flags.conf {
+        Some(path) => (path.clone(), true),
+        None => (PathBuf::from(DEFAULT_CONF), false),
+    };
+    if !required && !path.exists() {
+        tracing::info!("no {DEFAULT_CONF}/ here: built-in defaults");
+    }
+    helloworld::load_config(&path, required)
+        .await
+        .map_err(|e| format!("configuration {}: {e}", path.display()))
+}
+
+/// The servers: defaults, then the configuration's `server.http` / `server.grpc`, then the
+/// flags given explicitly; the greeting is the configuration's, watched.
+fn servers(
+    flags: &Flags,
+    config: &kratos::config::Config,
+) -> Result<(kratos::http::Server, kratos::grpc::Server), String> {
+    let snapshot = config.snapshot();
+    let section =
+        |prefix| ServerSettings::from_config(&snapshot, prefix).map_err(|e| e.to_string());
+    let mut http =
+        section("server.http")?.http(kratos::http::Server::builder().address("0.0.0.0:8000"));
+    if let Some(addr) = &flags.http_addr {
+        http = http.address(addr.clone());
+    }
+    let mut grpc =
+        section("server.grpc")?.grpc(kratos::grpc::Server::builder().address("0.0.0.0:9000"));
+    if let Some(addr) = &flags.grpc_addr {
+        grpc = grpc.address(addr.clone());
+    }
+    let greeting = config
+        .watched(
+            helloworld::GREETING_KEY,
+            helloworld::DEFAULT_GREETING.to_string(),
+        )
+        .map_err(|e| e.to_string())?;
+    helloworld::servers_with(http, grpc, helloworld::GreeterService::new(greeting))
+        .map_err(|e| e.to_string())
 }
 
 /// An etcd registrar (feature `etcd`: etcd's client is generated with protoc at build time, so
@@ -70,10 +126,14 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let flags = Flags::parse();
-    let (http, grpc) = match helloworld::servers(
-        kratos::http::Server::builder().address(flags.http_addr),
-        kratos::grpc::Server::builder().address(flags.grpc_addr),
-    ) {
+    let config = match configure(&flags).await {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("helloworld: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let (http, grpc) = match servers(&flags, &config) {
         Ok(servers) => servers,
         Err(e) => {
             eprintln!("helloworld: {e}");
@@ -94,7 +154,9 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-    match app.run().await {
+    let result = app.run().await;
+    config.close().await;
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("helloworld: {e}");

@@ -9,6 +9,10 @@
 //! - `PUT /v1/agent/service/deregister/<id>`: 200, or 404 when unknown.
 //! - `GET /v1/health/service/<name>?passing=1[&index=N&wait=D]`: passing instances, blocking
 //!   while the index is not past `N`.
+//! - `GET /v1/kv/<key>[?recurse][&index=N&wait=D]`: the key (or every key under it) as
+//!   Consul's entries with base64 values, 404 when there is none, blocking like health;
+//!   `PUT /v1/kv/<key>` (the body is the value) and `DELETE /v1/kv/<key>[?recurse]`. Every
+//!   change bumps the index (the agent's one index, as the fake keeps a single raft log).
 //!
 //! A held call is recorded when it arrives and applied when it is released, even if the
 //! client gave up meanwhile: the worst case of a request that reached the agent late.
@@ -39,6 +43,8 @@ pub enum Kind {
     Deregister,
     /// `GET /v1/health/service/...`.
     Health,
+    /// `GET`, `PUT` or `DELETE /v1/kv/...`.
+    Kv,
     /// Anything else.
     Other,
 }
@@ -76,6 +82,8 @@ pub struct Service {
 struct State {
     calls: Vec<Call>,
     services: BTreeMap<String, Service>,
+    /// The KV store: value and modify index by key.
+    kv: BTreeMap<String, (Vec<u8>, u64)>,
     /// Kinds of calls held until released.
     hold: Vec<Kind>,
     /// Kinds of calls answered with an error status.
@@ -194,6 +202,22 @@ impl FakeConsul {
         }
     }
 
+    /// Sets a KV key (like `PUT /v1/kv/<key>`).
+    pub fn put_kv(&self, key: &str, value: &str) {
+        kv_put(&self.shared, key, value.as_bytes().to_vec());
+    }
+
+    /// Deletes a KV key (like `DELETE /v1/kv/<key>`).
+    pub fn delete_kv(&self, key: &str) {
+        kv_delete(&self.shared, key, false);
+    }
+
+    /// Sets the agent's index back to `index` (what a restarted agent with a new raft log
+    /// does), without changing the data.
+    pub fn reset_index(&self, index: u64) {
+        self.shared.index.send_replace(index);
+    }
+
     /// Waits until the log satisfies `check` (panics with `what` after `timeout`).
     pub async fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&[Call]) -> bool) {
         let deadline = Instant::now() + timeout;
@@ -280,6 +304,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
         (Kind::Deregister, decode(id))
     } else if let (&Method::GET, Some(name)) = (&method, path.strip_prefix("/v1/health/service/")) {
         (Kind::Health, decode(name))
+    } else if let Some(key) = path.strip_prefix("/v1/kv/") {
+        (Kind::Kv, decode(key))
     } else {
         (Kind::Other, String::new())
     };
@@ -324,7 +350,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
                 "injected failure",
                 None,
             ),
-            None => apply(&effect_shared, kind, &id, &body, &query).await,
+            None => apply(&effect_shared, kind, &method, &id, &body, &query).await,
         };
         lock(&effect_shared).calls[seq].status = Some(reply.status().as_u16());
         effect_shared.changed.notify_waiters();
@@ -337,6 +363,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<By
 async fn apply(
     shared: &Shared,
     kind: Kind,
+    method: &Method,
     id: &str,
     body: &str,
     query: &str,
@@ -446,6 +473,75 @@ async fn apply(
                 Some(current),
             )
         }
+        Kind::Kv => {
+            let recurse = query.split('&').any(|p| p == "recurse");
+            if method == Method::PUT {
+                kv_put(shared, id, body.as_bytes().to_vec());
+                return response(StatusCode::OK, "true", None);
+            }
+            if method == Method::DELETE {
+                kv_delete(shared, id, recurse);
+                return response(StatusCode::OK, "true", None);
+            }
+            let wanted: u64 = query_param(query, "index")
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(0);
+            let wait = query_param(query, "wait").map_or(Duration::from_secs(300), parse_wait);
+            let mut index = shared.index.subscribe();
+            if wanted > 0 {
+                let _ = tokio::time::timeout(wait, index.wait_for(|i| *i != wanted)).await;
+            }
+            let current = *index.borrow();
+            let entries: Vec<Value> = lock(shared)
+                .kv
+                .iter()
+                .filter(|(k, _)| {
+                    if recurse {
+                        k.starts_with(id)
+                    } else {
+                        k.as_str() == id
+                    }
+                })
+                .map(|(k, (v, modified))| {
+                    use base64::Engine as _;
+                    serde_json::json!({
+                        "Key": k, "Flags": 0, "LockIndex": 0,
+                        "CreateIndex": modified, "ModifyIndex": modified,
+                        "Value": base64::engine::general_purpose::STANDARD.encode(v),
+                    })
+                })
+                .collect();
+            if entries.is_empty() {
+                return response(StatusCode::NOT_FOUND, "", Some(current));
+            }
+            response(
+                StatusCode::OK,
+                serde_json::to_vec(&entries).unwrap(),
+                Some(current),
+            )
+        }
         Kind::Other => response(StatusCode::NOT_FOUND, "not faked", None),
+    }
+}
+
+fn kv_put(shared: &Shared, key: &str, value: Vec<u8>) {
+    let mut state = lock(shared);
+    let index = *shared.index.borrow() + 1;
+    state.kv.insert(key.to_string(), (value, index));
+    shared.index.send_replace(index);
+}
+
+fn kv_delete(shared: &Shared, key: &str, recurse: bool) {
+    let mut state = lock(shared);
+    let before = state.kv.len();
+    state.kv.retain(|k, _| {
+        if recurse {
+            !k.starts_with(key)
+        } else {
+            k != key
+        }
+    });
+    if state.kv.len() != before {
+        shared.index.send_modify(|i| *i += 1);
     }
 }
