@@ -635,12 +635,12 @@ mod tests {
     }
 
     #[test]
-    fn many_keys_group_in_order_past_the_index_threshold() {
+    fn many_keys_group_in_order_of_first_appearance() {
         let input: Vec<String> = (0..40)
             .flat_map(|i| [format!("k{i}=a"), format!("k{}=b", i / 2)])
             .collect();
         let input = input.join("&");
-        let groups = group_by_key(form_urlencoded::parse(input.as_bytes()));
+        let groups = group(form_urlencoded::parse(input.as_bytes()));
         assert_eq!(groups.len(), 40);
         for (i, (key, values)) in groups.iter().enumerate() {
             assert_eq!(key, &format!("k{i}"));
@@ -654,7 +654,7 @@ mod tests {
     #[test]
     fn many_distinct_keys_decode_in_linear_time() {
         // 200k distinct keys: searching the groups for each would take about 2*10^10 key
-        // comparisons; the index takes 200k lookups. The generous bound only catches the
+        // comparisons; grouping by hash takes 200k lookups. The generous bound only catches the
         // quadratic grouping.
         fn count(n: &mut usize, _: &[Seg<'_>], _: &[Cow<'_, str>]) -> Result<(), FormError> {
             *n += 1;
