@@ -41,14 +41,9 @@ impl Template {
     ///
     /// As Kratos, whose router matches the decoded path: literal segments, the `:` before a
     /// custom verb and the verb compare with the request's text percent-decoded (`%3A` is a
-    /// `:`), except that an encoded slash (`%2F`) never splits a segment. A path ending in `/`
-    /// (other than `/` itself) matches no template, also where a trailing `**` could take an
-    /// empty segment: Kratos' router redirects it to the path without the slash.
+    /// `:`), except that an encoded slash (`%2F`) never splits a segment.
     pub fn matches<'p>(&self, path: &'p str) -> Option<Captures<'p>> {
         let path = path.strip_prefix('/')?;
-        if path.ends_with('/') {
-            return None;
-        }
         // Most routes differ in their first literal: reject them before any allocation.
         if let Some(Segment::Literal(first)) = self.segments.first() {
             let rest = strip_decoded_prefix(path, first)?;
@@ -251,16 +246,6 @@ mod tests {
             capture("/files/{path=**}", "/files"),
             pairs(&[("path", "")])
         );
-    }
-
-    #[test]
-    fn a_trailing_slash_matches_no_template_but_the_root() {
-        assert_eq!(capture("/files/{path=**}", "/files/"), None);
-        assert_eq!(capture("/files/{path=**}", "/files/a/"), None);
-        assert_eq!(capture("/files/**", "/files/a/b/"), None);
-        assert_eq!(capture("/**", "/a/"), None);
-        assert_eq!(capture("/**", "/"), pairs(&[]));
-        assert_eq!(capture("/", "/"), pairs(&[]));
     }
 
     #[test]

@@ -250,6 +250,7 @@ impl Server {
             template,
             operation: spec.operation,
             handler: Arc::new(handler),
+            strict_slash: true,
         })
     }
 
@@ -278,6 +279,7 @@ impl Server {
                 max_body: self.max_body,
                 _future: std::marker::PhantomData,
             }),
+            strict_slash: false,
         })
     }
 
