@@ -222,13 +222,10 @@ impl Codec {
 
 /// Flattens a JSON value into form pairs: nested objects as dotted keys, arrays as repeated
 /// keys; nulls, empty strings and empty arrays are left out (as Kratos' form encoder leaves
-/// out unpopulated fields).
+/// out unpopulated fields). The pairs are written as Go's `url.Values.Encode` writes them:
+/// sorted by key.
 fn form_encode(value: &serde_json::Value) -> String {
-    fn walk(
-        prefix: &str,
-        value: &serde_json::Value,
-        out: &mut form_urlencoded::Serializer<'_, String>,
-    ) {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
         match value {
             serde_json::Value::Null => {}
             serde_json::Value::Object(map) => {
@@ -247,17 +244,13 @@ fn form_encode(value: &serde_json::Value) -> String {
                 }
             }
             serde_json::Value::String(s) if s.is_empty() => {}
-            serde_json::Value::String(s) => {
-                out.append_pair(prefix, s);
-            }
-            other => {
-                out.append_pair(prefix, &other.to_string());
-            }
+            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
         }
     }
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    walk("", value, &mut out);
-    out.finish()
+    let mut pairs = Vec::new();
+    walk("", value, &mut pairs);
+    crate::transport::http::url::encode_values(&mut pairs)
 }
 
 /// Kratos' `errors.Status` message, the proto form of an error body.

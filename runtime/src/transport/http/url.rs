@@ -31,20 +31,47 @@ fn push_escaped(path: &mut String, value: &str, keep_slash: bool) {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-/// `path?query` with the pairs sorted by key (as Go's `url.Values.Encode`) and form-encoded;
-/// `path` alone when there are none.
+/// `path?query` with the pairs encoded as Go's `url.Values.Encode` does (see
+/// [`encode_values`]); `path` alone when there are none.
 pub fn with_query(mut path: String, mut pairs: Vec<(String, String)>) -> String {
     if pairs.is_empty() {
         return path;
     }
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        query.append_pair(k, v);
-    }
     path.push('?');
-    path.push_str(&query.finish());
+    path.push_str(&encode_values(&mut pairs));
     path
+}
+
+/// Go's `url.Values.Encode`: the pairs sorted by key (byte order; the values of one key keep
+/// their order), each `key=value` escaped as `url.QueryEscape` does (everything but
+/// `A-Z a-z 0-9 - _ . ~` as `%XX`, a space as `+`), joined with `&`.
+pub fn encode_values(pairs: &mut [(String, String)]) -> String {
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::new();
+    for (k, v) in pairs.iter() {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        push_query_escaped(&mut out, k);
+        out.push('=');
+        push_query_escaped(&mut out, v);
+    }
+    out
+}
+
+/// Appends `value` escaped as Go's `url.QueryEscape`.
+fn push_query_escaped(out: &mut String, value: &str) {
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
 }
 
 /// Removes the pairs of `keys` (path variables and the body field) and their sub-keys.
@@ -125,5 +152,21 @@ mod tests {
         remove_keys(&mut pairs, &["book", "labels"]);
         assert_eq!(with_query("/p".into(), pairs), "/p?a=%26&bookmark=x+y&z=1");
         assert_eq!(with_query("/p".into(), vec![]), "/p");
+    }
+
+    #[test]
+    fn values_encode_as_go() {
+        let mut pairs = vec![
+            ("b".to_string(), "2".to_string()),
+            ("a.z".to_string(), "x".to_string()),
+            ("b".to_string(), "1".to_string()),
+            ("a".to_string(), "~*+ /:中".to_string()),
+            ("A".to_string(), String::new()),
+            ("m[k]".to_string(), "v".to_string()),
+        ];
+        assert_eq!(
+            encode_values(&mut pairs),
+            "A=&a=~%2A%2B+%2F%3A%E4%B8%AD&a.z=x&b=2&b=1&m%5Bk%5D=v"
+        );
     }
 }
