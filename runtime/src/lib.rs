@@ -6,7 +6,8 @@
 //!   `register_<service>_http_server` / `register_<service>_grpc_server` functions put one
 //!   service implementation on both.
 //! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports.
-//! - [`codec`]: content negotiation and the JSON and proto codecs.
+//! - [`codec`]: content negotiation and the JSON and proto codecs; [`json`]: proto3 JSON
+//!   details serde lacks (non-finite floats, one field of a message).
 //! - [`registry`] and [`selector`]: service registration and discovery, and the node a client
 //!   calls.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
@@ -18,6 +19,7 @@ pub mod app;
 pub mod codec;
 pub mod context;
 pub mod errors;
+pub mod json;
 pub mod middleware;
 pub mod openapi;
 mod panic;

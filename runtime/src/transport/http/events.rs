@@ -55,7 +55,7 @@ impl<Item: Serialize> Stream for Frames<Item> {
         let text = match self.inner.as_mut().poll_next(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Ready(Some(Ok(message))) => match serde_json::to_string(&message) {
+            Poll::Ready(Some(Ok(message))) => match crate::json::to_string(&message) {
                 Ok(json) => format!("data: {json}\n\n"),
                 Err(e) => {
                     self.done = true;

@@ -113,10 +113,21 @@ pub fn text_enum<E: AsRef<str>>(n: i32, name: impl Fn(i32) -> Option<E>) -> Stri
     }
 }
 
+/// The text of a float or double: its shortest round-trip form, a non-finite value in its
+/// proto3 JSON spelling (`NaN`, `Infinity`, `-Infinity`, which Go's `strconv.ParseFloat` and
+/// the server's binding read).
+pub fn text_float<F: Into<f64> + ToString + Copy>(v: &F) -> String {
+    match crate::json::non_finite_name((*v).into()) {
+        Some(name) => name.to_string(),
+        None => v.to_string(),
+    }
+}
+
 /// The text of a well-known type: its proto3 JSON form, unquoted for strings (RFC 3339
-/// timestamps, durations, field masks, wrapper values; JSON text for structs).
+/// timestamps, durations, field masks, wrapper values, non-finite floats; JSON text for
+/// structs).
 pub fn text_json<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
+    match crate::json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         Ok(other) => other.to_string(),
         Err(_) => String::new(),
@@ -152,6 +163,22 @@ mod tests {
         remove_keys(&mut pairs, &["book", "labels"]);
         assert_eq!(with_query("/p".into(), pairs), "/p?a=%26&bookmark=x+y&z=1");
         assert_eq!(with_query("/p".into(), vec![]), "/p");
+    }
+
+    #[test]
+    fn floats_and_wrappers_have_proto3_texts() {
+        assert_eq!(text_float(&f64::NAN), "NaN");
+        assert_eq!(text_float(&f32::INFINITY), "Infinity");
+        assert_eq!(text_float(&f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(text_float(&0.1f32), "0.1");
+        assert_eq!(text_float(&-2.5f64), "-2.5");
+        assert_eq!(
+            text_json(&pbjson_types::DoubleValue {
+                value: f64::NEG_INFINITY
+            }),
+            "-Infinity"
+        );
+        assert_eq!(text_json(&pbjson_types::FloatValue { value: 1.5 }), "1.5");
     }
 
     #[test]
