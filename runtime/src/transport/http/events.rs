@@ -299,6 +299,20 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn events_write_non_finite_floats_as_proto3_strings() {
+        use http_body_util::BodyExt as _;
+        let reply = crate::stream::ServerStream::from_items(vec![
+            vec![f64::NAN, 1.5],
+            vec![f64::INFINITY, f64::NEG_INFINITY],
+        ]);
+        let body = encode(&reply).unwrap().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            body,
+            "data: [\"NaN\",1.5]\n\ndata: [\"Infinity\",\"-Infinity\"]\n\n"
+        );
+    }
+
     #[test]
     fn reads_what_the_server_writes() {
         let got = events(&[b"data: {\"a\":1}\n\nevent: error\ndata: {\"code\":500}\n\n"]);
