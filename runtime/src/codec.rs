@@ -111,9 +111,9 @@ impl Codec {
     /// Encodes one field of a message (a `response_body` naming a field that is not a singular
     /// message: a scalar, an enum, bytes, a list or a map) as its proto3 JSON value, the field
     /// named `json_name` (or `proto_name`) written as the message's serializer writes it, `null`
-    /// when the message leaves it out. YAML carries the same value; the proto and form codecs
-    /// cannot encode a value that is not a message (a 500 `CODEC` error; Kratos crashes on a
-    /// list in proto).
+    /// when the message leaves it out. YAML carries the same value; the proto, form and XML
+    /// codecs cannot encode a value that is not a message (a 500 `CODEC` error; Kratos crashes
+    /// on a list in proto).
     pub fn encode_field<T: Serialize>(
         self,
         message: &T,
