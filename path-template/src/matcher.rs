@@ -139,6 +139,16 @@ fn hex_value(b: u8) -> Option<u8> {
 /// `raw` without a prefix that decodes to `want`, or `None` when `raw` does not start so.
 /// (`want` is a literal of the template, which holds no `/`, so an encoded slash never matches.)
 fn strip_decoded_prefix<'a>(raw: &'a str, want: &str) -> Option<&'a str> {
+    // Most paths hold no escapes: compare bytes directly (a `%` in the literal itself must
+    // be matched decoded, from `%25`).
+    if let Some(rest) = raw.strip_prefix(want)
+        && !want.contains('%')
+    {
+        return Some(rest);
+    }
+    if !raw.contains('%') {
+        return None;
+    }
     let bytes = raw.as_bytes();
     let mut i = 0;
     for &w in want.as_bytes() {
