@@ -44,15 +44,23 @@ impl Template {
     /// `:`), except that an encoded slash (`%2F`) never splits a segment.
     pub fn matches<'p>(&self, path: &'p str) -> Option<Captures<'p>> {
         let path = path.strip_prefix('/')?;
+        // Without escapes (most paths), the raw text is the decoded text.
+        let encoded = path.contains('%');
         // Most routes differ in their first literal: reject them before any allocation.
         if let Some(Segment::Literal(first)) = self.segments.first() {
-            let rest = strip_decoded_prefix(path, first)?;
-            if !(rest.is_empty() || rest.starts_with('/') || verb_separator(rest).is_some()) {
+            let rest = if encoded {
+                strip_decoded_prefix(path, first)?
+            } else {
+                path.strip_prefix(first.as_str())?
+            };
+            let verb_next = rest.starts_with(':') || (encoded && verb_separator(rest).is_some());
+            if !(rest.is_empty() || rest.starts_with('/') || verb_next) {
                 return None;
             }
         }
         let path = match &self.verb {
-            Some(verb) => strip_verb(path, verb)?,
+            Some(verb) if encoded => strip_verb(path, verb)?,
+            Some(verb) => path.strip_suffix(verb.as_str())?.strip_suffix(':')?,
             None => path,
         };
         // Byte offsets of each segment of `path`.
@@ -79,7 +87,8 @@ impl Template {
         for (seg, &(s, e)) in self.segments.iter().zip(bounds.iter()).take(fixed) {
             let text = &path[s..e];
             match seg {
-                Segment::Literal(lit) if strip_decoded_prefix(text, lit) != Some("") => {
+                Segment::Literal(lit) if !encoded && lit != text => return None,
+                Segment::Literal(lit) if encoded && strip_decoded_prefix(text, lit) != Some("") => {
                     return None;
                 }
                 Segment::Single if text.is_empty() => return None,
