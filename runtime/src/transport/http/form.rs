@@ -724,7 +724,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(worker.join().unwrap(), Ok(200_000));
-}
+    }
 
     fn parsed(input: &str) -> Vec<(String, String)> {
         query_pairs(input)

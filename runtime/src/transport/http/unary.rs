@@ -135,7 +135,9 @@ where
                         parts: &parts,
                         body,
                         vars: &named,
-                        limits: crate::codec::DecodeLimits::for_body_limit(self.body_limits.max_bytes),
+                        limits: crate::codec::DecodeLimits::for_body_limit(
+                            self.body_limits.max_bytes,
+                        ),
                     };
                     (self.bind)(&mut binder)
                 }

@@ -197,8 +197,9 @@ pub fn deliberate_5xx(request: &Request, reply: &Reply) -> bool {
     reply.status == 500
         && text.contains("CODEC")
         && [
-            "cannot encode a list",
-            "cannot encode a single value",
+            // A `response_body` naming a field that is not a message, asked for in a codec
+            // that can only carry messages (proto, form, XML).
+            "codec cannot encode the field",
             "has no XML form",
             "xml: unsupported type",
         ]
