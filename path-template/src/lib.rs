@@ -12,9 +12,11 @@
 //! ```
 //!
 //! [`Template::parse`] validates a template once; [`Template::matches`] then matches request
-//! paths without any regex. Captured values are percent-decoded as Kratos does (its router
-//! matches the decoded path): fully, `%2F` included; and a single-segment variable whose segment
-//! holds an encoded slash does not match, since decoded it would be two segments. (The
+//! paths without any regex. As Kratos, whose router matches the decoded path, literals, the `:`
+//! before a verb and the verb compare with the decoded request text (`%3A` is a `:`), but an
+//! encoded slash never splits a segment. Captured values are percent-decoded fully, `%2F`
+//! included; and a single-segment variable whose segment holds an encoded slash does not match,
+//! since decoded it would be two segments. (The
 //! google.api.http text keeps `%2F` encoded in multi-segment captures; Kratos clients and
 //! servers decode it, and we follow Kratos on the wire.)
 

@@ -38,20 +38,21 @@ impl<'p> Captures<'p> {
 impl Template {
     /// Matches a request path (the raw path of the URI, starting with `/`, without the query).
     /// Returns the variables' raw captures, or `None` when the path does not match.
+    ///
+    /// As Kratos, whose router matches the decoded path: literal segments, the `:` before a
+    /// custom verb and the verb compare with the request's text percent-decoded (`%3A` is a
+    /// `:`), except that an encoded slash (`%2F`) never splits a segment.
     pub fn matches<'p>(&self, path: &'p str) -> Option<Captures<'p>> {
         let path = path.strip_prefix('/')?;
         // Most routes differ in their first literal: reject them before any allocation.
         if let Some(Segment::Literal(first)) = self.segments.first() {
-            let rest = path.strip_prefix(first.as_str())?;
-            if !(rest.is_empty() || rest.starts_with('/') || rest.starts_with(':')) {
+            let rest = strip_decoded_prefix(path, first)?;
+            if !(rest.is_empty() || rest.starts_with('/') || verb_separator(rest).is_some()) {
                 return None;
             }
         }
         let path = match &self.verb {
-            Some(verb) => {
-                let rest = path.strip_suffix(verb.as_str())?;
-                rest.strip_suffix(':')?
-            }
+            Some(verb) => strip_verb(path, verb)?,
             None => path,
         };
         // Byte offsets of each segment of `path`.
@@ -78,7 +79,9 @@ impl Template {
         for (seg, &(s, e)) in self.segments.iter().zip(bounds.iter()).take(fixed) {
             let text = &path[s..e];
             match seg {
-                Segment::Literal(lit) if lit != text => return None,
+                Segment::Literal(lit) if strip_decoded_prefix(text, lit) != Some("") => {
+                    return None;
+                }
                 Segment::Single if text.is_empty() => return None,
                 _ => {}
             }
@@ -109,6 +112,78 @@ impl Template {
         }
         Some(Captures { raw })
     }
+}
+
+/// The byte at `i` of a raw path, percent-decoded, and how many raw bytes it takes (`%XX` is
+/// one decoded byte; a `%` without two hexadecimal digits stands for itself).
+fn decoded_byte(raw: &[u8], i: usize) -> Option<(u8, usize)> {
+    let b = *raw.get(i)?;
+    if b == b'%'
+        && let Some(hex) = raw.get(i + 1..i + 3)
+        && let (Some(hi), Some(lo)) = (hex_value(hex[0]), hex_value(hex[1]))
+    {
+        return Some((hi << 4 | lo, 3));
+    }
+    Some((b, 1))
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `raw` without a prefix that decodes to `want`, or `None` when `raw` does not start so.
+/// (`want` is a literal of the template, which holds no `/`, so an encoded slash never matches.)
+fn strip_decoded_prefix<'a>(raw: &'a str, want: &str) -> Option<&'a str> {
+    // Most paths hold no escapes: compare bytes directly (a `%` in the literal itself must
+    // be matched decoded, from `%25`).
+    if let Some(rest) = raw.strip_prefix(want)
+        && !want.contains('%')
+    {
+        return Some(rest);
+    }
+    if !raw.contains('%') {
+        return None;
+    }
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    for &w in want.as_bytes() {
+        let (b, len) = decoded_byte(bytes, i)?;
+        if b != w {
+            return None;
+        }
+        i += len;
+    }
+    raw.get(i..)
+}
+
+/// The length of the verb separator at the start of `raw`: `:` or its escape `%3A`.
+fn verb_separator(raw: &str) -> Option<usize> {
+    match decoded_byte(raw.as_bytes(), 0)? {
+        (b':', len) => Some(len),
+        _ => None,
+    }
+}
+
+/// `path` without its `:verb` suffix (either written encoded or not), or `None` when the last
+/// segment does not end with the verb. The rightmost separator wins, as a greedy match would.
+fn strip_verb<'p>(path: &'p str, verb: &str) -> Option<&'p str> {
+    let last_start = path.rfind('/').map_or(0, |i| i + 1);
+    let last = &path[last_start..];
+    last.char_indices()
+        .rev()
+        .filter(|&(_, c)| c == ':' || c == '%')
+        .find_map(|(i, _)| {
+            let len = verb_separator(&last[i..])?;
+            strip_decoded_prefix(&last[i + len..], verb)?
+                .is_empty()
+                .then_some(last_start + i)
+        })
+        .map(|end| &path[..end])
 }
 
 fn contains_encoded_slash(s: &str) -> bool {
@@ -181,6 +256,41 @@ mod tests {
             capture("/files/{path=**}", "/files"),
             pairs(&[("path", "")])
         );
+    }
+
+    #[test]
+    fn literals_and_verbs_compare_decoded_but_an_encoded_slash_never_splits() {
+        assert_eq!(
+            capture("/v1/{name=shelves/*}:archive", "/v1/shelves/s1%3Aarchive"),
+            pairs(&[("name", "shelves/s1")])
+        );
+        assert_eq!(
+            capture("/v1/{name}:archive", "/v1/s1%3aarchive"),
+            pairs(&[("name", "s1")])
+        );
+        assert_eq!(
+            capture("/v1/{name}:archive", "/v1/s1%3A%61rchive"),
+            pairs(&[("name", "s1")])
+        );
+        // The rightmost separator followed by the verb splits; earlier colons stay in the value.
+        assert_eq!(
+            capture("/v1/{name}:archive", "/v1/a:b%3Aarchive"),
+            pairs(&[("name", "a:b")])
+        );
+        assert_eq!(
+            capture("/v1/{name}:archive", "/v1/a%3Aarchive:archive"),
+            pairs(&[("name", "a:archive")])
+        );
+        assert_eq!(capture("/v1/{name}:archive", "/v1/s1%3Aarchived"), None);
+        assert_eq!(capture("/v1/{name}:archive", "/v1/s1%2Farchive"), None);
+        assert_eq!(capture("/a:foo", "/a%3Afoo"), pairs(&[]));
+        assert_eq!(
+            capture("/v1/shelves/{id}", "/v1/%73helves/1"),
+            pairs(&[("id", "1")])
+        );
+        assert_eq!(capture("/v1/shelves/{id}", "/v1%2Fshelves/1"), None);
+        assert_eq!(capture("/v1/shelves/{id}", "/v1/shelves%2F1"), None);
+        assert_eq!(capture("/v1/{name}", "/v1/a%2Fb%3Aarchive"), None);
     }
 
     #[test]

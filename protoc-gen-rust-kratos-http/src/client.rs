@@ -349,46 +349,25 @@ fn reply_decode(
             quote! { ::kratos::__codegen::http::Client::decode::<#output_ty>(codec, &bytes) },
         );
     };
-    let ident = format_ident_raw(&field_ident(&field));
-    let value = match field.kind() {
-        Kind::Message(m) if field.is_list() => {
-            let ty = rust_type(&options.paths, m.full_name(), package);
-            quote! { ::kratos::__codegen::http::Client::decode_value::<::std::vec::Vec<#ty>>(codec, &bytes)? }
-        }
-        Kind::Message(m) => {
-            let ty = rust_type(&options.paths, m.full_name(), package);
-            quote! { ::core::option::Option::Some(::kratos::__codegen::http::Client::decode::<#ty>(codec, &bytes)?) }
-        }
-        Kind::String => {
-            quote! { ::kratos::__codegen::http::Client::decode_value::<::std::string::String>(codec, &bytes)? }
-        }
-        Kind::Bool => {
-            quote! { ::kratos::__codegen::http::Client::decode_value::<bool>(codec, &bytes)? }
-        }
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            quote! { ::kratos::__codegen::http::Client::decode_value::<i32>(codec, &bytes)? }
-        }
-        Kind::Uint32 | Kind::Fixed32 => {
-            quote! { ::kratos::__codegen::http::Client::decode_value::<u32>(codec, &bytes)? }
-        }
-        Kind::Float => {
-            quote! { ::kratos::__codegen::http::Client::decode_value::<f32>(codec, &bytes)? }
-        }
-        Kind::Double => {
-            quote! { ::kratos::__codegen::http::Client::decode_value::<f64>(codec, &bytes)? }
-        }
-        _ => {
-            return Err(format!(
-                "response_body '{}' has a type the client cannot read",
-                route.response_body
-            ));
-        }
-    };
+    // A singular message is a message in every codec; any other field is its proto3 JSON
+    // value, read back by the reply's own deserializer.
+    if let Kind::Message(m) = field.kind()
+        && !field.is_list()
+        && !field.is_map()
+        && real_oneof(&field).is_none()
+    {
+        let ident = format_ident_raw(&field_ident(&field));
+        let ty = rust_type(&options.paths, m.full_name(), package);
+        return Ok(quote! {
+            ::core::result::Result::Ok(#output_ty {
+                #ident: ::core::option::Option::Some(::kratos::__codegen::http::Client::decode::<#ty>(codec, &bytes)?),
+                ..::core::default::Default::default()
+            })
+        });
+    }
+    let json = field.json_name();
     Ok(quote! {
-        ::core::result::Result::Ok(#output_ty {
-            #ident: #value,
-            ..::core::default::Default::default()
-        })
+        ::kratos::__codegen::http::Client::decode_field::<#output_ty>(codec, &bytes, #json)
     })
 }
 

@@ -420,6 +420,7 @@ impl<'a> FormEncoders<'a> {
             }
             Kind::Message(m) if is_wkt(&m) => quote! { u::text_json(#v) },
             Kind::Message(_) => return None,
+            Kind::Float | Kind::Double => quote! { u::text_float(#v) },
             _ => quote! { ::std::string::ToString::to_string(#v) },
         })
     }

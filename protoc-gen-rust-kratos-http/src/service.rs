@@ -420,33 +420,8 @@ fn check_route(
             route.method, route.path
         ));
     }
-    if let Some(field) = response_field(file_name, element, route, method)? {
-        let supported = match field.kind() {
-            Kind::Message(_) => !field.is_map() && real_oneof(&field).is_none(),
-            Kind::Enum(_) | Kind::Bytes => false,
-            _ => !field.is_list() && !field.is_map() && real_oneof(&field).is_none(),
-        };
-        if !supported {
-            return Err(CodegenError::proto(
-                file_name,
-                element,
-                format!(
-                    "response_body '{}': replying with {} is not supported (messages, lists of \
-                     messages and scalars other than enums and bytes are)",
-                    route.response_body,
-                    if field.is_map() {
-                        "a map"
-                    } else if real_oneof(&field).is_some() {
-                        "a oneof member"
-                    } else if field.is_list() {
-                        "a list of scalars"
-                    } else {
-                        "an enum or bytes field"
-                    }
-                ),
-            ));
-        }
-    }
+    // Any field may be the response body (as in Kratos); this only checks that it exists.
+    response_field(file_name, element, route, method)?;
     Ok(())
 }
 
@@ -504,6 +479,9 @@ fn reply_encoder(
         }
         Some(field) => {
             let ident = format_ident_raw(&kratos_codegen::names::field_ident(&field));
+            let (json, proto) = (field.json_name(), field.name());
+            // Any other field: its proto3 JSON value, written by the reply's own serializer.
+            let value = quote! { codec.encode_field(reply, #json, #proto) };
             let (body, xml) = match field.kind() {
                 Kind::Message(m) if field.is_list() => {
                     let xml = xml_ok.then(|| {
@@ -516,9 +494,11 @@ fn reply_encoder(
                             )
                         }
                     });
-                    (quote! { codec.encode_list(&reply.#ident) }, xml)
+                    (value, xml)
                 }
-                Kind::Message(m) => {
+                // A singular message is a message in every codec (the default one when unset,
+                // as Kratos writes a nil message).
+                Kind::Message(m) if !field.is_map() && real_oneof(&field).is_none() => {
                     let ty = rust_type(&options.paths, m.full_name(), package);
                     let xml = xml_ok.then(|| {
                         let gov = forms.govs.of(&m);
@@ -541,12 +521,7 @@ fn reply_encoder(
                         xml,
                     )
                 }
-                // 64-bit integers are strings in proto3 JSON.
-                Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => (
-                    quote! { codec.encode_value(&::std::string::ToString::to_string(&reply.#ident)) },
-                    None,
-                ),
-                _ => (quote! { codec.encode_value(&reply.#ident) }, None),
+                _ => (value, None),
             };
             let doc = format!(
                 " Encodes the `{}` field of the reply (`response_body`).",

@@ -28,6 +28,14 @@ pub const CASES: &[Case] = &[
         parameter: "omitempty=false,omitempty_prefix=/api,\
                     extern_path=.google.api.HttpBody=::kratos::types::HttpBody",
     },
+    Case {
+        name: "response_body",
+        files: &["replies/v1/replies.proto"],
+        // The well-known types the build integration maps to the runtime's; so does this.
+        parameter: "extern_path=.google.protobuf.FieldMask=::kratos::types::FieldMask,\
+                    extern_path=.google.protobuf.Timestamp=::kratos::types::Timestamp,\
+                    extern_path=.google.protobuf.Duration=::kratos::types::Duration",
+    },
 ];
 
 impl Case {

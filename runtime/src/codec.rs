@@ -94,15 +94,15 @@ impl Codec {
     /// Encodes a message.
     pub fn encode<T: Serialize + prost::Message>(self, message: &T) -> Result<Vec<u8>, Error> {
         match self {
-            Codec::Json => serde_json::to_vec(message)
+            Codec::Json => crate::json::to_vec(message)
                 .map_err(|e| Error::new(500, CODEC_REASON, format!("json marshal: {e}"))),
             Codec::Proto => Ok(message.encode_to_vec()),
             Codec::Form => {
-                let value = serde_json::to_value(message)
+                let value = crate::json::to_value(message)
                     .map_err(|e| Error::new(500, CODEC_REASON, format!("form marshal: {e}")))?;
                 Ok(form_encode(&value).into_bytes())
             }
-            Codec::Yaml => yaml_serde::to_string(message)
+            Codec::Yaml => yaml_serde::to_string(&crate::json::Proto3(message))
                 .map(String::into_bytes)
                 .map_err(|e| Error::new(500, CODEC_REASON, format!("yaml marshal: {e}"))),
             // XML replies need the message's generated Go-struct view (see `encode_go`).
@@ -114,30 +114,32 @@ impl Codec {
         }
     }
 
-    /// Encodes a list of messages (a `response_body` naming a repeated field): a JSON array;
-    /// the proto codec cannot encode a list.
-    pub fn encode_list<T: Serialize>(self, items: &[T]) -> Result<Vec<u8>, Error> {
+    /// Encodes one field of a message (a `response_body` naming a field that is not a singular
+    /// message: a scalar, an enum, bytes, a list or a map) as its proto3 JSON value, the field
+    /// named `json_name` (or `proto_name`) written as the message's serializer writes it, `null`
+    /// when the message leaves it out. YAML carries the same value; the proto, form and XML
+    /// codecs cannot encode a value that is not a message (a 500 `CODEC` error; Kratos crashes
+    /// on a list in proto).
+    pub fn encode_field<T: Serialize>(
+        self,
+        message: &T,
+        json_name: &str,
+        proto_name: &str,
+    ) -> Result<Vec<u8>, Error> {
+        let field = crate::json::Field::new(message, json_name, proto_name);
         match self {
-            Codec::Json => serde_json::to_vec(items)
+            Codec::Json => crate::json::to_vec(&field)
                 .map_err(|e| Error::new(500, CODEC_REASON, format!("json marshal: {e}"))),
+            Codec::Yaml => yaml_serde::to_string(&crate::json::Proto3(&field))
+                .map(String::into_bytes)
+                .map_err(|e| Error::new(500, CODEC_REASON, format!("yaml marshal: {e}"))),
             other => Err(Error::new(
                 500,
                 CODEC_REASON,
-                format!("the {} codec cannot encode a list", other.name()),
-            )),
-        }
-    }
-
-    /// Encodes a scalar or map (a `response_body` naming such a field) as its JSON value; the
-    /// proto codec cannot encode one.
-    pub fn encode_value<T: Serialize>(self, value: &T) -> Result<Vec<u8>, Error> {
-        match self {
-            Codec::Json => serde_json::to_vec(value)
-                .map_err(|e| Error::new(500, CODEC_REASON, format!("json marshal: {e}"))),
-            other => Err(Error::new(
-                500,
-                CODEC_REASON,
-                format!("the {} codec cannot encode a single value", other.name()),
+                format!(
+                    "the {} codec cannot encode the field {json_name} alone",
+                    other.name()
+                ),
             )),
         }
     }
@@ -246,13 +248,10 @@ impl Codec {
 
 /// Flattens a JSON value into form pairs: nested objects as dotted keys, arrays as repeated
 /// keys; nulls, empty strings and empty arrays are left out (as Kratos' form encoder leaves
-/// out unpopulated fields).
+/// out unpopulated fields). The pairs are written as Go's `url.Values.Encode` writes them:
+/// sorted by key.
 fn form_encode(value: &serde_json::Value) -> String {
-    fn walk(
-        prefix: &str,
-        value: &serde_json::Value,
-        out: &mut form_urlencoded::Serializer<'_, String>,
-    ) {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
         match value {
             serde_json::Value::Null => {}
             serde_json::Value::Object(map) => {
@@ -271,17 +270,13 @@ fn form_encode(value: &serde_json::Value) -> String {
                 }
             }
             serde_json::Value::String(s) if s.is_empty() => {}
-            serde_json::Value::String(s) => {
-                out.append_pair(prefix, s);
-            }
-            other => {
-                out.append_pair(prefix, &other.to_string());
-            }
+            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
         }
     }
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    walk("", value, &mut out);
-    out.finish()
+    let mut pairs = Vec::new();
+    walk("", value, &mut pairs);
+    crate::transport::http::url::encode_values(&mut pairs)
 }
 
 /// Kratos' `errors.Status` message, the proto form of an error body.

@@ -6,7 +6,8 @@
 //!   `register_<service>_http_server` / `register_<service>_grpc_server` functions put one
 //!   service implementation on both.
 //! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports.
-//! - [`codec`]: content negotiation and the JSON and proto codecs.
+//! - [`codec`]: content negotiation and the JSON and proto codecs; [`json`]: proto3 JSON
+//!   details serde lacks (non-finite floats, one field of a message).
 //! - [`registry`] and [`selector`]: service registration and discovery, and the node a client
 //!   calls.
 //! - `config` (feature `config`): Kratos' configuration model: files, environment, etcd and
@@ -22,6 +23,7 @@ pub mod codec;
 pub mod config;
 pub mod context;
 pub mod errors;
+pub mod json;
 pub mod middleware;
 pub mod openapi;
 mod panic;

@@ -1,13 +1,20 @@
-//! Generates the conformance fixture (messages, HTTP routes and client, error helpers).
+//! Generates the conformance fixtures (messages, HTTP routes and client, error helpers): the
+//! reference's greeter, the wire rules' service, and the `response_body` golden fixture.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/proto");
+    let replies = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/http/response_body"
+    );
     kratos::build::configure().compile_protos(
         &[
             format!("{proto}/helloworld/v1/greeter.proto"),
             format!("{proto}/helloworld/v1/error_reason.proto"),
+            format!("{proto}/wire/v1/wire.proto"),
+            format!("{replies}/replies/v1/replies.proto"),
         ],
-        &[proto],
+        &[proto, replies],
     )?;
     Ok(())
 }

@@ -393,6 +393,25 @@ const MATCHING: &[(&str, &str, Option<Binding>)] = &[
         "/v1/a/e:a",
         Some(&[("endpoint", "e")]),
     ),
+    // As Kratos (its router matches the decoded path), the `:` before the verb, the verb and
+    // literals compare decoded; an encoded slash is never a separator.
+    (
+        "/v1/{name=shelves/*}:archive",
+        "/v1/shelves/s1%3Aarchive",
+        Some(&[("name", "shelves/s1")]),
+    ),
+    ("/{x}:verb", "/y%3averb", Some(&[("x", "y")])),
+    ("/{x}:verb", "/y%3A%76erb", Some(&[("x", "y")])),
+    ("/{x}:verb", "/a:b%3Averb", Some(&[("x", "a:b")])),
+    ("/{x}:verb", "/y%3Averbs", None),
+    ("/a:foo", "/a%3Afoo", Some(&[])),
+    (
+        "/shelves/{shelf}",
+        "/%73helves/s1",
+        Some(&[("shelf", "s1")]),
+    ),
+    ("/shelves/{shelf}", "/shelves%2Fs1", None),
+    ("/{x=**}:myverb", "/a%2Fb%3Amyverb", Some(&[("x", "a/b")])),
     // Without a verb in the template, a colon belongs to the segment.
     (
         "/v1/{name}",

@@ -430,25 +430,36 @@ impl Client {
             .map_err(|e| Error::new(500, e.reason(), format!("reply: {}", e.message())))
     }
 
-    /// Decodes a reply body that is a JSON value (a `response_body` over a list or scalar).
-    pub fn decode_value<T: DeserializeOwned + Default>(
+    /// Decodes a reply body that is the value of one field of the reply (a `response_body`
+    /// naming a field that is not a singular message) into the reply: the reply's own
+    /// deserializer reads the value as its field `json_name`, so every kind reads back as the
+    /// server wrote it (int64 from strings, enums by name, bytes from base64, non-finite floats
+    /// from `"NaN"`, `"Infinity"`, `"-Infinity"`). An empty body or `null` is the default reply.
+    /// JSON and YAML carry such values; other codecs cannot.
+    pub fn decode_field<T: DeserializeOwned + Default>(
         codec: Codec,
         bytes: &[u8],
+        json_name: &str,
     ) -> Result<T, Error> {
-        if bytes.is_empty() || bytes == b"null" {
+        if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(T::default());
         }
+        let reply_error = |e: &dyn std::fmt::Display| {
+            Error::new(500, crate::codec::CODEC_REASON, format!("reply: {e}"))
+        };
         match codec {
-            Codec::Json => serde_json::from_slice(bytes)
-                .map_err(|e| Error::new(500, crate::codec::CODEC_REASON, format!("reply: {e}"))),
-            other => Err(Error::new(
-                500,
-                crate::codec::CODEC_REASON,
-                format!(
-                    "reply: the {} codec cannot carry a list or a single value",
-                    other.name()
-                ),
-            )),
+            Codec::Json => {
+                crate::json::field_from_slice(bytes, json_name).map_err(|e| reply_error(&e))
+            }
+            Codec::Yaml => T::deserialize(crate::json::OneField {
+                name: json_name,
+                value: yaml_serde::Deserializer::from_slice(bytes),
+            })
+            .map_err(|e| reply_error(&e)),
+            other => Err(reply_error(&format_args!(
+                "the {} codec cannot carry the field {json_name} alone",
+                other.name()
+            ))),
         }
     }
 }

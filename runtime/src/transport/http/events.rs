@@ -55,7 +55,7 @@ impl<Item: Serialize> Stream for Frames<Item> {
         let text = match self.inner.as_mut().poll_next(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Ready(Some(Ok(message))) => match serde_json::to_string(&message) {
+            Poll::Ready(Some(Ok(message))) => match crate::json::to_string(&message) {
                 Ok(json) => format!("data: {json}\n\n"),
                 Err(e) => {
                     self.done = true;
@@ -327,6 +327,20 @@ mod tests {
             kind: kind.into(),
             data: data.into(),
         }
+    }
+
+    #[tokio::test]
+    async fn events_write_non_finite_floats_as_proto3_strings() {
+        use http_body_util::BodyExt as _;
+        let reply = crate::stream::ServerStream::from_items(vec![
+            vec![f64::NAN, 1.5],
+            vec![f64::INFINITY, f64::NEG_INFINITY],
+        ]);
+        let body = encode(&reply).unwrap().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            body,
+            "data: [\"NaN\",1.5]\n\ndata: [\"Infinity\",\"-Infinity\"]\n\n"
+        );
     }
 
     #[test]

@@ -82,13 +82,14 @@ pub fn parse_key(key: &str) -> Vec<Seg<'_>> {
     out
 }
 
-/// Decodes `k=v&k2=v2` (percent-decoding, `+` as space) into `msg` with `bind`. Keys are
-/// processed in order of first appearance, each with all its values.
+/// Decodes `k=v&k2=v2` into `msg` with `bind`, the pairs read as Go's `url.ParseQuery` reads
+/// them (see [`query_pairs`]). Keys are processed in order of first appearance, each with all
+/// its values.
 pub fn decode<T>(msg: &mut T, input: &str, bind: FormFn<T>) -> Result<(), FormError> {
     if input.is_empty() {
         return Ok(());
     }
-    let groups = group(form_urlencoded::parse(input.as_bytes()));
+    let groups = group(query_pairs(input));
     for (key, values) in &groups {
         bind(msg, &key_path(key)?, values)?;
     }
@@ -118,6 +119,55 @@ fn key_path(key: &str) -> Result<Vec<Seg<'_>>, FormError> {
         )));
     }
     Ok(path)
+}
+
+/// The pairs of a query string or form body, as Go's `url.ParseQuery` (what Kratos binds
+/// from) reads them: pairs are separated by `&`; a pair holding a `;` is dropped, as is an
+/// empty one; key and value are split at the first `=` and unescaped (`%XX`, `+` as a space);
+/// a pair whose key or value has an invalid escape (a `%` not followed by two hexadecimal
+/// digits) is dropped, and the other pairs are kept. Decoded bytes that are not UTF-8 are
+/// replaced by U+FFFD.
+pub fn query_pairs(input: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    input.split('&').filter_map(|pair| {
+        if pair.is_empty() || pair.contains(';') {
+            return None;
+        }
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        Some((query_unescape(key)?, query_unescape(value)?))
+    })
+}
+
+/// Go's `url.QueryUnescape`: `%XX` escapes and `+` as a space; `None` for an invalid escape.
+fn query_unescape(s: &str) -> Option<Cow<'_, str>> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Some(Cow::Borrowed(s));
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hi = bytes.get(i + 1).and_then(|b| char::from(*b).to_digit(16))?;
+                let lo = bytes.get(i + 2).and_then(|b| char::from(*b).to_digit(16))?;
+                // Two hexadecimal digits make at most 0xFF.
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(u8::MAX));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(match String::from_utf8(out) {
+        Ok(text) => Cow::Owned(text),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    })
 }
 
 /// Decodes `(key, value)` pairs (keys in the form syntax) into `msg`, grouping the values of
@@ -674,5 +724,44 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(worker.join().unwrap(), Ok(200_000));
+}
+
+    fn parsed(input: &str) -> Vec<(String, String)> {
+        query_pairs(input)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn query_pairs_follow_go_parse_query() {
+        assert_eq!(
+            parsed("a=1&b=x+y%21&c&=v&d=&e=%E4%B8%AD"),
+            owned(&[
+                ("a", "1"),
+                ("b", "x y!"),
+                ("c", ""),
+                ("", "v"),
+                ("d", ""),
+                ("e", "中")
+            ])
+        );
+        // An invalid escape in a key or a value drops that pair only.
+        assert_eq!(
+            parsed("query=%zz&page=2&%g1=x&ok=%41&tail=%4&pct=100%"),
+            owned(&[("page", "2"), ("ok", "A")])
+        );
+        // A semicolon is no separator (Go 1.17+): its pair is dropped.
+        assert_eq!(parsed("a=1;b=2&c=3"), owned(&[("c", "3")]));
+        // Empty pairs are skipped; only the first `=` splits.
+        assert_eq!(parsed("&&a=b=c&"), owned(&[("a", "b=c")]));
+        // Bytes that are not UTF-8 become U+FFFD.
+        assert_eq!(parsed("x=%FF"), owned(&[("x", "\u{FFFD}")]));
     }
 }

@@ -47,6 +47,22 @@ pub(crate) struct Route {
     pub(crate) template: Arc<Template>,
     pub(crate) operation: &'static str,
     pub(crate) handler: Arc<dyn RouteHandler>,
+    /// Kratos' strict slash: a path ending in `/` (other than `/`) never takes this route,
+    /// even where a trailing `**` could capture an empty last segment; the server redirects it
+    /// to the path without the slash. True for the routes of `google.api.http` rules; plain
+    /// handlers (`Server::handle`, such as the Swagger UI page at `/q/swagger-ui/`) take the
+    /// path as it is.
+    pub(crate) strict_slash: bool,
+}
+
+impl Route {
+    /// The route's captures for `path`, if it takes it.
+    fn matches<'p>(&self, path: &'p str) -> Option<Captures<'p>> {
+        if self.strict_slash && path.len() > 1 && path.ends_with('/') {
+            return None;
+        }
+        self.template.matches(path)
+    }
 }
 
 /// The result of looking a request up.
@@ -100,7 +116,7 @@ impl Router {
             MethodMatch::Exact(m) => m == method,
         };
         for route in self.routes.iter().filter(|r| accepts(r)) {
-            let Some(captures) = route.template.matches(path) else {
+            let Some(captures) = route.matches(path) else {
                 continue;
             };
             let better = best
@@ -117,7 +133,7 @@ impl Router {
         let mut allowed: Vec<String> = self
             .routes
             .iter()
-            .filter(|r| !accepts(r) && r.template.matches(path).is_some())
+            .filter(|r| !accepts(r) && r.matches(path).is_some())
             .map(|r| method_name(&r.method))
             .collect();
         match allowed.is_empty() {

@@ -255,13 +255,15 @@ impl Server {
             template,
             operation: spec.operation,
             handler: Arc::new(handler),
+            strict_slash: true,
         })
     }
 
     /// Registers a plain handler for `method` and the path template `path` (such as
     /// `/q/openapi.json` or `/files/{path=**}`): it gets the whole request with its body and the
     /// decoded path variables in template order, and returns the whole response. No binding,
-    /// codec or middleware is involved.
+    /// codec or middleware is involved, and unlike generated routes it also takes a path ending
+    /// in `/` (such as `/files/{path=**}` for `/files/`).
     pub fn handle<F, Fut>(
         &mut self,
         method: &'static str,
@@ -283,6 +285,7 @@ impl Server {
                 body_limits: self.body_limits(),
                 _future: std::marker::PhantomData,
             }),
+            strict_slash: false,
         })
     }
 

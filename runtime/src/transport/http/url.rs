@@ -31,20 +31,47 @@ fn push_escaped(path: &mut String, value: &str, keep_slash: bool) {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-/// `path?query` with the pairs sorted by key (as Go's `url.Values.Encode`) and form-encoded;
-/// `path` alone when there are none.
+/// `path?query` with the pairs encoded as Go's `url.Values.Encode` does (see
+/// [`encode_values`]); `path` alone when there are none.
 pub fn with_query(mut path: String, mut pairs: Vec<(String, String)>) -> String {
     if pairs.is_empty() {
         return path;
     }
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        query.append_pair(k, v);
-    }
     path.push('?');
-    path.push_str(&query.finish());
+    path.push_str(&encode_values(&mut pairs));
     path
+}
+
+/// Go's `url.Values.Encode`: the pairs sorted by key (byte order; the values of one key keep
+/// their order), each `key=value` escaped as `url.QueryEscape` does (everything but
+/// `A-Z a-z 0-9 - _ . ~` as `%XX`, a space as `+`), joined with `&`.
+pub fn encode_values(pairs: &mut [(String, String)]) -> String {
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::new();
+    for (k, v) in pairs.iter() {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        push_query_escaped(&mut out, k);
+        out.push('=');
+        push_query_escaped(&mut out, v);
+    }
+    out
+}
+
+/// Appends `value` escaped as Go's `url.QueryEscape`.
+fn push_query_escaped(out: &mut String, value: &str) {
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
 }
 
 /// Removes the pairs of `keys` (path variables and the body field) and their sub-keys.
@@ -86,10 +113,21 @@ pub fn text_enum<E: AsRef<str>>(n: i32, name: impl Fn(i32) -> Option<E>) -> Stri
     }
 }
 
+/// The text of a float or double: its shortest round-trip form, a non-finite value in its
+/// proto3 JSON spelling (`NaN`, `Infinity`, `-Infinity`, which Go's `strconv.ParseFloat` and
+/// the server's binding read).
+pub fn text_float<F: Into<f64> + ToString + Copy>(v: &F) -> String {
+    match crate::json::non_finite_name((*v).into()) {
+        Some(name) => name.to_string(),
+        None => v.to_string(),
+    }
+}
+
 /// The text of a well-known type: its proto3 JSON form, unquoted for strings (RFC 3339
-/// timestamps, durations, field masks, wrapper values; JSON text for structs).
+/// timestamps, durations, field masks, wrapper values, non-finite floats; JSON text for
+/// structs).
 pub fn text_json<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
+    match crate::json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         Ok(other) => other.to_string(),
         Err(_) => String::new(),
@@ -125,5 +163,37 @@ mod tests {
         remove_keys(&mut pairs, &["book", "labels"]);
         assert_eq!(with_query("/p".into(), pairs), "/p?a=%26&bookmark=x+y&z=1");
         assert_eq!(with_query("/p".into(), vec![]), "/p");
+    }
+
+    #[test]
+    fn floats_and_wrappers_have_proto3_texts() {
+        assert_eq!(text_float(&f64::NAN), "NaN");
+        assert_eq!(text_float(&f32::INFINITY), "Infinity");
+        assert_eq!(text_float(&f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(text_float(&0.1f32), "0.1");
+        assert_eq!(text_float(&-2.5f64), "-2.5");
+        assert_eq!(
+            text_json(&pbjson_types::DoubleValue {
+                value: f64::NEG_INFINITY
+            }),
+            "-Infinity"
+        );
+        assert_eq!(text_json(&pbjson_types::FloatValue { value: 1.5 }), "1.5");
+    }
+
+    #[test]
+    fn values_encode_as_go() {
+        let mut pairs = vec![
+            ("b".to_string(), "2".to_string()),
+            ("a.z".to_string(), "x".to_string()),
+            ("b".to_string(), "1".to_string()),
+            ("a".to_string(), "~*+ /:中".to_string()),
+            ("A".to_string(), String::new()),
+            ("m[k]".to_string(), "v".to_string()),
+        ];
+        assert_eq!(
+            encode_values(&mut pairs),
+            "A=&a=~%2A%2B+%2F%3A%E4%B8%AD&a.z=x&b=2&b=1&m%5Bk%5D=v"
+        );
     }
 }

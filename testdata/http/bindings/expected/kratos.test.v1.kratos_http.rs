@@ -164,9 +164,9 @@ impl BindingsHttpClient {
         path.push('/');
         u::push_segment(&mut path, &::std::string::ToString::to_string(&request.u64));
         path.push('/');
-        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.f));
+        u::push_segment(&mut path, &u::text_float(&request.f));
         path.push('/');
-        u::push_segment(&mut path, &::std::string::ToString::to_string(&request.d));
+        u::push_segment(&mut path, &u::text_float(&request.d));
         path.push('/');
         u::push_segment(&mut path, &::std::string::ToString::to_string(&request.b));
         path.push('/');
