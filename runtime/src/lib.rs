@@ -24,6 +24,7 @@ pub mod config;
 pub mod context;
 pub mod errors;
 pub mod json;
+pub mod metadata;
 pub mod middleware;
 pub mod openapi;
 mod panic;
@@ -42,7 +43,7 @@ pub mod build;
 pub mod __codegen;
 
 pub use app::App;
-pub use context::{Context, Kind};
+pub use context::{Context, Kind, Side};
 pub use transport::{grpc, http};
 
 /// Includes everything the build integration generated for a proto package: prost's messages,
