@@ -392,7 +392,15 @@ async fn a_client_middleware_error_is_the_calls_error_on_both_transports() {
     let (mut grpc, grpc_addr) = grpc_hop(hop.clone(), &log).await;
     let (mut http, http_addr) = http_hop(hop, &log).await;
     let refuse = Middleware::new(|_next: Handler| {
-        Handler::new(|_ctx, _req| async { Err(Error::forbidden("DENIED", "not today")) })
+        Handler::new(|_ctx, req: kratos::middleware::Message| {
+            // What a client middleware sees of the request: the method and path over HTTP,
+            // nothing over gRPC (the message is already encoded).
+            let seen = match req.downcast_ref::<kratos::http::ClientRequest>() {
+                Some(r) => format!("{} {}", r.method, r.path_and_query),
+                None => format!("{req:?}"),
+            };
+            async move { Err(Error::forbidden("DENIED", seen)) }
+        })
     });
 
     let http_client = BindingsHttpClient::new(
@@ -403,6 +411,10 @@ async fn a_client_middleware_error_is_the_calls_error_on_both_transports() {
     );
     let err = http_client.get_book(&request()).await.unwrap_err();
     assert_eq!((err.code(), err.reason()), (403, "DENIED"));
+    assert_eq!(
+        err.message(),
+        "GET /v1/shelves/s/books/1?book.id=1&book.shelf=s"
+    );
 
     let mut grpc_client = BindingsClient::new(
         kratos::grpc::ChannelBuilder::new(grpc_addr.to_string())
@@ -411,7 +423,7 @@ async fn a_client_middleware_error_is_the_calls_error_on_both_transports() {
             .unwrap(),
     );
     let err = Error::from(grpc_client.get_book(request()).await.unwrap_err());
-    assert_eq!(err.reason(), "DENIED");
+    assert_eq!((err.reason(), err.message()), ("DENIED", "grpc request"));
     // Neither server was called.
     assert!(take(&log).is_empty());
     assert!(take(&seen).is_empty());
