@@ -5,7 +5,9 @@
 //! - [`transport::http`] and [`transport::grpc`]: the servers; generated
 //!   `register_<service>_http_server` / `register_<service>_grpc_server` functions put one
 //!   service implementation on both.
-//! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports.
+//! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports
+//!   and on the HTTP and gRPC clients; [`metadata`]: Kratos' call metadata, propagated by
+//!   the metadata middleware.
 //! - [`codec`]: content negotiation and the JSON and proto codecs; [`json`]: proto3 JSON
 //!   details serde lacks (non-finite floats, one field of a message).
 //! - [`registry`] and [`selector`]: service registration and discovery, and the node a client

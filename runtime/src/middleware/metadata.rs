@@ -1,5 +1,5 @@
 //! Kratos' metadata middleware: the server side reads prefixed request headers into the call's
-//! [`Metadata`](crate::metadata::Metadata); the client side sends the call's metadata and the
+//! [`Metadata`]; the client side sends the call's metadata and the
 //! serving call's global keys as request headers. The same over HTTP headers and gRPC
 //! metadata.
 
