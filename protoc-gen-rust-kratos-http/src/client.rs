@@ -20,6 +20,8 @@ pub(crate) struct ClientMethod<'a> {
     pub(crate) method: &'a MethodDescriptor,
     pub(crate) route: &'a Route,
     pub(crate) fn_ident: &'a proc_macro2::Ident,
+    /// The constant holding the method's operation, what client middleware see.
+    pub(crate) operation: &'a proc_macro2::Ident,
     /// A server-streaming method: the reply is Server-Sent Events, read as a stream.
     pub(crate) stream: bool,
     pub(crate) docs: TokenStream,
@@ -262,11 +264,11 @@ fn method(
         }
         other => quote! { ::kratos::__codegen::http::method(#other)? },
     };
-    let (docs, fn_ident) = (&m.docs, m.fn_ident);
+    let (docs, fn_ident, op) = (&m.docs, m.fn_ident, m.operation);
     let (reply_ty, call) = if m.stream {
         (
             quote! { ::kratos::stream::BoxStream<#output_ty> },
-            quote! { self.client.send_events::<#output_ty>(#method, &url, body).await },
+            quote! { self.client.invoke_events::<#output_ty>(#op, #method, &url, body).await },
         )
     } else if raw_request || raw_response {
         // `send_body` takes either kind of body and reports the reply's media type.
@@ -293,7 +295,7 @@ fn method(
         (
             output_ty.clone(),
             quote! {
-                let reply = self.client.send_body(#method, &url, #body).await?;
+                let reply = self.client.invoke_body(#op, #method, &url, #body).await?;
                 #decode
             },
         )
@@ -302,7 +304,7 @@ fn method(
         (
             output_ty.clone(),
             quote! {
-                let (codec, bytes) = self.client.send(#method, &url, body).await?;
+                let (codec, bytes) = self.client.invoke(#op, #method, &url, body).await?;
                 #decode
             },
         )

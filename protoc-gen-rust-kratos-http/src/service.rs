@@ -158,6 +158,7 @@ fn generate_service(
                     method: &plan.method,
                     route,
                     fn_ident: &plan.fn_ident,
+                    operation: &plan.operation_const,
                     stream: plan.stream,
                     docs: comments.doc_attrs(plan.method.path()),
                 })

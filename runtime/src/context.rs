@@ -4,6 +4,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::HeaderMap;
 
+use crate::metadata::Metadata;
+
 /// The transport a call arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -23,6 +25,22 @@ impl Kind {
     }
 }
 
+/// Which end of a call a [`Context`] belongs to (Kratos' `FromServerContext` /
+/// `FromClientContext`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// A call this process serves.
+    Server,
+    /// A call this process makes (through [`crate::http::Client`] or a
+    /// [`crate::grpc::ChannelBuilder`] channel).
+    Client,
+}
+
+tokio::task_local! {
+    /// The server call whose handler is running on this task (set by [`Context::scope`]).
+    static CURRENT_SERVER: Context;
+}
+
 /// The context of one call: transport kind, operation, request headers and the headers to
 /// send back. Cheap to clone (one shared allocation per call).
 ///
@@ -36,6 +54,9 @@ pub struct Context {
 #[derive(Debug)]
 struct Inner {
     kind: Kind,
+    side: Side,
+    metadata: Mutex<Metadata>,
+    outgoing_headers: Mutex<HeaderMap>,
     operation: &'static str,
     path_template: Option<&'static str>,
     request_headers: HeaderMap,
@@ -48,6 +69,9 @@ impl Context {
         Context {
             inner: Arc::new(Inner {
                 kind,
+                side: Side::Server,
+                metadata: Mutex::default(),
+                outgoing_headers: Mutex::default(),
                 operation,
                 path_template: None,
                 request_headers,
@@ -65,12 +89,73 @@ impl Context {
         Context {
             inner: Arc::new(Inner {
                 kind: Kind::Http,
+                side: Side::Server,
+                metadata: Mutex::default(),
+                outgoing_headers: Mutex::default(),
                 operation,
                 path_template: Some(path_template),
                 request_headers,
                 reply_headers: Mutex::new(HeaderMap::new()),
             }),
         }
+    }
+
+    /// A client-side context for a call of `operation` over `kind`: `headers` are the request
+    /// headers already set (they become [`outgoing_headers`](Context::outgoing_headers)) and
+    /// `metadata` the call's client metadata.
+    pub fn client(
+        kind: Kind,
+        operation: &'static str,
+        headers: HeaderMap,
+        metadata: Metadata,
+    ) -> Self {
+        Context {
+            inner: Arc::new(Inner {
+                kind,
+                side: Side::Client,
+                metadata: Mutex::new(metadata),
+                outgoing_headers: Mutex::new(headers),
+                operation,
+                path_template: None,
+                request_headers: HeaderMap::new(),
+                reply_headers: Mutex::new(HeaderMap::new()),
+            }),
+        }
+    }
+
+    /// Whether this is a server or a client call.
+    pub fn side(&self) -> Side {
+        self.inner.side
+    }
+
+    /// The call's metadata: on the server, what the metadata server middleware read from the
+    /// request; on a client call, what will be sent (the metadata client middleware turns it
+    /// into headers). Keys are lower-case.
+    pub fn metadata(&self) -> MutexGuard<'_, Metadata> {
+        lock(&self.inner.metadata)
+    }
+
+    /// On a client call, the headers (gRPC metadata) the request will carry; middleware may
+    /// change them. Empty and unused on a server call (see
+    /// [`reply_headers`](Context::reply_headers)).
+    pub fn outgoing_headers(&self) -> MutexGuard<'_, HeaderMap> {
+        lock(&self.inner.outgoing_headers)
+    }
+
+    /// The server call whose handler (or server middleware) is running on the current task,
+    /// if any: how a client call made while serving a call finds it. The servers set it
+    /// around the chain of each call; work spawned on other tasks or done while a reply stream
+    /// is being produced after the handler returned can carry it with [`Context::scope`].
+    pub fn current_server() -> Option<Context> {
+        CURRENT_SERVER.try_with(Context::clone).ok()
+    }
+
+    /// Runs `future` with this (server) context as [`Context::current_server`].
+    pub fn scope<F: std::future::Future>(
+        self,
+        future: F,
+    ) -> tokio::task::futures::TaskLocalFuture<Context, F> {
+        CURRENT_SERVER.scope(self, future)
     }
 
     /// The transport kind.
@@ -96,15 +181,16 @@ impl Context {
     /// The headers to send with the reply (gRPC response metadata on gRPC). Middleware and
     /// handlers may add to them.
     pub fn reply_headers(&self) -> MutexGuard<'_, HeaderMap> {
-        // A panic while the lock was held leaves a map that is still valid to use.
-        self.inner
-            .reply_headers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner.reply_headers)
     }
 
     /// Takes the reply headers out (done by the transport once the handler has finished).
     pub(crate) fn take_reply_headers(&self) -> HeaderMap {
         std::mem::take(&mut *self.reply_headers())
     }
+}
+
+/// Locks `m`; a panic while the lock was held leaves a map that is still valid to use.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

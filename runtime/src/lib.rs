@@ -5,7 +5,9 @@
 //! - [`transport::http`] and [`transport::grpc`]: the servers; generated
 //!   `register_<service>_http_server` / `register_<service>_grpc_server` functions put one
 //!   service implementation on both.
-//! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports.
+//! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports
+//!   and on the HTTP and gRPC clients; [`metadata`]: Kratos' call metadata, propagated by
+//!   the metadata middleware.
 //! - [`codec`]: content negotiation and the JSON and proto codecs; [`json`]: proto3 JSON
 //!   details serde lacks (non-finite floats, one field of a message).
 //! - [`registry`] and [`selector`]: service registration and discovery, and the node a client
@@ -24,6 +26,7 @@ pub mod config;
 pub mod context;
 pub mod errors;
 pub mod json;
+pub mod metadata;
 pub mod middleware;
 pub mod openapi;
 mod panic;
@@ -42,7 +45,7 @@ pub mod build;
 pub mod __codegen;
 
 pub use app::App;
-pub use context::{Context, Kind};
+pub use context::{Context, Kind, Side};
 pub use transport::{grpc, http};
 
 /// Includes everything the build integration generated for a proto package: prost's messages,

@@ -18,6 +18,7 @@ use crate::errors::Error;
 use crate::validate::Validator;
 
 mod logging;
+pub mod metadata;
 mod recovery;
 mod select;
 mod selector;
@@ -263,7 +264,9 @@ where
     {
         if middleware.is_empty() {
             return Endpoint {
-                inner: EndpointInner::Direct(Arc::new(move |ctx, req| Box::pin(f(ctx, req)))),
+                inner: EndpointInner::Direct(Arc::new(move |ctx: Context, req| {
+                    Box::pin(ctx.clone().scope(f(ctx, req)))
+                })),
             };
         }
         let f = Arc::new(f);
@@ -304,7 +307,9 @@ where
             (Ok(req), _) => self.call(ctx, req),
             (Err(err), EndpointInner::Direct(_)) => Box::pin(async move { Err(err) }),
             (Err(err), EndpointInner::Chained(h, _, _)) => {
-                let fut = h.call(ctx, Message::new(BindFailed(err)));
+                let fut = ctx
+                    .clone()
+                    .scope(h.call(ctx, Message::new(BindFailed(err))));
                 Box::pin(async move {
                     fut.await?.downcast::<Rep>().map_err(|other| {
                         Error::new(
@@ -318,12 +323,15 @@ where
         }
     }
 
-    /// Calls the method through its middleware.
+    /// Calls the method through its middleware, with `ctx` as [`Context::current_server`]
+    /// while the chain runs (so client calls made by the method see the server call).
     pub fn call(&self, ctx: Context, request: Req) -> BoxFuture<Result<Rep, Error>> {
         match &self.inner {
             EndpointInner::Direct(f) => f(ctx, request),
             EndpointInner::Chained(h, validator, _) => {
-                let fut = h.call(ctx, Message::with_validator(request, *validator));
+                let fut = ctx
+                    .clone()
+                    .scope(h.call(ctx, Message::with_validator(request, *validator)));
                 Box::pin(async move {
                     fut.await?.downcast::<Rep>().map_err(|other| {
                         Error::new(

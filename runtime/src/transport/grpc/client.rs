@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint, channel::Change};
 
+use super::chain::ClientChannel;
+use crate::middleware::Middleware;
 use crate::registry::Discovery;
 use crate::selector::{Node, discovery_target, watch_nodes};
 use crate::transport::http::ClientError;
@@ -14,7 +16,8 @@ use crate::transport::http::ClientError;
 /// Kratos' default gRPC client timeout, applied to each call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Builds a [`Channel`] for tonic's generated clients (`GreeterClient::new(channel)`).
+/// Builds a [`ClientChannel`] (a tonic [`Channel`] behind Kratos client middleware) for
+/// tonic's generated clients (`GreeterClient::new(channel)`).
 ///
 /// The endpoint is `host:port` (also written `http://host:port` or `grpc://host:port`), or
 /// `discovery:///<name>` with [`discovery`](ChannelBuilder::discovery): the channel then
@@ -26,6 +29,7 @@ pub struct ChannelBuilder {
     endpoint: String,
     timeout: Duration,
     discovery: Option<Arc<dyn Discovery>>,
+    middleware: Vec<Middleware>,
 }
 
 impl std::fmt::Debug for ChannelBuilder {
@@ -34,6 +38,7 @@ impl std::fmt::Debug for ChannelBuilder {
             .field("endpoint", &self.endpoint)
             .field("timeout", &self.timeout)
             .field("discovery", &self.discovery.is_some())
+            .field("middleware", &self.middleware.len())
             .finish()
     }
 }
@@ -45,6 +50,7 @@ impl ChannelBuilder {
             endpoint: endpoint.into(),
             timeout: DEFAULT_CALL_TIMEOUT,
             discovery: None,
+            middleware: Vec::new(),
         }
     }
 
@@ -59,6 +65,13 @@ impl ChannelBuilder {
     /// `WithDiscovery`).
     pub fn discovery(mut self, discovery: Arc<dyn Discovery>) -> Self {
         self.discovery = Some(discovery);
+        self
+    }
+
+    /// Adds a client middleware, run once per call of any kind, the first added outermost;
+    /// see [`ClientChannel`] for what it sees.
+    pub fn middleware(mut self, middleware: Middleware) -> Self {
+        self.middleware.push(middleware);
         self
     }
 
@@ -79,14 +92,16 @@ impl ChannelBuilder {
     /// discovery endpoint, calls made before the first instance is found wait for it; use
     /// [`connect`](ChannelBuilder::connect) to wait up front. Must be called within a tokio
     /// runtime.
-    pub fn build(self) -> Result<Channel, ClientError> {
-        self.build_with(None)
+    pub fn build(self) -> Result<ClientChannel, ClientError> {
+        let middleware = self.middleware.clone();
+        Ok(ClientChannel::new(self.build_with(None)?, &middleware))
     }
 
     /// [`build`](ChannelBuilder::build), then, for a discovery endpoint, waits until the
     /// service has an instance with a `grpc` endpoint (Kratos' `WithBlock`), for at most the
     /// call timeout.
-    pub async fn connect(self) -> Result<Channel, ClientError> {
+    pub async fn connect(self) -> Result<ClientChannel, ClientError> {
+        let middleware = self.middleware.clone();
         let discovered = self.endpoint.starts_with(crate::selector::DISCOVERY_SCHEME);
         let err = self.fail(format!(
             "no instance with a grpc endpoint within {:?}",
@@ -101,7 +116,7 @@ impl ChannelBuilder {
                 _ => return Err(err),
             }
         }
-        Ok(channel)
+        Ok(ClientChannel::new(channel, &middleware))
     }
 
     fn build_with(

@@ -8,10 +8,12 @@
 //! The services' routes are served over HTTP/2 on the runtime's own connections, as the HTTP
 //! server's: the same [`ConnectionLimits`], accept backoff and stop.
 
+mod chain;
 mod client;
 mod serve;
 
 pub use crate::transport::http::ClientError;
+pub use chain::{CallFuture, ClientChannel, GrpcClientRequest};
 pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
 
 use std::convert::Infallible;

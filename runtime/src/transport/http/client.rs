@@ -16,7 +16,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
+use crate::context::{Context, Kind};
 use crate::errors::Error;
+use crate::middleware::{Handler, Message, Middleware, chain};
 use crate::registry::Discovery;
 use crate::selector::{NodeFilter, Resolved, discovery_target};
 use crate::stream::BoxStream;
@@ -43,6 +45,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     discovery: Option<Arc<dyn Discovery>>,
     filters: Vec<NodeFilter>,
+    middleware: Vec<Middleware>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("codec", &self.codec)
             .field("discovery", &self.discovery.is_some())
             .field("filters", &self.filters.len())
+            .field("middleware", &self.middleware.len())
             .finish()
     }
 }
@@ -94,13 +98,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds a client middleware (Kratos' `WithMiddleware`), run once per call, the first added
+    /// outermost. Its [`Context`] is a client one ([`crate::Side::Client`]) with the
+    /// operation `/package.Service/Method` (empty for calls made with [`Client::send`] and the
+    /// other untyped methods), the call's client metadata, and the request headers in
+    /// [`Context::outgoing_headers`], which it may change. The request it sees is a
+    /// [`ClientRequest`] (method and path; the body is already encoded); its reply is opaque,
+    /// and a non-2xx answer comes back through it as the decoded [`Error`]. For a
+    /// server-streaming call the chain runs once, until the reply starts.
+    pub fn middleware(mut self, middleware: Middleware) -> Self {
+        self.middleware.push(middleware);
+        self
+    }
+
     /// [`build`](ClientBuilder::build), then, for a discovery endpoint, waits until the service
     /// has an instance (Kratos' `WithBlock`), for at most the client's timeout.
     pub async fn connect(self) -> Result<Client, ClientError> {
         let endpoint = self.endpoint.clone();
         let timeout = self.timeout;
         let client = self.build()?;
-        if let Target::Discovery(resolved, _) = &client.target {
+        if let Target::Discovery(resolved, _) = &client.transport.target {
             tokio::time::timeout(timeout, resolved.wait_ready())
                 .await
                 .map_err(|_| ClientError {
@@ -163,12 +180,19 @@ impl ClientBuilder {
             }
             None => None,
         };
-        Ok(Client {
+        let transport = Transport {
             target,
             inner: HyperClient::builder(TokioExecutor::new()).build_http(),
+            user_agent,
+        };
+        // No middleware, no chain: calls go straight to the transport.
+        let chain = (!self.middleware.is_empty())
+            .then(|| chain(&self.middleware, transport.clone().into_handler()));
+        Ok(Client {
+            transport,
+            chain,
             timeout: self.timeout,
             codec: self.codec,
-            user_agent,
         })
     }
 }
@@ -236,124 +260,102 @@ impl std::fmt::Debug for Target {
 /// and, for a discovery endpoint, the resolver, which stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct Client {
-    target: Target,
-    inner: HyperClient<HttpConnector, Full<Bytes>>,
+    transport: Transport,
+    chain: Option<Handler>,
     timeout: Duration,
     codec: Codec,
+}
+
+/// Where and how requests are sent: what the innermost handler of a client chain calls.
+#[derive(Debug, Clone)]
+struct Transport {
+    target: Target,
+    inner: HyperClient<HttpConnector, Full<Bytes>>,
     user_agent: Option<HeaderValue>,
 }
 
-impl Client {
-    /// A builder for `endpoint` (`host:port` or `http://host:port`).
-    pub fn builder(endpoint: impl Into<String>) -> ClientBuilder {
-        ClientBuilder {
-            endpoint: endpoint.into(),
-            timeout: DEFAULT_TIMEOUT,
-            codec: Codec::Json,
-            user_agent: None,
-            discovery: None,
-            filters: Vec::new(),
-        }
+/// The request of an HTTP client call as client middleware see it.
+pub struct ClientRequest {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path and query, as sent.
+    pub path_and_query: String,
+    body: Option<(HeaderValue, Vec<u8>)>,
+    accept: HeaderValue,
+}
+
+impl std::fmt::Debug for ClientRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path_and_query)
+    }
+}
+
+/// The successful reply head of a chained call, passed back out through the chain.
+struct ChainedReply(std::sync::Mutex<Option<http::Response<Incoming>>>);
+
+impl std::fmt::Debug for ChainedReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("http reply")
+    }
+}
+
+fn chain_error(what: &str, other: &Message) -> Error {
+    Error::new(
+        500,
+        "MIDDLEWARE",
+        format!("a client middleware replaced the {what} with {other:?}"),
+    )
+}
+
+impl Transport {
+    /// The innermost handler of a client chain: sends the [`ClientRequest`] with the headers
+    /// the middleware left in [`Context::outgoing_headers`].
+    fn into_handler(self) -> Handler {
+        let transport = Arc::new(self);
+        Handler::new(move |ctx: Context, request: Message| {
+            let transport = transport.clone();
+            async move {
+                let request = request
+                    .downcast::<ClientRequest>()
+                    .map_err(|other| chain_error("request", &other))?;
+                let headers = std::mem::take(&mut *ctx.outgoing_headers());
+                let response = transport
+                    .round_trip(
+                        request.method,
+                        &request.path_and_query,
+                        request.body,
+                        request.accept,
+                        headers,
+                    )
+                    .await?;
+                Ok(Message::new(ChainedReply(std::sync::Mutex::new(Some(
+                    response,
+                )))))
+            }
+        })
     }
 
-    /// The codec of request bodies and of `Accept`.
-    pub fn codec(&self) -> Codec {
-        self.codec
-    }
-
-    /// Sends `method path_and_query` with `body` (already encoded with [`Client::codec`],
-    /// `None` for no body) and returns the reply body on success. A non-2xx answer is decoded
-    /// as a Kratos error body (in the codec of its Content-Type); an answer that is not one
-    /// becomes an error with the status as its code and the body as its message.
-    pub async fn send(
+    /// Sends the request and waits for the reply's head; a non-2xx reply is read and becomes
+    /// its [`Error`].
+    async fn round_trip(
         &self,
         method: Method,
         path_and_query: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<(Codec, Bytes), Error> {
-        let reply = self
-            .send_body(method, path_and_query, body.map(RequestBody::Encoded))
+        body: Option<(HeaderValue, Vec<u8>)>,
+        accept: HeaderValue,
+        extra_headers: http::HeaderMap,
+    ) -> Result<http::Response<Incoming>, Error> {
+        let response = self
+            .exchange(method, path_and_query, body, accept, extra_headers)
             .await?;
-        Ok((reply.codec, reply.body))
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let codec = reply_codec(response.headers());
+        let bytes = read_body(response.into_body()).await?;
+        Err(error_reply(status, codec, &bytes))
     }
-
-    /// [`Client::send`] for any [`RequestBody`], returning the reply's media type as well: what
-    /// the generated client calls for methods taking or returning a `google.api.HttpBody`.
-    pub async fn send_body(
-        &self,
-        method: Method,
-        path_and_query: &str,
-        body: Option<RequestBody>,
-    ) -> Result<Reply, Error> {
-        let call = async {
-            let accept = self.codec.content_type();
-            let body = match body {
-                None => None,
-                Some(RequestBody::Encoded(data)) => Some((self.codec.content_type(), data)),
-                Some(RequestBody::Raw { content_type, data }) => {
-                    let media = if content_type.is_empty() {
-                        HeaderValue::from_static(crate::types::DEFAULT_CONTENT_TYPE)
-                    } else {
-                        HeaderValue::from_str(&content_type).map_err(|_| {
-                            Error::new(
-                                400,
-                                "CLIENT",
-                                format!(
-                                    "content type {content_type:?} is not a valid header value"
-                                ),
-                            )
-                        })?
-                    };
-                    Some((media, data))
-                }
-            };
-            let response = self.exchange(method, path_and_query, body, accept).await?;
-            let status = response.status();
-            let codec = reply_codec(response.headers());
-            let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-            let bytes = read_body(response.into_body()).await?;
-            if status.is_success() {
-                Ok(Reply {
-                    codec,
-                    content_type,
-                    body: bytes,
-                })
-            } else {
-                Err(error_reply(status, codec, &bytes))
-            }
-        };
-        self.within_timeout(call).await
-    }
-
-    /// Calls a server-streaming method, whose reply is Server-Sent Events (`Accept:
-    /// text/event-stream`), and returns its messages as they arrive. The client's timeout
-    /// bounds the wait for the reply to start, not the stream. The stream yields an error and
-    /// ends when the server sends an `error` event, the connection fails or an event does not
-    /// decode. A non-2xx answer is an error, as for [`Client::send`].
-    pub async fn send_events<T>(
-        &self,
-        method: Method,
-        path_and_query: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<BoxStream<T>, Error>
-    where
-        T: DeserializeOwned + prost::Message + Default + Send + 'static,
-    {
-        let call = async {
-            let accept = HeaderValue::from_static(super::events::CONTENT_TYPE);
-            let body = body.map(|data| (self.codec.content_type(), data));
-            let response = self.exchange(method, path_and_query, body, accept).await?;
-            let status = response.status();
-            if status.is_success() {
-                return Ok(super::events::decode::<T>(response.into_body()));
-            }
-            let codec = reply_codec(response.headers());
-            let bytes = read_body(response.into_body()).await?;
-            Err(error_reply(status, codec, &bytes))
-        };
-        self.within_timeout(call).await
-    }
-
     /// Sends the request and waits for the reply's head.
     async fn exchange(
         &self,
@@ -361,6 +363,7 @@ impl Client {
         path_and_query: &str,
         body: Option<(HeaderValue, Vec<u8>)>,
         accept: HeaderValue,
+        extra_headers: http::HeaderMap,
     ) -> Result<http::Response<Incoming>, Error> {
         let uri = match &self.target {
             Target::Direct(base) => format!("{base}{path_and_query}"),
@@ -387,12 +390,204 @@ impl Client {
             }
             None => Vec::new(),
         };
+        if let Some(headers) = request.headers_mut() {
+            headers.extend(extra_headers);
+        }
         let request = request
             .body(Full::new(Bytes::from(data)))
             .map_err(|e| Error::new(400, "CLIENT", format!("invalid request: {e}")))?;
         self.inner.request(request).await.map_err(|e| {
             Error::new(503, "UNAVAILABLE", format!("request failed: {e}")).with_cause(e)
         })
+    }
+}
+
+impl Client {
+    /// A builder for `endpoint` (`host:port` or `http://host:port`).
+    pub fn builder(endpoint: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            endpoint: endpoint.into(),
+            timeout: DEFAULT_TIMEOUT,
+            codec: Codec::Json,
+            user_agent: None,
+            discovery: None,
+            filters: Vec::new(),
+            middleware: Vec::new(),
+        }
+    }
+
+    /// The codec of request bodies and of `Accept`.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// Sends `method path_and_query` with `body` (already encoded with [`Client::codec`],
+    /// `None` for no body) and returns the reply body on success. A non-2xx answer is decoded
+    /// as a Kratos error body (in the codec of its Content-Type); an answer that is not one
+    /// becomes an error with the status as its code and the body as its message. Client
+    /// middleware see an empty operation; [`Client::invoke`] names it.
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(Codec, Bytes), Error> {
+        self.invoke("", method, path_and_query, body).await
+    }
+
+    /// [`Client::send`] for the call of `operation` (`/package.Service/Method`, what client
+    /// middleware see): what generated clients call.
+    pub async fn invoke(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(Codec, Bytes), Error> {
+        let reply = self
+            .invoke_body(
+                operation,
+                method,
+                path_and_query,
+                body.map(RequestBody::Encoded),
+            )
+            .await?;
+        Ok((reply.codec, reply.body))
+    }
+
+    /// [`Client::send`] for any [`RequestBody`], returning the reply's media type as well.
+    pub async fn send_body(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<RequestBody>,
+    ) -> Result<Reply, Error> {
+        self.invoke_body("", method, path_and_query, body).await
+    }
+
+    /// [`Client::send_body`] for the call of `operation`: what the generated client calls for
+    /// methods taking or returning a `google.api.HttpBody`.
+    pub async fn invoke_body(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path_and_query: &str,
+        body: Option<RequestBody>,
+    ) -> Result<Reply, Error> {
+        let call = async {
+            let accept = self.codec.content_type();
+            let body = match body {
+                None => None,
+                Some(RequestBody::Encoded(data)) => Some((self.codec.content_type(), data)),
+                Some(RequestBody::Raw { content_type, data }) => {
+                    let media = if content_type.is_empty() {
+                        HeaderValue::from_static(crate::types::DEFAULT_CONTENT_TYPE)
+                    } else {
+                        HeaderValue::from_str(&content_type).map_err(|_| {
+                            Error::new(
+                                400,
+                                "CLIENT",
+                                format!(
+                                    "content type {content_type:?} is not a valid header value"
+                                ),
+                            )
+                        })?
+                    };
+                    Some((media, data))
+                }
+            };
+            let response = self
+                .exchange(operation, method, path_and_query, body, accept)
+                .await?;
+            let codec = reply_codec(response.headers());
+            let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+            let bytes = read_body(response.into_body()).await?;
+            Ok(Reply {
+                codec,
+                content_type,
+                body: bytes,
+            })
+        };
+        self.within_timeout(call).await
+    }
+
+    /// Calls a server-streaming method, whose reply is Server-Sent Events (`Accept:
+    /// text/event-stream`), and returns its messages as they arrive. The client's timeout
+    /// bounds the wait for the reply to start, not the stream. The stream yields an error and
+    /// ends when the server sends an `error` event, the connection fails or an event does not
+    /// decode. A non-2xx answer is an error, as for [`Client::send`].
+    pub async fn send_events<T>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<BoxStream<T>, Error>
+    where
+        T: DeserializeOwned + prost::Message + Default + Send + 'static,
+    {
+        self.invoke_events("", method, path_and_query, body).await
+    }
+
+    /// [`Client::send_events`] for the call of `operation`; client middleware run once for the
+    /// call, until the reply starts.
+    pub async fn invoke_events<T>(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<BoxStream<T>, Error>
+    where
+        T: DeserializeOwned + prost::Message + Default + Send + 'static,
+    {
+        let call = async {
+            let accept = HeaderValue::from_static(super::events::CONTENT_TYPE);
+            let body = body.map(|data| (self.codec.content_type(), data));
+            let response = self
+                .exchange(operation, method, path_and_query, body, accept)
+                .await?;
+            Ok(super::events::decode::<T>(response.into_body()))
+        };
+        self.within_timeout(call).await
+    }
+
+    /// Sends the request, through the middleware chain when there is one, and returns the
+    /// head of a 2xx reply (a non-2xx reply is its error).
+    async fn exchange(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path_and_query: &str,
+        body: Option<(HeaderValue, Vec<u8>)>,
+        accept: HeaderValue,
+    ) -> Result<http::Response<Incoming>, Error> {
+        let Some(chain) = &self.chain else {
+            return self
+                .transport
+                .round_trip(method, path_and_query, body, accept, http::HeaderMap::new())
+                .await;
+        };
+        let ctx = Context::client(
+            Kind::Http,
+            operation,
+            http::HeaderMap::new(),
+            crate::metadata::current_client_metadata(),
+        );
+        let request = ClientRequest {
+            method,
+            path_and_query: path_and_query.to_owned(),
+            body,
+            accept,
+        };
+        let reply = chain.call(ctx, Message::new(request)).await?;
+        let reply = reply
+            .downcast::<ChainedReply>()
+            .map_err(|other| chain_error("reply", &other))?;
+        let response = reply
+            .0
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        response.ok_or_else(|| Error::new(500, "MIDDLEWARE", "the reply was already taken"))
     }
 
     /// Runs `call` within the client's timeout (504 `TIMEOUT` when it runs out).

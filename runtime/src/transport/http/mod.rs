@@ -21,7 +21,8 @@ mod xml;
 
 pub use binder::Binder;
 pub use client::{
-    Client, ClientBuilder, ClientError, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply, RequestBody,
+    Client, ClientBuilder, ClientError, ClientRequest, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply,
+    RequestBody,
 };
 pub use router::RouteError;
 pub use server::{DEFAULT_MAX_BODY, Server, ServerBuilder};

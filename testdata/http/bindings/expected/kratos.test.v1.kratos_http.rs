@@ -142,7 +142,12 @@ impl BindingsHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_BINDINGS_GET_BOOK,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode::<Book>(codec, &bytes)
     }
@@ -192,7 +197,12 @@ impl BindingsHttpClient {
         let body = ::core::option::Option::Some(self.client.encode(request)?);
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::POST, &url, body)
+            .invoke(
+                OPERATION_BINDINGS_SCALARS,
+                ::kratos::__codegen::http::Method::POST,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode::<ScalarsRequest>(codec, &bytes)
     }
@@ -233,7 +243,12 @@ impl BindingsHttpClient {
         );
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::PATCH, &url, body)
+            .invoke(
+                OPERATION_BINDINGS_UPDATE_BOOK,
+                ::kratos::__codegen::http::Method::PATCH,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode::<Book>(codec, &bytes)
     }
@@ -254,7 +269,12 @@ impl BindingsHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::POST, &url, body)
+            .invoke(
+                OPERATION_BINDINGS_PING,
+                ::kratos::__codegen::http::Method::POST,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode::<
             super::super::common::Page,
@@ -283,7 +303,14 @@ impl BindingsHttpClient {
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
         self.client
-            .send_events::<Book>(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke_events::<
+                Book,
+            >(
+                OPERATION_BINDINGS_WATCH_BOOKS,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await
     }
 }
@@ -959,7 +986,12 @@ impl FilesHttpClient {
             });
         let reply = self
             .client
-            .send_body(::kratos::__codegen::http::Method::PUT, &url, body)
+            .invoke_body(
+                OPERATION_FILES_UPLOAD,
+                ::kratos::__codegen::http::Method::PUT,
+                &url,
+                body,
+            )
             .await?;
         let (codec, bytes) = (reply.codec, reply.body);
         ::kratos::__codegen::http::Client::decode::<UploadReply>(codec, &bytes)
@@ -982,7 +1014,8 @@ impl FilesHttpClient {
         let body = ::core::option::Option::None;
         let reply = self
             .client
-            .send_body(
+            .invoke_body(
+                OPERATION_FILES_DOWNLOAD,
                 ::kratos::__codegen::http::Method::GET,
                 &url,
                 body.map(::kratos::__codegen::http::RequestBody::Encoded),
@@ -1011,7 +1044,12 @@ impl FilesHttpClient {
         });
         let reply = self
             .client
-            .send_body(::kratos::__codegen::http::Method::POST, &url, body)
+            .invoke_body(
+                OPERATION_FILES_REVERSE,
+                ::kratos::__codegen::http::Method::POST,
+                &url,
+                body,
+            )
             .await?;
         ::core::result::Result::Ok(::kratos::types::HttpBody {
             content_type: reply.media_type(),

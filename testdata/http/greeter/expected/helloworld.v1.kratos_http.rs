@@ -44,7 +44,12 @@ impl GreeterHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_GREETER_SAY_HELLO,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode::<HelloReply>(codec, &bytes)
     }

@@ -321,7 +321,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_TITLE,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "title")
     }
@@ -340,7 +345,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_FLAG,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "flag")
     }
@@ -359,7 +369,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_SMALL,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "small")
     }
@@ -378,7 +393,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_BIG,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "big")
     }
@@ -397,7 +417,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_UNSIGNED,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<
             Kinds,
@@ -418,7 +443,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_RATIO,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "ratio")
     }
@@ -437,7 +467,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_SCORE,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "score")
     }
@@ -456,7 +491,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_DATA,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "data")
     }
@@ -475,7 +515,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_GENRE,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "genre")
     }
@@ -494,7 +539,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_ITEM,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::core::result::Result::Ok(Kinds {
             item: ::core::option::Option::Some(
@@ -518,7 +568,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_AT,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::core::result::Result::Ok(Kinds {
             at: ::core::option::Option::Some(
@@ -544,7 +599,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_TOOK,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::core::result::Result::Ok(Kinds {
             took: ::core::option::Option::Some(
@@ -570,7 +630,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_MASK,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::core::result::Result::Ok(Kinds {
             mask: ::core::option::Option::Some(
@@ -596,7 +661,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_EXTRA,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::core::result::Result::Ok(Kinds {
             extra: ::core::option::Option::Some(
@@ -622,7 +692,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_BIG_VALUE,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::core::result::Result::Ok(Kinds {
             big_value: ::core::option::Option::Some(
@@ -648,7 +723,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_DVAL,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::core::result::Result::Ok(Kinds {
             dval: ::core::option::Option::Some(
@@ -674,7 +754,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_TITLES,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "titles")
     }
@@ -693,7 +778,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_BIGS,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "bigs")
     }
@@ -712,7 +802,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_SCORES,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "scores")
     }
@@ -731,7 +826,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_BLOBS,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "blobs")
     }
@@ -750,7 +850,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_GENRES,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "genres")
     }
@@ -769,7 +874,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_ITEMS,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "items")
     }
@@ -788,7 +898,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_TIMES,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "times")
     }
@@ -807,7 +922,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_DVALS,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "dvals")
     }
@@ -826,7 +946,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_LABELS,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "labels")
     }
@@ -845,7 +970,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_GENRE_BY_ID,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<
             Kinds,
@@ -866,7 +996,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_ITEM_BY_NAME,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<
             Kinds,
@@ -887,7 +1022,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_BLOB_BY_NAME,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<
             Kinds,
@@ -908,7 +1048,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_WEIGHT_BY_NAME,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<
             Kinds,
@@ -929,7 +1074,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_MAYBE,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "maybe")
     }
@@ -948,7 +1098,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_CHOICE,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<
             Kinds,
@@ -969,7 +1124,12 @@ impl RepliesHttpClient {
         let body = ::core::option::Option::None;
         let (codec, bytes) = self
             .client
-            .send(::kratos::__codegen::http::Method::GET, &url, body)
+            .invoke(
+                OPERATION_REPLIES_DISPLAY,
+                ::kratos::__codegen::http::Method::GET,
+                &url,
+                body,
+            )
             .await?;
         ::kratos::__codegen::http::Client::decode_field::<Kinds>(codec, &bytes, "label")
     }
