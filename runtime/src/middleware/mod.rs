@@ -18,6 +18,7 @@ use crate::errors::Error;
 use crate::validate::Validator;
 
 mod logging;
+pub mod ratelimit;
 mod recovery;
 mod select;
 mod selector;
