@@ -18,6 +18,7 @@ pub mod app;
 pub mod codec;
 pub mod context;
 pub mod errors;
+pub mod health;
 pub mod middleware;
 pub mod openapi;
 mod panic;
