@@ -302,3 +302,60 @@ impl HealthService for GrpcHealth {
         Ok(tonic::Response::new(stream))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_does_not_answer_in_time_fails_and_stopping_overrides_all() {
+        let health = Health::with_timing(Duration::from_secs(1), Duration::from_secs(1))
+            .check("fast", || async { Ok::<_, String>(()) })
+            .check("hung", || async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok::<_, String>(())
+            });
+        let readiness = health.readiness().await;
+        assert!(!readiness.is_ready());
+        assert_eq!(
+            readiness.checks,
+            [
+                ("fast".to_owned(), None),
+                ("hung".to_owned(), Some("no answer within 1s".to_owned()))
+            ]
+        );
+        let passing = Health::new().check("ok", || async { Ok::<_, String>(()) });
+        assert!(passing.readiness().await.is_ready());
+        passing.set_stopping();
+        let readiness = passing.readiness().await;
+        assert!(!readiness.is_ready());
+        assert_eq!(readiness.to_json()["status"], "stopping");
+        assert_eq!(readiness.to_json()["checks"]["ok"], "ok");
+    }
+
+    #[tokio::test]
+    async fn grpc_status_is_per_registered_name() {
+        let health = Health::new();
+        health
+            .inner
+            .services
+            .write()
+            .unwrap()
+            .insert("a.B".to_owned());
+        assert_eq!(
+            health.serving_status("").await,
+            Some(ServingStatus::Serving)
+        );
+        assert_eq!(
+            health.serving_status("a.B").await,
+            Some(ServingStatus::Serving)
+        );
+        assert_eq!(health.serving_status("c.D").await, None);
+        health.set_stopping();
+        assert_eq!(
+            health.serving_status("a.B").await,
+            Some(ServingStatus::NotServing)
+        );
+    }
+}
