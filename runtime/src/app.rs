@@ -79,8 +79,9 @@ pub enum AppError {
 /// 4. runs the after-start hooks;
 /// 5. waits for a termination signal (SIGTERM, SIGINT, SIGQUIT by default), the future given
 ///    to `run_until`, or the failure of a server;
-/// 6. runs the before-stop hooks, **deregisters** (first, so clients stop picking the instance),
-///    stops the servers gracefully within the stop timeout (all at once; connections still
+/// 6. turns its [`Health`](crate::health::Health) (if given) not ready, runs the before-stop
+///    hooks, **deregisters** (first, so clients stop picking the instance), waits the drain
+///    delay (default 0), stops the servers gracefully within the stop timeout (all at once; connections still
 ///    busy at the timeout are cut and reported), and runs the after-stop hooks.
 ///
 /// Unlike Kratos, every failure path still cleans up: a failed registration (or after-start
@@ -96,6 +97,8 @@ pub struct App {
     registrar: Option<Arc<dyn Registrar>>,
     registrar_timeout: Duration,
     stop_timeout: Duration,
+    health: Option<crate::health::Health>,
+    drain_delay: Duration,
     #[cfg(unix)]
     signals: Vec<tokio::signal::unix::SignalKind>,
     before_start: Vec<Hook>,
@@ -140,6 +143,8 @@ impl App {
             registrar: None,
             registrar_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(10),
+            health: None,
+            drain_delay: Duration::ZERO,
             #[cfg(unix)]
             signals: {
                 use tokio::signal::unix::SignalKind;
@@ -216,6 +221,21 @@ impl App {
     /// in [`AppError::StopTimeout`].
     pub fn stop_timeout(mut self, timeout: Duration) -> Self {
         self.stop_timeout = timeout;
+        self
+    }
+
+    /// The application's [`Health`](crate::health::Health): on a stop it is turned not ready
+    /// (`/readyz` 503, gRPC health `NOT_SERVING`) before anything else happens.
+    pub fn health(mut self, health: crate::health::Health) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    /// How long to keep serving after deregistering, before stopping the servers (default 0):
+    /// time for load balancers and clients to see the instance not ready or gone and stop
+    /// sending it calls; calls that still arrive are served.
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
         self
     }
 
@@ -367,6 +387,7 @@ impl App {
             }
         }
         tracing::info!(name = %self.name, "app stopping");
+        self.mark_stopping();
 
         for hook in std::mem::take(&mut self.before_stop) {
             if let Err(source) = hook(instance.clone()).await {
@@ -393,6 +414,7 @@ impl App {
                 }),
             }
         }
+        Self::drain(&self.name, self.drain_delay).await;
         if let Err(e) = self.stop_all().await {
             errors.push(e);
         }
@@ -408,6 +430,23 @@ impl App {
             0 => Ok(()),
             1 => Err(errors.remove(0)),
             _ => Err(AppError::Multiple(errors)),
+        }
+    }
+
+    /// First step of stopping: the health turns not ready, so that readiness probes and gRPC
+    /// health watchers see it before the instance is deregistered.
+    fn mark_stopping(&self) {
+        if let Some(health) = &self.health {
+            health.set_stopping();
+        }
+    }
+
+    /// Between deregistering and stopping the servers: keeps serving for the drain delay.
+    /// (Takes no `&self`: the App is not `Sync`, and `run_until`'s future must stay `Send`.)
+    async fn drain(name: &str, delay: Duration) {
+        if !delay.is_zero() {
+            tracing::info!(name = %name, delay = ?delay, "draining before the stop");
+            tokio::time::sleep(delay).await;
         }
     }
 

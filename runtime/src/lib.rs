@@ -25,6 +25,7 @@ pub mod codec;
 pub mod config;
 pub mod context;
 pub mod errors;
+pub mod health;
 pub mod json;
 pub mod metadata;
 pub mod middleware;

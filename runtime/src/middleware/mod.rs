@@ -19,6 +19,7 @@ use crate::validate::Validator;
 
 mod logging;
 pub mod metadata;
+pub mod ratelimit;
 mod recovery;
 mod select;
 mod selector;
