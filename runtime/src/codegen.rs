@@ -42,6 +42,10 @@ pub mod grpc {
 #[doc(hidden)]
 pub use crate::middleware::Endpoint;
 
+/// Used by generated serde impls to write enum numbers the enum does not declare.
+#[doc(hidden)]
+pub use crate::open_enum::OpenEnum;
+
 /// Used by generated code to find a request type's validator at compile time.
 #[doc(hidden)]
 pub mod validate {

@@ -29,6 +29,7 @@ pub mod health;
 pub mod json;
 pub mod metadata;
 pub mod middleware;
+mod open_enum;
 pub mod openapi;
 mod panic;
 pub mod registry;

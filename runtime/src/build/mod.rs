@@ -291,6 +291,7 @@ impl Builder {
             let path = out_dir.join(format!("{package}.serde.rs"));
             if path.exists() {
                 pbjson_fix::emit_null_message_fields(&path, pool, package)?;
+                pbjson_fix::open_enums(&path)?;
             }
         }
         Ok(())

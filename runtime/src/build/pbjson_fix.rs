@@ -1,7 +1,20 @@
-//! Makes pbjson's serialisers match protojson's `EmitUnpopulated`: an unset singular message
-//! field is written as `null` (pbjson's `emit_fields` leaves it out).
+//! Makes pbjson's serialisers match protojson.
 //!
-//! pbjson writes such a field as
+//! Unknown enum numbers: proto3 enums are open, so a message can hold a number its enum does
+//! not declare. protojson writes such a number as a JSON number (and a known one as its name);
+//! pbjson's serialisers fail with `Invalid variant N` instead. Rule: every place the generated
+//! serialiser converts an enum field's `i32` with `E::try_from(x).map_err(.."Invalid variant"..)`
+//! (singular, `optional`, oneof, repeated element, map value) becomes an infallible
+//! `Ok(kratos::__codegen::OpenEnum::<E>::new(x))`, which serialises the name if `E` declares
+//! the number and the number otherwise. Any `Invalid variant` left afterwards fails the build.
+//! Reading, pbjson deserialises an enum field as `E` and casts it (`x as i32`), which turns an
+//! undeclared number into the default; the rule there: every `map_.next_value::<T>()` whose
+//! value is cast `as i32` reads `OpenEnum<E>` in place of `E` inside `T` and takes its
+//! `.number()`, so a JSON/YAML number is kept as sent (names still go through `E`). A cast with
+//! no such read before it fails the build.
+//!
+//! Unset message fields: protojson's `EmitUnpopulated` writes an unset singular message field
+//! as `null` (pbjson's `emit_fields` leaves it out). pbjson writes such a field as
 //! `if let Some(v) = self.<field>.as_ref() { struct_ser.serialize_field("<json>", v)?; }`
 //! inside the `Serialize` impl whose `serialize_struct` names the message. This adds the
 //! `else` branch. If pbjson's output ever stops having that shape, the build fails naming the
@@ -68,6 +81,188 @@ pub(super) fn emit_null_message_fields(
     })
 }
 
+/// The marker of pbjson's failing enum conversion, on the line after `E::try_from(x)`.
+const INVALID_VARIANT: &str =
+    ".map_err(|_| serde::ser::Error::custom(format!(\"Invalid variant {}\", ";
+
+/// Rewrites every failing enum conversion of the serialisers in `source` (see the module docs).
+pub(super) fn open_enums(path: &Path) -> Result<(), BuildError> {
+    let source = std::fs::read_to_string(path).map_err(|e| BuildError::Write {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let patched = rewrite_open_enums(&source)?;
+    std::fs::write(path, patched).map_err(|e| BuildError::Write {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+fn rewrite_open_enums(source: &str) -> Result<String, BuildError> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut out = String::with_capacity(source.len() + 256);
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let next = lines.get(i + 1).map(|l| l.trim_start());
+        if let Some(rest) = next.and_then(|n| n.strip_prefix(INVALID_VARIANT)) {
+            let conversion = open_conversion(line).ok_or_else(|| {
+                unexpected(
+                    line.trim(),
+                    "pbjson's enum conversion has an unexpected shape",
+                )
+            })?;
+            // `rest` is `<expr>)))` followed by what came after the conversion (`?;` or nothing).
+            let after = rest.find(")))").map(|p| &rest[p + 3..]).ok_or_else(|| {
+                unexpected(line.trim(), "pbjson's enum error has an unexpected shape")
+            })?;
+            out.push_str(&conversion);
+            out.push_str(after);
+            out.push('\n');
+            i += 2;
+            continue;
+        }
+        if line.contains(" as i32") {
+            open_enum_read(&mut out, line)?;
+            i += 1;
+            continue;
+        }
+        if line.contains("Invalid variant") {
+            return Err(unexpected(
+                line.trim(),
+                "pbjson refuses an unknown enum number in a shape this build does not rewrite",
+            ));
+        }
+        out.push_str(line);
+        out.push('\n');
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// Appends `line` (which casts an enum value `as i32`) to `out` as a read of `OpenEnum`: the
+/// `next_value::<T>()` on this line or one of the two before reads `OpenEnum<E>` in place of the
+/// enum `E` (`T`'s innermost last type: `E`, `Vec<E>`, `Option<E>`, `HashMap<_, E>`), and the
+/// cast becomes `.number()`.
+fn open_enum_read(out: &mut String, line: &str) -> Result<(), BuildError> {
+    const READ: &str = "next_value::<";
+    let cast = line.replace(" as i32", ".number()");
+    let body_start = out.len();
+    out.push_str(&cast);
+    out.push('\n');
+    // Start of the earliest of the last three lines (this one included).
+    let window_start = out[..body_start]
+        .trim_end_matches('\n')
+        .rmatch_indices('\n')
+        .nth(1)
+        .map_or(0, |(p, _)| p + 1);
+    let read = out[window_start..]
+        .rfind(READ)
+        .map(|p| window_start + p + READ.len())
+        .ok_or_else(|| {
+            unexpected(
+                line.trim(),
+                "pbjson casts an enum read in an unexpected shape",
+            )
+        })?;
+    let ty_len = out[read..]
+        .find(">()?")
+        .ok_or_else(|| unexpected(line.trim(), "pbjson's enum read has an unexpected type"))?;
+    let ty = &out[read..read + ty_len];
+    let open = ty.trim_end_matches('>');
+    let inner = open
+        .rfind('<')
+        .map(|p| p + 1)
+        .max(open.rfind(", ").map(|p| p + 2))
+        .unwrap_or(0);
+    let wrapped = format!(
+        "{}::kratos::__codegen::OpenEnum<{}>{}",
+        &ty[..inner],
+        &open[inner..],
+        &ty[open.len()..]
+    );
+    out.replace_range(read..read + ty_len, &wrapped);
+    Ok(())
+}
+
+/// `<indent>[let v = ]<Enum path>::try_from(<expr>)` as the infallible `OpenEnum` conversion.
+fn open_conversion(line: &str) -> Option<String> {
+    let call = line.find("::try_from(")?;
+    let arg = line[call + "::try_from(".len()..].strip_suffix(')')?;
+    let path_start = line[..call]
+        .rfind(|c: char| c.is_whitespace() || c == '=' || c == '(')
+        .map_or(0, |p| p + 1);
+    let path = &line[path_start..call];
+    if path.is_empty() || arg.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}::core::result::Result::<_, S::Error>::Ok(::kratos::__codegen::OpenEnum::<{path}>::new({arg}))",
+        &line[..path_start]
+    ))
+}
+
 fn unexpected(element: &str, reason: &str) -> BuildError {
     BuildError::Pbjson(format!("{element}: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_open_enums;
+
+    #[test]
+    fn every_failing_enum_conversion_becomes_open() -> Result<(), super::BuildError> {
+        let generated = concat!(
+            "            let v = Sex::try_from(self.sex)\n",
+            "                .map_err(|_| serde::ser::Error::custom(format!(\"Invalid variant {}\", self.sex)))?;\n",
+            "                super::common::Kind::try_from(v)\n",
+            "                    .map_err(|_| serde::ser::Error::custom(format!(\"Invalid variant {}\", v)))\n",
+        );
+        let patched = rewrite_open_enums(generated)?;
+        assert_eq!(
+            patched,
+            concat!(
+                "            let v = ::core::result::Result::<_, S::Error>::Ok(::kratos::__codegen::OpenEnum::<Sex>::new(self.sex))?;\n",
+                "                ::core::result::Result::<_, S::Error>::Ok(::kratos::__codegen::OpenEnum::<super::common::Kind>::new(v))\n",
+            )
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn every_enum_read_keeps_the_number() -> Result<(), super::BuildError> {
+        let generated = concat!(
+            "a__ = Some(map_.next_value::<Sex>()? as i32);\n",
+            "b__ = map_.next_value::<::std::option::Option<x::Kind>>()?.map(|x| x as i32);\n",
+            "c__ = Some(map_.next_value::<Vec<Sex>>()?.into_iter().map(|x| x as i32).collect());\n",
+            "d__ = Some(\n",
+            "    map_.next_value::<std::collections::HashMap<_, Sex>>()?\n",
+            "        .into_iter().map(|(k,v)| (k, v as i32)).collect()\n",
+            ");\n",
+        );
+        let o = "::kratos::__codegen::OpenEnum";
+        assert_eq!(
+            rewrite_open_enums(generated)?,
+            format!(
+                concat!(
+                    "a__ = Some(map_.next_value::<{o}<Sex>>()?.number());\n",
+                    "b__ = map_.next_value::<::std::option::Option<{o}<x::Kind>>>()?.map(|x| x.number());\n",
+                    "c__ = Some(map_.next_value::<Vec<{o}<Sex>>>()?.into_iter().map(|x| x.number()).collect());\n",
+                    "d__ = Some(\n",
+                    "    map_.next_value::<std::collections::HashMap<_, {o}<Sex>>>()?\n",
+                    "        .into_iter().map(|(k,v)| (k, v.number())).collect()\n",
+                    ");\n",
+                ),
+                o = o
+            )
+        );
+        assert!(rewrite_open_enums("let n = x as i32;\n").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn an_unrecognised_refusal_fails_the_build() {
+        let generated = "x.ok_or(\"Invalid variant\")?;\n";
+        assert!(rewrite_open_enums(generated).is_err());
+    }
 }

@@ -158,6 +158,14 @@ impl wp::Wire for Wire {
         Ok(request)
     }
 
+    async fn post_palette(
+        &self,
+        _ctx: Context,
+        request: wp::Palette,
+    ) -> Result<wp::Palette, Error> {
+        Ok(request)
+    }
+
     async fn get_shelf(&self, _ctx: Context, request: wp::Shelf) -> Result<wp::Shelf, Error> {
         Ok(wp::Shelf {
             action: "read".into(),

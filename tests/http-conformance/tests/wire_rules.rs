@@ -11,7 +11,7 @@ use kratos::codec::Codec;
 use kratos::transport::Server as _;
 use serde_json::json;
 
-use common::{call, get, get_as};
+use common::{call, call_bytes, get, get_as};
 use http_conformance::wire::v1 as wp;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
@@ -328,6 +328,122 @@ async fn a_trailing_slash_on_a_double_star_route_redirects() {
     ] {
         let r = get(addr, path).await;
         assert_eq!((r.status, r.json()), (200, json!({"path": want})), "{path}");
+    }
+    s.stop().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open enums: proto3 enums are open, so a protobuf body can carry an enum number the enum does
+// not declare. Like protojson, JSON and YAML replies write such a number as a number and a
+// declared one as its name, in every field shape (singular, repeated, map value, optional,
+// oneof), and the typed client reads the numbers back.
+
+fn palette_with_unknown_numbers() -> wp::Palette {
+    wp::Palette {
+        main: 7,
+        colours: vec![1, 42, 0, -5],
+        by_name: [("red".to_string(), 1), ("odd".to_string(), 99)].into(),
+        maybe: Some(1000),
+        pick: Some(wp::palette::Pick::Picked(13)),
+    }
+}
+
+#[tokio::test]
+async fn unknown_enum_numbers_are_echoed_as_numbers_in_json_and_yaml() {
+    use prost::Message as _;
+    let (mut s, addr) = server().await;
+    let expected = json!({
+        "main": 7,
+        "colours": ["RED", 42, "COLOUR_UNSPECIFIED", -5],
+        "byName": {"red": "RED", "odd": 99},
+        "maybe": 1000,
+        "picked": 13,
+    });
+    let sent = palette_with_unknown_numbers();
+    for accept in ["application/json", "application/yaml"] {
+        let r = call_bytes(
+            addr,
+            "POST",
+            "/wire/palette",
+            &[("content-type", "application/proto"), ("accept", accept)],
+            sent.encode_to_vec().into(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{accept}: {}", r.text());
+        let got: serde_json::Value = if accept.ends_with("json") {
+            r.json()
+        } else {
+            yaml_serde::from_slice(&r.body).unwrap()
+        };
+        assert_eq!(got, expected, "{accept}: {}", r.text());
+    }
+    // Declared values in the same shapes stay names.
+    let known = wp::Palette {
+        main: 2,
+        colours: vec![2],
+        by_name: [("g".to_string(), 2)].into(),
+        maybe: Some(2),
+        pick: Some(wp::palette::Pick::Picked(1)),
+    };
+    let r = call_bytes(
+        addr,
+        "POST",
+        "/wire/palette",
+        &[
+            ("content-type", "application/proto"),
+            ("accept", "application/json"),
+        ],
+        known.encode_to_vec().into(),
+    )
+    .await;
+    assert_eq!(
+        r.json(),
+        json!({"main": "GREEN", "colours": ["GREEN"], "byName": {"g": "GREEN"}, "maybe": "GREEN", "picked": "RED"})
+    );
+    s.stop().await.unwrap();
+}
+
+/// Reading: an enum field accepts a JSON number (declared or not) as well as a name.
+#[tokio::test]
+async fn json_bodies_may_give_enum_numbers() {
+    let (mut s, addr) = server().await;
+    let r = call(
+        addr,
+        "POST",
+        "/wire/palette",
+        &[JSON],
+        r#"{"main": 7, "colours": ["GREEN", 42], "byName": {"x": 99}, "maybe": "RED", "picked": 13}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"main": 7, "colours": ["GREEN", 42], "byName": {"x": 99}, "maybe": "RED", "picked": 13})
+    );
+    // An unknown name is ignored (`ignore_unknown_enum_variants`): the field keeps its default.
+    let r = call(
+        addr,
+        "POST",
+        "/wire/palette",
+        &[JSON],
+        r#"{"main": "BLUE", "maybe": "GREEN"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"main": "COLOUR_UNSPECIFIED", "colours": [], "byName": {}, "maybe": "GREEN"})
+    );
+    s.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_client_round_trips_unknown_enum_numbers() {
+    let (mut s, addr) = server().await;
+    let sent = palette_with_unknown_numbers();
+    for codec in [Codec::Json, Codec::Yaml, Codec::Proto] {
+        let got = client(addr, codec).post_palette(&sent).await.unwrap();
+        assert_eq!(got, sent, "{codec:?}");
     }
     s.stop().await.unwrap();
 }

@@ -43,6 +43,17 @@ pub async fn call(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Reply {
+    call_bytes(addr, method, path, headers, Bytes::from(body.to_string())).await
+}
+
+/// Sends one request with a raw path and a body of any bytes (a protobuf body, say).
+pub async fn call_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Reply {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = http::Request::builder()
         .method(method)
@@ -51,11 +62,7 @@ pub async fn call(
         request = request.header(*k, *v);
     }
     let response = client
-        .request(
-            request
-                .body(Full::new(Bytes::from(body.to_string())))
-                .unwrap(),
-        )
+        .request(request.body(Full::new(body)).unwrap())
         .await
         .unwrap();
     let status = response.status().as_u16();
