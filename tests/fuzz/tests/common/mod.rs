@@ -232,24 +232,6 @@ fn sanitize(target: &str, keep: &str) -> String {
     out
 }
 
-/// A 5xx that is a known, recorded defect rather than a new one: its label. Each is listed in
-/// the crate README with what it takes to fix; the fuzz run counts them under `known: ...` and
-/// fails on any other 5xx.
-pub fn known_5xx(request: &Request, reply: &Reply) -> Option<&'static str> {
-    let text = String::from_utf8_lossy(&reply.body);
-    let proto_body = request
-        .content_type
-        .as_deref()
-        .is_some_and(|ct| ct.starts_with("application/proto"));
-    // pbjson's generated serializers refuse an enum number the enum does not declare; Go's
-    // protojson writes the number. Only the protobuf codec lets such a number in (and the
-    // oracle echoes it back).
-    if proto_body && reply.status == 500 && text.contains("marshal: Invalid variant") {
-        return Some("unknown enum number in a JSON/YAML reply");
-    }
-    None
-}
-
 /// A body that sends its chunks one by one, returning `Pending` between them so that each is
 /// flushed on its own.
 pub struct Chunks {
