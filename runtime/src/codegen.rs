@@ -12,9 +12,9 @@ pub use serde;
 #[doc(hidden)]
 pub use tonic;
 #[doc(hidden)]
-pub use tonic_prost;
-#[doc(hidden)]
 pub use tonic::async_trait;
+#[doc(hidden)]
+pub use tonic_prost;
 
 /// Used by generated HTTP code.
 #[doc(hidden)]

@@ -264,9 +264,7 @@ impl Builder {
         out_dir: &Path,
     ) -> Result<(), BuildError> {
         let mut config = prost_build::Config::new();
-        config
-            .compile_well_known_types()
-            .prost_path(PROST_PATH);
+        config.compile_well_known_types().prost_path(PROST_PATH);
         for (proto, rust) in self.all_extern_paths() {
             config.extern_path(proto, rust);
         }

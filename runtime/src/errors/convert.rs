@@ -131,7 +131,10 @@ mod tests {
     fn boxes_are_searched_for_kratos_errors_and_statuses() {
         // A plain boxed error: unknown, cause kept.
         let e = boxed("disk on fire".into()).unwrap_err();
-        assert_eq!((e.code(), e.reason(), e.message()), (500, "", "disk on fire"));
+        assert_eq!(
+            (e.code(), e.reason(), e.message()),
+            (500, "", "disk on fire")
+        );
         assert!(e.cause().is_some());
 
         // A Kratos error inside a wrapper keeps its code and reason.
