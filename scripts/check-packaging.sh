@@ -17,22 +17,29 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 echo "== cargo publish --dry-run --workspace"
 cargo publish --dry-run --workspace --allow-dirty --no-verify
 
-packages="$target/package"
+# The .crate files themselves, unpacked afresh: exactly what crates.io would serve.
+# (`cargo package --workspace` would also take the unpublished test crates.)
+publishable=$(cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["publish"] is None:
+        print("-p", p["name"])')
+# shellcheck disable=SC2086 # one word per flag and name
+cargo package $publishable --allow-dirty --no-verify --quiet
 user="$target/packaged-user"
 rm -rf "$user"
-mkdir -p "$user"
+mkdir -p "$user/packages"
 cp -r scripts/packaged-user/. "$user/"
-# The workspace's lock file pins the same dependency versions the packages were tested with.
+# The workspace's lock file pins the same dependency versions the workspace is tested with.
 cp Cargo.lock "$user/Cargo.lock"
 {
     echo
     echo "[patch.crates-io]"
-    for crate in "$packages"/*.crate; do
-        dir="${crate%.crate}"
+    for crate in "$target"/package/*.crate; do
+        # -m: fresh mtimes, so cargo rebuilds what changed since the last check.
+        tar -xzmf "$crate" -C "$user/packages"
+        dir="$user/packages/$(basename "${crate%.crate}")"
         name=$(basename "$dir" | sed -E 's/-[0-9]+\.[0-9]+\.[0-9]+.*$//')
-        if [ ! -f "$dir/Cargo.toml" ]; then
-            tar -xzf "$crate" -C "$packages"
-        fi
         echo "$name = { path = \"$dir\" }"
     done
 } >> "$user/Cargo.toml"
