@@ -20,5 +20,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== cargo test"
 cargo test --workspace --all-features
+echo "== packaging"
+"$root/scripts/check-packaging.sh"
 echo "== target directory: $(du -sh target 2>/dev/null | cut -f1)"
 echo "== done in $(( $(date +%s) - start )) s"

@@ -10,6 +10,8 @@
 //! Both answer byte-identical bodies (`tests/same_replies.rs` checks it), so the comparison is
 //! like for like.
 
+pub mod synthetic;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

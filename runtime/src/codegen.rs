@@ -1,10 +1,20 @@
 //! The surface generated code uses. Not for hand-written code: it may change with the
 //! generators, which are released together with this crate.
 
+// The crates prost, tonic and pbjson generate code for: `kratos::build` points the generated
+// paths here, so a user's crate needs no dependency on them.
+#[doc(hidden)]
+pub use pbjson;
+#[doc(hidden)]
+pub use prost;
+#[doc(hidden)]
+pub use serde;
 #[doc(hidden)]
 pub use tonic;
 #[doc(hidden)]
 pub use tonic::async_trait;
+#[doc(hidden)]
+pub use tonic_prost;
 
 /// Used by generated HTTP code.
 #[doc(hidden)]

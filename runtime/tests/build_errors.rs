@@ -24,6 +24,24 @@ fn a_syntax_error_names_file_line_and_column() {
     assert!(err.starts_with("broken.proto:4:17: "), "{err}");
 }
 
+/// A build script's `main` returning the error with `?` prints its `Debug` form through the
+/// box: it must be the same `file:line:column: message` line.
+#[test]
+fn a_boxed_error_debug_prints_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.proto"),
+        "syntax = \"proto3\";\npackage demo.v1;\nmessage Broken {\n  int32 id = ;\n}\n",
+    )
+    .unwrap();
+    let main = || -> Result<(), Box<dyn std::error::Error>> {
+        compile(dir.path(), "broken.proto")?;
+        Ok(())
+    };
+    let debug = format!("{:?}", main().unwrap_err());
+    assert!(debug.starts_with("broken.proto:4:14: "), "{debug}");
+}
+
 #[test]
 fn an_unknown_import_names_the_importing_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,9 +12,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             format!("{proto}/helloworld/v1/greeter.proto"),
             format!("{proto}/helloworld/v1/error_reason.proto"),
             format!("{proto}/wire/v1/wire.proto"),
-            format!("{replies}/replies/v1/replies.proto"),
         ],
-        &[proto, replies],
+        &[proto],
     )?;
+    // The golden was written by protoc with the plugin's defaults, which name the well-known
+    // types `::pbjson_types`; the same extern path makes build.rs write the same file.
+    kratos::build::configure()
+        .extern_path(".google.protobuf", "::pbjson_types")
+        .compile_protos(&[format!("{replies}/replies/v1/replies.proto")], &[replies])?;
     Ok(())
 }

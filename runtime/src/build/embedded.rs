@@ -6,35 +6,35 @@ use protox::file::{File, FileResolver};
 const FILES: &[(&str, &str)] = &[
     (
         "google/api/annotations.proto",
-        include_str!("../../../proto/google/api/annotations.proto"),
+        include_str!("../../proto/google/api/annotations.proto"),
     ),
     (
         "google/api/http.proto",
-        include_str!("../../../proto/google/api/http.proto"),
+        include_str!("../../proto/google/api/http.proto"),
     ),
     (
         "google/api/httpbody.proto",
-        include_str!("../../../proto/google/api/httpbody.proto"),
+        include_str!("../../proto/google/api/httpbody.proto"),
     ),
     (
         "google/api/field_behavior.proto",
-        include_str!("../../../proto/google/api/field_behavior.proto"),
+        include_str!("../../proto/google/api/field_behavior.proto"),
     ),
     (
         "errors/errors.proto",
-        include_str!("../../../proto/errors/errors.proto"),
+        include_str!("../../proto/errors/errors.proto"),
     ),
     (
         "validate/validate.proto",
-        include_str!("../../../proto/validate/validate.proto"),
+        include_str!("../../proto/validate/validate.proto"),
     ),
     (
         "openapiv3/annotations.proto",
-        include_str!("../../../proto/openapiv3/annotations.proto"),
+        include_str!("../../proto/openapiv3/annotations.proto"),
     ),
     (
         "openapiv3/OpenAPIv3.proto",
-        include_str!("../../../proto/openapiv3/OpenAPIv3.proto"),
+        include_str!("../../proto/openapiv3/OpenAPIv3.proto"),
     ),
 ];
 

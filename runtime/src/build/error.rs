@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use miette::Diagnostic;
 
 /// Why code could not be generated. A proto error names the file, line and column.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same text as `Display`, so a build script whose `main` returns the error
+/// with `?` shows `file.proto:line:column: message` rather than a struct dump.
+#[derive(thiserror::Error)]
 pub enum BuildError {
     /// `OUT_DIR` is not set (not running in a build script) and no out dir was configured.
     #[error("OUT_DIR is not set: call compile_protos from build.rs, or set an out_dir")]
@@ -43,6 +46,12 @@ pub enum BuildError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+impl std::fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl BuildError {

@@ -20,6 +20,7 @@
 //! codec (unpopulated fields emitted, unknown fields ignored), well-known types are mapped to
 //! `pbjson_types`.
 
+mod crate_paths;
 mod embedded;
 mod error;
 mod pbjson_fix;
@@ -28,6 +29,13 @@ mod pbjson_fix;
 /// pbjson-types lacks (a comma-separated field mask; timestamps in UTC with `Z`; durations
 /// with 0, 3, 6 or 9 fractional digits), and `google.api.HttpBody`, so that a proto using it
 /// needs no `google.api` module with JSON support in the user's crate.
+/// prost's path in generated code: the runtime's re-export (see `crate_paths`).
+const PROST_PATH: &str = "::kratos::__codegen::prost";
+/// tonic's codec in generated gRPC code.
+const CODEC_PATH: &str = "::kratos::__codegen::tonic_prost::ProstCodec";
+/// The well-known types other than those of [`RUNTIME_TYPES`].
+const WELL_KNOWN_PATH: &str = "::kratos::types::well_known";
+
 const RUNTIME_TYPES: [(&str, &str); 4] = [
     (".google.protobuf.FieldMask", "::kratos::types::FieldMask"),
     (".google.protobuf.Timestamp", "::kratos::types::Timestamp"),
@@ -142,7 +150,10 @@ impl Builder {
     }
 
     /// Maps a proto package or type to an existing Rust path instead of generating it
-    /// (prost-build's `extern_path`), for every generator.
+    /// (prost-build's `extern_path`), for every generator. The defaults
+    /// (`.google.protobuf` → `::kratos::types::well_known`, and `Timestamp`, `Duration`,
+    /// `FieldMask` and `google.api.HttpBody` → `kratos::types`) are replaced by a path given
+    /// for the same proto path.
     pub fn extern_path(
         mut self,
         proto_path: impl Into<String>,
@@ -236,29 +247,46 @@ impl Builder {
         write_package_includes(&packages, &generated, &out_dir)
     }
 
+    /// The extern paths every generator gets: the runtime's types (well-known types through
+    /// `kratos::types`), then the user's, which replace a default for the same proto path.
+    fn all_extern_paths(&self) -> impl Iterator<Item = (&str, &str)> {
+        let user = &self.extern_paths;
+        [(".google.protobuf", WELL_KNOWN_PATH)]
+            .into_iter()
+            .chain(RUNTIME_TYPES)
+            .filter(move |(proto, _)| !user.iter().any(|(p, _)| p == proto))
+            .chain(user.iter().map(|(p, r)| (p.as_str(), r.as_str())))
+    }
+
     fn run_prost_and_tonic(
         &self,
         fds: prost_types::FileDescriptorSet,
         out_dir: &Path,
     ) -> Result<(), BuildError> {
         let mut config = prost_build::Config::new();
-        config
-            .compile_well_known_types()
-            .extern_path(".google.protobuf", "::pbjson_types");
-        for (proto, rust) in RUNTIME_TYPES {
+        config.compile_well_known_types().prost_path(PROST_PATH);
+        for (proto, rust) in self.all_extern_paths() {
             config.extern_path(proto, rust);
         }
-        for (proto, rust) in &self.extern_paths {
-            config.extern_path(proto, rust);
-        }
+        let packages: BTreeSet<String> = fds.file.iter().map(|f| f.package().to_string()).collect();
         tonic_prost_build::configure()
             .build_server(self.grpc_server)
             .build_client(self.grpc_client)
             .build_transport(self.grpc_client)
+            .codec_path(CODEC_PATH)
             .emit_rerun_if_changed(false)
             .out_dir(out_dir)
             .compile_fds_with_config(fds, config)
-            .map_err(|e| BuildError::Prost(e.to_string()))
+            .map_err(|e| BuildError::Prost(e.to_string()))?;
+        for package in &packages {
+            let name = if package.is_empty() {
+                "_.rs".to_string()
+            } else {
+                format!("{package}.rs")
+            };
+            rewrite_crate_paths(&out_dir.join(name), &["tonic"])?;
+        }
+        Ok(())
     }
 
     fn run_pbjson(
@@ -276,12 +304,8 @@ impl Builder {
             .out_dir(out_dir)
             .emit_fields()
             .ignore_unknown_fields()
-            .ignore_unknown_enum_variants()
-            .extern_path(".google.protobuf", "::pbjson_types");
-        for (proto, rust) in RUNTIME_TYPES {
-            builder.extern_path(proto, rust);
-        }
-        for (proto, rust) in &self.extern_paths {
+            .ignore_unknown_enum_variants();
+        for (proto, rust) in self.all_extern_paths() {
             builder.extern_path(proto, rust);
         }
         builder
@@ -292,6 +316,7 @@ impl Builder {
             if path.exists() {
                 pbjson_fix::emit_null_message_fields(&path, pool, package)?;
                 pbjson_fix::open_enums(&path)?;
+                rewrite_crate_paths(&path, &["serde", "pbjson"])?;
             }
         }
         Ok(())
@@ -305,10 +330,8 @@ impl Builder {
         out_dir: &Path,
     ) -> Result<Vec<String>, BuildError> {
         let plugin = generator.plugin();
-        let mut params: Vec<String> = RUNTIME_TYPES
-            .into_iter()
-            .map(|(p, r)| (p.to_string(), r.to_string()))
-            .chain(self.extern_paths.iter().cloned())
+        let mut params: Vec<String> = self
+            .all_extern_paths()
             .map(|(p, r)| format!("extern_path={p}={r}"))
             .collect();
         if generator == Generator::Http && !self.grpc_server {
@@ -371,6 +394,24 @@ impl Builder {
         }
         Ok(names)
     }
+}
+
+/// Roots the paths of `crates` in the generated file at `path` at the runtime's re-exports.
+fn rewrite_crate_paths(path: &Path, crates: &[&str]) -> Result<(), BuildError> {
+    let write_error = |source| BuildError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let source = match std::fs::read_to_string(path) {
+        Ok(source) => source,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(write_error(e)),
+    };
+    let rewritten = crate_paths::rewrite(&source, crates);
+    if rewritten != source {
+        std::fs::write(path, rewritten).map_err(write_error)?;
+    }
+    Ok(())
 }
 
 /// Writes `<package>.kratos.rs` for each package: the `include!`s of every file generated for

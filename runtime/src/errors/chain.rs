@@ -41,6 +41,11 @@ fn find<'a>(err: &'a (dyn StdError + 'static)) -> Found<'a> {
     Found::Other(err)
 }
 
+/// Whether `err` is of unknown cause: neither a Kratos error nor a gRPC status is in its chain.
+pub(super) fn is_unknown(err: &(dyn StdError + 'static)) -> bool {
+    matches!(find(err), Found::Other(_))
+}
+
 impl Found<'_> {
     fn code(&self) -> i32 {
         match self {

@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 mod chain;
 mod codes;
+mod convert;
 mod grpc;
 mod predefined;
 #[cfg(test)]
@@ -163,21 +164,70 @@ impl fmt::Debug for Error {
 }
 
 impl fmt::Display for Error {
-    /// Kratos' form: `error: code = 404 reason = USER_NOT_FOUND message = … metadata = map[] cause = <nil>`.
+    /// A line that reads well in Rust logs: `404 USER_NOT_FOUND: no such user`, then the
+    /// metadata when there is some (` {a=1, b=2}`). The cause is not repeated: it is the
+    /// error's [`source`](std::error::Error::source), which error reporters print after it;
+    /// the alternate form (`{:#}`) appends it (`: cause`). Kratos' Go form is
+    /// [`Error::go_display`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if !self.reason.is_empty() {
+            write!(f, " {}", self.reason)?;
+        }
+        write!(f, ": {}", self.message)?;
+        if !self.metadata.is_empty() {
+            f.write_str(" {")?;
+            for (i, (k, v)) in self.metadata.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{k}={v}")?;
+            }
+            f.write_str("}")?;
+        }
+        if f.alternate()
+            && let Some(cause) = &self.cause
+        {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Kratos' text of an error (Go's `(*errors.Error).Error()`), from [`Error::go_display`].
+#[derive(Debug, Clone, Copy)]
+pub struct GoDisplay<'a>(&'a Error);
+
+impl Error {
+    /// The error as Kratos' Go `Error()` method writes it, for logs shared with Go services:
+    /// `error: code = 404 reason = USER_NOT_FOUND message = … metadata = map[a:1] cause = <nil>`.
+    ///
+    /// ```
+    /// let e = kratos::errors::Error::new(400, "r", "m");
+    /// assert_eq!(e.go_display().to_string(), "error: code = 400 reason = r message = m metadata = map[] cause = <nil>");
+    /// assert_eq!(e.to_string(), "400 r: m");
+    /// ```
+    pub fn go_display(&self) -> GoDisplay<'_> {
+        GoDisplay(self)
+    }
+}
+
+impl fmt::Display for GoDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
         write!(
             f,
             "error: code = {} reason = {} message = {} metadata = map[",
-            self.code, self.reason, self.message
+            e.code, e.reason, e.message
         )?;
-        for (i, (k, v)) in self.metadata.iter().enumerate() {
+        for (i, (k, v)) in e.metadata.iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
             write!(f, "{k}:{v}")?;
         }
         f.write_str("] cause = ")?;
-        match &self.cause {
+        match &e.cause {
             Some(cause) => write!(f, "{cause}"),
             None => f.write_str("<nil>"),
         }

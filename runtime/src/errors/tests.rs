@@ -44,19 +44,33 @@ fn md(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 #[test]
-fn display_is_kratos_format() {
+fn go_display_is_kratos_format() {
     // §13 case 57.
     assert_eq!(
-        Error::new(400, "r", "m").to_string(),
+        Error::new(400, "r", "m").go_display().to_string(),
         "error: code = 400 reason = r message = m metadata = map[] cause = <nil>"
     );
     let e = Error::not_found("USER_NOT_FOUND", "no such user")
         .with_metadata([("b", "2"), ("a", "1")])
         .with_cause(TestCause(7));
     assert_eq!(
-        e.to_string(),
+        e.go_display().to_string(),
         "error: code = 404 reason = USER_NOT_FOUND message = no such user \
          metadata = map[a:1 b:2] cause = test cause 7"
+    );
+}
+
+#[test]
+fn display_reads_as_a_rust_error() {
+    assert_eq!(Error::new(400, "r", "m").to_string(), "400 r: m");
+    assert_eq!(Error::new(500, "", "boom").to_string(), "500: boom");
+    let e = Error::not_found("USER_NOT_FOUND", "no such user")
+        .with_metadata([("b", "2"), ("a", "1")])
+        .with_cause(TestCause(7));
+    assert_eq!(e.to_string(), "404 USER_NOT_FOUND: no such user {a=1, b=2}");
+    assert_eq!(
+        format!("{e:#}"),
+        "404 USER_NOT_FOUND: no such user {a=1, b=2}: test cause 7"
     );
 }
 

@@ -131,7 +131,7 @@ async fn the_cause_stays_on_the_server() {
     assert_eq!((e.code(), e.reason()), (500, "USER_STORE_DOWN"));
     assert!(e.cause().is_none());
     assert_eq!(
-        e.to_string(),
+        e.go_display().to_string(),
         "error: code = 500 reason = USER_STORE_DOWN message = store unavailable \
          metadata = map[] cause = <nil>"
     );
