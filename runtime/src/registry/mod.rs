@@ -109,6 +109,32 @@ impl ServiceInstance {
         })
     }
 
+    /// The first endpoint a client of `scheme` (`http`, `grpc`) picks, as Kratos: with
+    /// `secure` (a client with TLS) an endpoint of the secure scheme (`https`, `grpcs`, the
+    /// scheme with an `s` appended) or of `scheme` marked `?isSecure=true` (Kratos' older
+    /// form); without, an endpoint of `scheme` not so marked. The address without the scheme.
+    pub fn endpoint_for(&self, scheme: &str, secure: bool) -> Option<&str> {
+        self.endpoints.iter().find_map(|e| {
+            let (s, rest) = e.split_once("://")?;
+            let (address, query) = match rest.split_once('?') {
+                Some((address, query)) => (address, query),
+                None => (rest, ""),
+            };
+            let address = address.split('/').next().unwrap_or(address);
+            let marked = query
+                .split('&')
+                .any(|pair| pair.eq_ignore_ascii_case("isSecure=true"));
+            let secure_scheme =
+                s.len() == scheme.len() + 1 && s.starts_with(scheme) && s.ends_with('s');
+            let keep = if secure {
+                secure_scheme || (s == scheme && marked)
+            } else {
+                s == scheme && !marked
+            };
+            keep.then_some(address)
+        })
+    }
+
     /// Kratos' `Equal`: same id, name, version and metadata, and the same set of endpoints
     /// (order ignored).
     pub fn same_as(&self, other: &ServiceInstance) -> bool {

@@ -1,35 +1,49 @@
-//! Dialing gRPC servers (Kratos' `grpc.DialInsecure`): a tonic [`Channel`] to one address, or
-//! balanced over the instances of a service found through a registry.
+//! Dialing gRPC servers (Kratos' `grpc.DialInsecure` / `grpc.Dial`): a tonic [`Channel`] to
+//! one address, or calls balanced over the instances of a service found through a registry,
+//! each call sent to the node the [`Selector`] picks for it.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint, channel::Change};
+use tonic::body::Body;
+use tonic::transport::{Channel, Endpoint};
+use tower::ServiceExt as _;
 
 use super::chain::ClientChannel;
-use crate::middleware::Middleware;
+use crate::middleware::{BoxFuture, Middleware};
 use crate::registry::Discovery;
-use crate::selector::{Node, discovery_target, watch_nodes};
+use crate::selector::{Balancer, NodeFilter, Resolved, Selector, discovery_target};
 use crate::transport::http::ClientError;
 
 /// Kratos' default gRPC client timeout, applied to each call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Builds a [`ClientChannel`] (a tonic [`Channel`] behind Kratos client middleware) for
 /// tonic's generated clients (`GreeterClient::new(channel)`).
 ///
 /// The endpoint is `host:port` (also written `http://host:port` or `grpc://host:port`), or
 /// `discovery:///<name>` with [`discovery`](ChannelBuilder::discovery): the channel then
-/// watches the service and balances calls over its instances' `grpc` endpoints (tonic's
-/// power-of-two-choices balancer), adding and removing them as the registry changes. An
-/// update with no instance is ignored, keeping the last ones, as Kratos does.
+/// watches the service and sends each call to the instance the
+/// [`balancer`](ChannelBuilder::balancer) picks among those the
+/// [`node filters`](ChannelBuilder::node_filter) keep (the same [`Selector`] as the HTTP
+/// client: smooth weighted round-robin on the `weight` metadata by default), over one HTTP/2
+/// connection per instance. The selector learns each call's latency (until the response
+/// head) and outcome (a transport error or the status `UNAVAILABLE`, `DEADLINE_EXCEEDED` or
+/// `CANCELLED` is a failure). An update with no instance is ignored, keeping the last ones, as
+/// Kratos does; the connections of instances that left are closed.
 #[derive(Clone)]
 pub struct ChannelBuilder {
     endpoint: String,
     timeout: Duration,
     discovery: Option<Arc<dyn Discovery>>,
     middleware: Vec<Middleware>,
+    filters: Vec<NodeFilter>,
+    balancer: Balancer,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ClientTls>,
 }
 
 impl std::fmt::Debug for ChannelBuilder {
@@ -39,7 +53,37 @@ impl std::fmt::Debug for ChannelBuilder {
             .field("timeout", &self.timeout)
             .field("discovery", &self.discovery.is_some())
             .field("middleware", &self.middleware.len())
+            .field("filters", &self.filters.len())
+            .field("balancer", &self.balancer)
             .finish()
+    }
+}
+
+/// How the channel dials one address.
+#[derive(Clone)]
+struct Dialer {
+    timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConnect>,
+}
+
+impl Dialer {
+    /// A lazily connecting channel to `address`. With TLS the connection is dialed with our
+    /// connector (always TLS) and the calls carry the `https` scheme.
+    fn channel(&self, address: &str) -> Result<Channel, String> {
+        let endpoint: Endpoint = Channel::from_shared(format!("http://{address}"))
+            .map_err(|e| e.to_string())?
+            .timeout(self.timeout);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let origin: http::Uri = format!("https://{address}")
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| e.to_string())?;
+            return Ok(endpoint.origin(origin).connect_with_connector_lazy(
+                crate::transport::connect::Connector::tls(tls.clone()),
+            ));
+        }
+        Ok(endpoint.connect_lazy())
     }
 }
 
@@ -51,6 +95,10 @@ impl ChannelBuilder {
             timeout: DEFAULT_CALL_TIMEOUT,
             discovery: None,
             middleware: Vec::new(),
+            filters: Vec::new(),
+            balancer: Balancer::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -68,6 +116,31 @@ impl ChannelBuilder {
         self
     }
 
+    /// How a discovery endpoint's instances are picked for each call (default
+    /// [`Balancer::Wrr`]; see [`crate::selector`]).
+    pub fn balancer(mut self, balancer: Balancer) -> Self {
+        self.balancer = balancer;
+        self
+    }
+
+    /// Keeps only the instances `filter` keeps, such as [`crate::selector::version`] (Kratos'
+    /// `WithNodeFilter`); filters apply in order.
+    pub fn node_filter(mut self, filter: NodeFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Speaks TLS (feature `tls`) on every connection, trusting the CAs of `tls` and
+    /// presenting its certificate when it has one (mTLS), with ALPN `h2` (Kratos' `grpc.Dial`
+    /// with `WithTLSConfig`). The endpoint may also be written `https://host:port` or
+    /// `grpcs://host:port`; a discovery endpoint picks the instances' `grpcs` endpoints (or
+    /// `grpc://…?isSecure=true`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Adds a client middleware, run once per call of any kind, the first added outermost;
     /// see [`ClientChannel`] for what it sees.
     pub fn middleware(mut self, middleware: Middleware) -> Self {
@@ -82,19 +155,38 @@ impl ChannelBuilder {
         }
     }
 
-    fn endpoint_for(&self, address: &str) -> Result<Endpoint, ClientError> {
-        Channel::from_shared(format!("http://{address}"))
-            .map(|e| e.timeout(self.timeout))
-            .map_err(|e| self.fail(e.to_string()))
+    fn secure(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return true;
+        }
+        false
+    }
+
+    fn dialer(&self) -> Result<Dialer, ClientError> {
+        Ok(Dialer {
+            timeout: self.timeout,
+            #[cfg(feature = "tls")]
+            tls: match &self.tls {
+                Some(tls) => Some(
+                    tls.connector(&[crate::tls::ALPN_H2])
+                        .map_err(|e| self.fail(e.to_string()))?,
+                ),
+                None => None,
+            },
+        })
     }
 
     /// Builds the channel without waiting for a connection (tonic's `connect_lazy`). With a
-    /// discovery endpoint, calls made before the first instance is found wait for it; use
-    /// [`connect`](ChannelBuilder::connect) to wait up front. Must be called within a tokio
-    /// runtime.
+    /// discovery endpoint, calls made before the first instance is found wait for it, for at
+    /// most the call timeout; use [`connect`](ChannelBuilder::connect) to wait up front. Must
+    /// be called within a tokio runtime.
     pub fn build(self) -> Result<ClientChannel, ClientError> {
         let middleware = self.middleware.clone();
-        Ok(ClientChannel::new(self.build_with(None)?, &middleware))
+        Ok(match self.build_target()? {
+            Built::Single(channel) => ClientChannel::new(channel, &middleware),
+            Built::Balanced(balanced) => ClientChannel::balanced(balanced, &middleware),
+        })
     }
 
     /// [`build`](ChannelBuilder::build), then, for a discovery endpoint, waits until the
@@ -102,101 +194,174 @@ impl ChannelBuilder {
     /// call timeout.
     pub async fn connect(self) -> Result<ClientChannel, ClientError> {
         let middleware = self.middleware.clone();
-        let discovered = self.endpoint.starts_with(crate::selector::DISCOVERY_SCHEME);
         let err = self.fail(format!(
             "no instance with a grpc endpoint within {:?}",
             self.timeout
         ));
         let timeout = self.timeout;
-        let (found_tx, mut found) = tokio::sync::watch::channel(false);
-        let channel = self.build_with(Some(found_tx))?;
-        if discovered {
-            match tokio::time::timeout(timeout, found.wait_for(|f| *f)).await {
-                Ok(Ok(_)) => {}
-                _ => return Err(err),
+        Ok(match self.build_target()? {
+            Built::Single(channel) => ClientChannel::new(channel, &middleware),
+            Built::Balanced(balanced) => {
+                tokio::time::timeout(timeout, balanced.0.resolved.wait_ready())
+                    .await
+                    .map_err(|_| err)?;
+                ClientChannel::balanced(balanced, &middleware)
             }
-        }
-        Ok(ClientChannel::new(channel, &middleware))
+        })
     }
 
-    fn build_with(
-        self,
-        found: Option<tokio::sync::watch::Sender<bool>>,
-    ) -> Result<Channel, ClientError> {
+    fn build_target(self) -> Result<Built, ClientError> {
         let target = discovery_target(&self.endpoint, self.discovery.as_ref(), "ChannelBuilder")
             .map_err(|reason| self.fail(reason))?;
+        let dialer = self.dialer()?;
         match target {
             Some((name, discovery)) => {
-                let name = name.to_string();
-                Ok(self.balanced(discovery, name, found))
+                let selector = Selector::with_balancer(self.balancer);
+                let resolved =
+                    Resolved::start(discovery, name.to_string(), "grpc", self.secure(), selector);
+                Ok(Built::Balanced(Balanced(Arc::new(BalancedInner {
+                    resolved,
+                    filters: self.filters,
+                    wait: self.timeout,
+                    dialer,
+                    channels: Mutex::new(Channels::default()),
+                }))))
             }
             None => {
-                let address = self
-                    .endpoint
-                    .strip_prefix("http://")
-                    .or_else(|| self.endpoint.strip_prefix("grpc://"))
+                let mut schemes = vec!["http://", "grpc://"];
+                if self.secure() {
+                    schemes = vec!["https://", "grpcs://"];
+                }
+                let address = schemes
+                    .iter()
+                    .find_map(|s| self.endpoint.strip_prefix(s))
                     .unwrap_or(&self.endpoint);
                 if address.is_empty() || address.contains('/') || address.contains("://") {
-                    return Err(self.fail("expected host:port or discovery:///<name>"));
+                    return Err(self.fail(format!(
+                        "expected host:port, {}host:port or discovery:///<name>",
+                        schemes[0]
+                    )));
                 }
                 // tonic spawns the channel's worker.
                 if tokio::runtime::Handle::try_current().is_err() {
                     return Err(self.fail("a channel must be built within a tokio runtime"));
                 }
-                Ok(self.endpoint_for(address)?.connect_lazy())
+                dialer
+                    .channel(address)
+                    .map(Built::Single)
+                    .map_err(|e| self.fail(e))
             }
         }
     }
+}
 
-    /// A channel whose endpoints follow the registry. The resolver task ends when the
-    /// channel's last clone is dropped (tonic's balancer then closes the change sender).
-    fn balanced(
-        self,
-        discovery: Arc<dyn Discovery>,
-        name: String,
-        found: Option<tokio::sync::watch::Sender<bool>>,
-    ) -> Channel {
-        let (channel, changes) = Channel::balance_channel::<String>(16);
-        tokio::spawn(async move {
-            let mut current: HashSet<String> = HashSet::new();
-            let sender = changes.clone();
-            let apply = |nodes: Vec<Node>| {
-                let fresh: HashSet<String> = nodes.into_iter().map(|n| n.address).collect();
-                let removed: Vec<String> = current.difference(&fresh).cloned().collect();
-                let added: Vec<String> = fresh.difference(&current).cloned().collect();
-                current = fresh;
-                let endpoints: Vec<(String, Option<Endpoint>)> = added
-                    .into_iter()
-                    .map(|address| {
-                        let endpoint = self.endpoint_for(&address).ok();
-                        (address, endpoint)
-                    })
-                    .collect();
-                let sender = sender.clone();
-                let found = found.clone();
-                async move {
-                    for address in removed {
-                        let _ = sender.send(Change::Remove(address)).await;
-                    }
-                    for (address, endpoint) in endpoints {
-                        match endpoint {
-                            Some(endpoint) => {
-                                let _ = sender.send(Change::Insert(address, endpoint)).await;
-                            }
-                            None => tracing::warn!(%address, "resolver: not a valid address"),
-                        }
-                    }
-                    if let Some(found) = found {
-                        found.send_replace(true);
-                    }
-                }
-            };
-            tokio::select! {
-                _ = changes.closed() => {}
-                _ = watch_nodes(discovery, &name, "grpc", apply) => {}
+enum Built {
+    Single(Channel),
+    Balanced(Balanced),
+}
+
+/// Calls balanced over the nodes of a discovered service: a tower service that picks a node
+/// per call and sends the call on that node's channel. Cheap to clone; the resolver stops
+/// when the last clone is dropped.
+#[derive(Clone)]
+pub(crate) struct Balanced(Arc<BalancedInner>);
+
+struct BalancedInner {
+    resolved: Resolved,
+    filters: Vec<NodeFilter>,
+    /// How long a call waits for the first instance.
+    wait: Duration,
+    dialer: Dialer,
+    channels: Mutex<Channels>,
+}
+
+/// The channel of each node, and the selector's generation they were last pruned at.
+#[derive(Default)]
+struct Channels {
+    generation: u64,
+    by_address: HashMap<String, Channel>,
+}
+
+impl std::fmt::Debug for Balanced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Balanced")
+            .field("resolved", &self.0.resolved)
+            .field("balancer", &self.0.resolved.selector().balancer())
+            .finish()
+    }
+}
+
+/// The gRPC status code of a response head (a trailers-only reply, as failed calls are).
+fn head_status(response: &http::Response<Body>) -> Option<i32> {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+impl BalancedInner {
+    /// The channel of `address`: the one already open, else a new one. First drops the
+    /// channels of addresses no longer resolved, when the nodes changed.
+    fn channel(&self, address: &str) -> Result<Channel, tonic::Status> {
+        let selector = self.resolved.selector();
+        let generation = selector.generation();
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        if channels.generation != generation {
+            channels.generation = generation;
+            let current: HashSet<String> = selector
+                .nodes()
+                .map(|nodes| nodes.iter().map(|n| n.address.clone()).collect())
+                .unwrap_or_default();
+            channels.by_address.retain(|a, _| current.contains(a));
+        }
+        if let Some(channel) = channels.by_address.get(address) {
+            return Ok(channel.clone());
+        }
+        let channel = self
+            .dialer
+            .channel(address)
+            .map_err(|e| tonic::Status::unavailable(format!("node {address}: {e}")))?;
+        channels
+            .by_address
+            .insert(address.to_owned(), channel.clone());
+        Ok(channel)
+    }
+}
+
+impl Balanced {
+    /// Sends one call to the node the selector picks, and reports its outcome.
+    pub(crate) fn call(
+        &self,
+        request: http::Request<Body>,
+    ) -> BoxFuture<Result<http::Response<Body>, BoxError>> {
+        let inner = self.0.clone();
+        Box::pin(async move {
+            let selector = inner.resolved.selector();
+            if selector.nodes().is_none()
+                && tokio::time::timeout(inner.wait, inner.resolved.wait_ready())
+                    .await
+                    .is_err()
+            {
+                return Err(tonic::Status::unavailable(format!(
+                    "no instance with a grpc endpoint within {:?}",
+                    inner.wait
+                ))
+                .into());
             }
-        });
-        channel
+            let picked = selector
+                .select(&inner.filters)
+                .map_err(|e| BoxError::from(tonic::Status::from(e)))?;
+            let channel = inner.channel(&picked.address)?;
+            let result = channel.oneshot(request).await;
+            let ok = match &result {
+                // CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE.
+                Ok(response) => !matches!(head_status(response), Some(1 | 4 | 14)),
+                Err(_) => false,
+            };
+            picked.done(ok);
+            result.map_err(Into::into)
+        })
     }
 }
 
