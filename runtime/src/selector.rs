@@ -109,8 +109,9 @@ pub enum Balancer {
     /// weighted average (decay 600 ms) of the outcomes (1000 for a success, 0 for a failure)
     /// and `load` is `√(lag + 5 ms) × in flight` with `lag` the weighted average latency
     /// (raised to the mean age of the calls in flight that are older than it, when more than
-    /// half are) or `100 µs × in flight` before any latency is known. A candidate not picked
-    /// for 3 s is picked once, so a node that recovered is tried again. Weights are not used.
+    /// half are) or `100 µs × in flight` before any latency is known. A candidate never
+    /// picked, or not picked for 3 s, is picked once in place of the winner, so new nodes are
+    /// measured and a node that recovered is tried again. Weights are not used.
     P2c,
     /// Uniform random among the candidates (Kratos' `random`). Weights are not used.
     Random,
@@ -136,8 +137,8 @@ struct Ewma {
     starts: Vec<Instant>,
     /// When the averages were last updated.
     stamp: Instant,
-    /// When the node was last picked.
-    last_pick: Instant,
+    /// When the node was last picked (`None`: never, so it is due for a forced pick).
+    last_pick: Option<Instant>,
     /// The lag predicted from slow calls in flight, and when it was computed.
     predict: f64,
     predicted_at: Instant,
@@ -151,7 +152,7 @@ impl Ewma {
             inflight: 1,
             starts: Vec::new(),
             stamp: now,
-            last_pick: now,
+            last_pick: None,
             predict: 0.0,
             predicted_at: now,
         }
@@ -189,7 +190,7 @@ impl Ewma {
     }
 
     fn pick(&mut self, now: Instant) {
-        self.last_pick = now;
+        self.last_pick = Some(now);
         self.inflight += 1;
         self.starts.push(now);
     }
@@ -406,7 +407,8 @@ impl Selector {
                         let (pick, other) = if score_b > score_a { (b, a) } else { (a, b) };
                         // The pick below marks the forced node picked, so under the lock
                         // one forced pick happens at a time, as Kratos.
-                        if now.duration_since(lock(&entries[other].ewma).last_pick) > FORCE_PICK {
+                        let last = lock(&entries[other].ewma).last_pick;
+                        if last.is_none_or(|at| now.duration_since(at) > FORCE_PICK) {
                             other
                         } else {
                             pick
@@ -681,5 +683,99 @@ mod tests {
             Node::from_instance(&bad_weight, "http").unwrap().weight,
             DEFAULT_WEIGHT
         );
+    }
+
+    #[test]
+    fn weight_zero_is_never_picked_and_negative_or_bad_is_the_default() {
+        let zero = node("z:1", Some("0"), "v1");
+        assert_eq!(zero.weight, 0);
+        assert_eq!(node("n:1", Some("-5"), "v1").weight, DEFAULT_WEIGHT);
+        for balancer in [Balancer::Wrr, Balancer::P2c, Balancer::Random] {
+            let selector = Selector::with_balancer(balancer);
+            selector.apply(vec![zero.clone(), node("a:1", Some("10"), "v1")]);
+            for _ in 0..50 {
+                let picked = selector.select(&[]).unwrap();
+                assert_eq!(picked.address, "a:1", "{balancer:?}");
+                picked.done(true);
+            }
+            selector.apply(vec![zero.clone()]);
+            let err = selector.select(&[]).unwrap_err();
+            assert_eq!(err.reason(), NO_AVAILABLE_REASON, "{balancer:?}");
+        }
+    }
+
+    /// The rule: an update keeps the state of the addresses that stay with the same weight,
+    /// and starts afresh for the others; the generation moves only when addresses change.
+    #[test]
+    fn state_is_kept_for_staying_nodes_and_dropped_for_those_that_leave() {
+        let selector = Selector::new();
+        let a = node("a:1", Some("1"), "v1");
+        let b = node("b:1", Some("2"), "v1");
+        selector.apply(vec![a.clone(), b.clone()]);
+        let generation = selector.generation();
+        // cw a=1 b=2 → b (b=-1).
+        assert_eq!(selector.select(&[]).unwrap().address, "b:1");
+        // The same nodes again: state kept (a=2 b=1 → a), generation unchanged.
+        selector.apply(vec![a.clone(), b.clone()]);
+        assert_eq!(selector.generation(), generation);
+        assert_eq!(selector.select(&[]).unwrap().address, "a:1");
+        // a leaves, then comes back: its state starts at 0, b's is kept (b=1 after the last
+        // pick: a=2-3=-1, b=1).
+        selector.apply(vec![b.clone()]);
+        assert_ne!(selector.generation(), generation);
+        selector.apply(vec![a.clone(), b.clone()]);
+        // a=0+1=1, b=1+2=3 → b.
+        assert_eq!(selector.select(&[]).unwrap().address, "b:1");
+        // A changed weight restarts that node.
+        selector.apply(vec![a, node("b:1", Some("5"), "v1")]);
+        // a=(1)+1=2... b restarted: 0+5=5 → b.
+        assert_eq!(selector.select(&[]).unwrap().address, "b:1");
+    }
+
+    #[test]
+    fn random_picks_every_candidate_and_only_candidates() {
+        let selector = Selector::with_balancer(Balancer::Random);
+        selector.apply(vec![
+            node("a:1", None, "v1"),
+            node("b:1", None, "v2"),
+            node("c:1", None, "v2"),
+        ]);
+        let c = counts(&selector, 600, &[version("v2")]);
+        assert_eq!(c.get("a:1"), None);
+        assert!(c["b:1"] > 100 && c["c:1"] > 100, "{c:?}");
+    }
+
+    /// p2c: a node whose calls fail scores 0 and is avoided, once each node was measured.
+    #[test]
+    fn p2c_avoids_a_failing_node() {
+        let selector = Selector::with_balancer(Balancer::P2c);
+        selector.apply(vec![node("bad:1", None, "v1"), node("good:1", None, "v1")]);
+        let mut bad = 0;
+        for _ in 0..100 {
+            let picked = selector.select(&[]).unwrap();
+            let ok = picked.address == "good:1";
+            bad += usize::from(!ok);
+            picked.done(ok);
+        }
+        // Each node is tried once (the first pick, or a never-picked node's forced pick);
+        // then the failing one only after 3 s without a pick.
+        assert!(bad <= 2, "the failing node got {bad} of 100 calls");
+    }
+
+    /// A pick dropped without a report counts as a failure (a cancelled call).
+    #[test]
+    fn a_dropped_pick_counts_as_a_failure() {
+        let selector = Selector::with_balancer(Balancer::P2c);
+        selector.apply(vec![node("a:1", None, "v1"), node("b:1", None, "v1")]);
+        let first = selector.select(&[]).unwrap();
+        let dropped = first.address.clone();
+        drop(first);
+        let mut to_dropped = 0;
+        for _ in 0..50 {
+            let picked = selector.select(&[]).unwrap();
+            to_dropped += usize::from(picked.address == dropped);
+            picked.done(true);
+        }
+        assert!(to_dropped <= 1, "{to_dropped}");
     }
 }
