@@ -458,7 +458,12 @@ impl Transport {
             .body(Full::new(Bytes::from(data)))
             .map_err(|e| Error::new(400, "CLIENT", format!("invalid request: {e}")))?;
         let result = self.inner.request(request).await.map_err(|e| {
-            Error::new(503, "UNAVAILABLE", format!("request failed: {e}")).with_cause(e)
+            Error::new(
+                503,
+                "UNAVAILABLE",
+                format!("request failed: {}", error_chain(&e)),
+            )
+            .with_cause(e)
         });
         // The selector learns the outcome when the reply head arrives: a transport error,
         // 503 or 504 is a failure (as Kratos' p2c); a call dropped before (a timeout) too.
@@ -731,6 +736,19 @@ impl Client {
             ))),
         }
     }
+}
+
+/// An error and its sources, `outer: inner: …` (hyper's client errors say what failed only in
+/// their sources, such as a refused certificate).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The codec of a reply, from its Content-Type (JSON when there is none or it is unknown).
