@@ -272,8 +272,9 @@ impl HealthService for GrpcHealth {
 
     type WatchStream = WatchStream;
 
-    /// Sends the status at once, then each change: a stop at once, a check's change at the
-    /// next re-check.
+    /// Sends the status at once, then each change: a stop at once (and then the stream ends,
+    /// so it does not hold its connection open while the server drains), a check's change at
+    /// the next re-check.
     async fn watch(
         &self,
         request: tonic::Request<HealthCheckRequest>,
@@ -297,6 +298,11 @@ impl HealthService for GrpcHealth {
                         return;
                     }
                     last = Some(status);
+                }
+                // Stopping is final: the stream ends after saying so, so that it does not
+                // keep its connection busy while the server drains.
+                if health.is_stopping() {
+                    return;
                 }
                 tokio::select! {
                     changed = stopping.changed() => {

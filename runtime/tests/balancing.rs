@@ -324,3 +324,74 @@ async fn http_client_p2c_prefers_the_faster_node() {
         "the fast node got {f} of 100 calls, the slow one {s}"
     );
 }
+
+/// Client-side health checking (on by default): a node whose gRPC health turns NOT_SERVING is
+/// no longer picked while it still runs; without health checking it still is. Each server
+/// knows one extra health name (`node.a`, `node.b`), so `Check("node.b")` tells which server
+/// answered (`NOT_FOUND` from the other).
+#[tokio::test]
+async fn grpc_health_checking_skips_nodes_not_serving() {
+    use kratos::health::Health;
+    async fn node(name: &'static str) -> (kratos::grpc::Server, SocketAddr, Health) {
+        let health = Health::new();
+        let mut server = kratos::grpc::Server::builder()
+            .address("127.0.0.1:0")
+            .build();
+        health.register_grpc(&mut server, [name]);
+        let addr = server.start().await.unwrap();
+        (server, addr, health)
+    }
+    async fn answers(client: &mut HealthClient<kratos::grpc::ClientChannel>) -> (usize, usize) {
+        let (mut b, mut other) = (0, 0);
+        for _ in 0..10 {
+            match client
+                .check(HealthCheckRequest {
+                    service: "node.b".into(),
+                })
+                .await
+            {
+                Ok(_) => b += 1,
+                Err(status) if status.code() == tonic::Code::NotFound => other += 1,
+                Err(status) => panic!("{status:?}"),
+            }
+        }
+        (b, other)
+    }
+    let (_a, a_addr, a_health) = node("node.a").await;
+    let (_b, b_addr, _b_health) = node("node.b").await;
+    let registry = registry(&[
+        instance("a", format!("grpc://{a_addr}"), "v1", None),
+        instance("b", format!("grpc://{b_addr}"), "v1", None),
+    ])
+    .await;
+    let mut checked =
+        channel(ChannelBuilder::new("discovery:///counted").discovery(registry.clone())).await;
+    let mut unchecked = channel(
+        ChannelBuilder::new("discovery:///counted")
+            .discovery(registry)
+            .health_check(false),
+    )
+    .await;
+    let (b, a) = answers(&mut checked).await;
+    assert!(a > 0 && b > 0, "both nodes serve: a {a}, b {b}");
+
+    a_health.set_stopping();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (b, a) = answers(&mut checked).await;
+        if a == 0 {
+            assert_eq!(b, 10);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the node not serving is still picked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (b, a) = answers(&mut unchecked).await;
+    assert!(
+        a > 0 && b > 0,
+        "without health checking both are picked: a {a}, b {b}"
+    );
+}

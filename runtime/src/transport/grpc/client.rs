@@ -34,6 +34,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// head) and outcome (a transport error or the status `UNAVAILABLE`, `DEADLINE_EXCEEDED` or
 /// `CANCELLED` is a failure). An update with no instance is ignored, keeping the last ones, as
 /// Kratos does; the connections of instances that left are closed.
+///
+/// Client-side health checking (on by default, as Kratos' `healthCheckConfig`; see
+/// [`health_check`](ChannelBuilder::health_check)): the channel watches each discovered
+/// node's gRPC health (`Watch` of `""`) and picks no node whose last reported status is not
+/// `SERVING`; a node whose server does not implement the health service counts as serving.
 #[derive(Clone)]
 pub struct ChannelBuilder {
     endpoint: String,
@@ -42,6 +47,7 @@ pub struct ChannelBuilder {
     middleware: Vec<Middleware>,
     filters: Vec<NodeFilter>,
     balancer: Balancer,
+    health_check: bool,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ClientTls>,
 }
@@ -97,9 +103,17 @@ impl ChannelBuilder {
             middleware: Vec::new(),
             filters: Vec::new(),
             balancer: Balancer::default(),
+            health_check: true,
             #[cfg(feature = "tls")]
             tls: None,
         }
+    }
+
+    /// Whether a discovery channel watches its nodes' gRPC health and skips those not
+    /// `SERVING` (default true, as Kratos' `WithHealthCheck`).
+    pub fn health_check(mut self, enabled: bool) -> Self {
+        self.health_check = enabled;
+        self
     }
 
     /// The timeout of each call (default 2 s, as Kratos); a call over it fails with
@@ -219,11 +233,21 @@ impl ChannelBuilder {
                 let selector = Selector::with_balancer(self.balancer);
                 let resolved =
                     Resolved::start(discovery, name.to_string(), "grpc", self.secure(), selector);
+                let mut filters = self.filters;
+                let unhealthy = self.health_check.then(|| {
+                    let unhealthy = Arc::new(Unhealthy::default());
+                    let skip = unhealthy.clone();
+                    filters.push(Arc::new(move |node: &crate::selector::Node| {
+                        !skip.contains(&node.address)
+                    }));
+                    unhealthy
+                });
                 Ok(Built::Balanced(Balanced(Arc::new(BalancedInner {
                     resolved,
-                    filters: self.filters,
+                    filters,
                     wait: self.timeout,
                     dialer,
+                    unhealthy,
                     channels: Mutex::new(Channels::default()),
                 }))))
             }
@@ -272,14 +296,91 @@ struct BalancedInner {
     /// How long a call waits for the first instance.
     wait: Duration,
     dialer: Dialer,
+    /// With health checking: the nodes last reported not serving.
+    unhealthy: Option<Arc<Unhealthy>>,
     channels: Mutex<Channels>,
 }
 
-/// The channel of each node, and the selector's generation they were last pruned at.
+/// The channel of each node (with its health watcher, stopped when the entry is dropped),
+/// and the selector's generation they were last synchronized with.
 #[derive(Default)]
 struct Channels {
     generation: u64,
-    by_address: HashMap<String, Channel>,
+    by_address: HashMap<String, (Channel, Option<tokio_util::sync::DropGuard>)>,
+}
+
+/// The addresses whose health watch last reported a status other than `SERVING`.
+#[derive(Default)]
+struct Unhealthy {
+    set: std::sync::RwLock<HashSet<String>>,
+    /// The set's size, read first so that the common case (all healthy) takes no lock.
+    count: std::sync::atomic::AtomicUsize,
+}
+
+impl Unhealthy {
+    fn contains(&self, address: &str) -> bool {
+        self.count.load(std::sync::atomic::Ordering::Acquire) > 0
+            && self
+                .set
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(address)
+    }
+
+    fn mark(&self, address: &str, unhealthy: bool) {
+        let mut set = self.set.write().unwrap_or_else(PoisonError::into_inner);
+        let changed = if unhealthy {
+            set.insert(address.to_owned())
+        } else {
+            set.remove(address)
+        };
+        if changed {
+            tracing::info!(%address, serving = !unhealthy, "grpc client: node health changed");
+        }
+        self.count
+            .store(set.len(), std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// How long a node's health watch waits before watching again after its stream ended.
+const HEALTH_RETRY: Duration = Duration::from_secs(1);
+
+/// Watches the health (`""`) of the node at `address` over `channel` until cancelled, marking
+/// it unhealthy while its last status is not `SERVING`. A server without the health service
+/// (`UNIMPLEMENTED`) counts as serving and is not watched further; an ended or failed stream
+/// keeps the last status and is watched again after a pause.
+async fn watch_health(
+    channel: Channel,
+    address: String,
+    unhealthy: Arc<Unhealthy>,
+    cancel: tokio_util::sync::CancellationToken,
+) {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let watch = async {
+        loop {
+            let mut client = HealthClient::new(channel.clone());
+            match client.watch(HealthCheckRequest::default()).await {
+                Ok(stream) => {
+                    let mut stream = stream.into_inner();
+                    while let Ok(Some(reply)) = stream.message().await {
+                        unhealthy.mark(&address, reply.status != ServingStatus::Serving as i32);
+                    }
+                }
+                Err(status) if status.code() == tonic::Code::Unimplemented => {
+                    unhealthy.mark(&address, false);
+                    return;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(HEALTH_RETRY).await;
+        }
+    };
+    tokio::select! {
+        () = watch => {}
+        () = cancel.cancelled() => unhealthy.mark(&address, false),
+    }
 }
 
 impl std::fmt::Debug for Balanced {
@@ -304,28 +405,69 @@ impl BalancedInner {
     /// The channel of `address`: the one already open, else a new one. First drops the
     /// channels of addresses no longer resolved, when the nodes changed.
     fn channel(&self, address: &str) -> Result<Channel, tonic::Status> {
-        let selector = self.resolved.selector();
-        let generation = selector.generation();
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
-        if channels.generation != generation {
-            channels.generation = generation;
-            let current: HashSet<String> = selector
-                .nodes()
-                .map(|nodes| nodes.iter().map(|n| n.address.clone()).collect())
-                .unwrap_or_default();
-            channels.by_address.retain(|a, _| current.contains(a));
-        }
-        if let Some(channel) = channels.by_address.get(address) {
+        self.sync(&mut channels);
+        if let Some((channel, _)) = channels.by_address.get(address) {
             return Ok(channel.clone());
         }
+        let entry = self.open(address)?;
+        let channel = entry.0.clone();
+        channels.by_address.insert(address.to_owned(), entry);
+        Ok(channel)
+    }
+
+    /// When the nodes changed: drops the channels (and health watchers) of nodes that left,
+    /// and, with health checking, opens those of new nodes so their health is known before
+    /// they are picked.
+    fn sync(&self, channels: &mut Channels) {
+        let selector = self.resolved.selector();
+        let generation = selector.generation();
+        if channels.generation == generation {
+            return;
+        }
+        channels.generation = generation;
+        let nodes = selector.nodes().unwrap_or_default();
+        let current: HashSet<&str> = nodes.iter().map(|n| n.address.as_str()).collect();
+        channels
+            .by_address
+            .retain(|a, _| current.contains(a.as_str()));
+        if self.unhealthy.is_some() {
+            for address in current {
+                if !channels.by_address.contains_key(address)
+                    && let Ok(entry) = self.open(address)
+                {
+                    channels.by_address.insert(address.to_owned(), entry);
+                }
+            }
+        }
+    }
+
+    /// [`sync`](Self::sync) under the lock.
+    fn sync_now(&self) {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        self.sync(&mut channels);
+    }
+
+    /// A new channel to `address`, with its health watcher when health checking is on.
+    fn open(
+        &self,
+        address: &str,
+    ) -> Result<(Channel, Option<tokio_util::sync::DropGuard>), tonic::Status> {
         let channel = self
             .dialer
             .channel(address)
             .map_err(|e| tonic::Status::unavailable(format!("node {address}: {e}")))?;
-        channels
-            .by_address
-            .insert(address.to_owned(), channel.clone());
-        Ok(channel)
+        let guard = self.unhealthy.as_ref().map(|unhealthy| {
+            let cancel = tokio_util::sync::CancellationToken::new();
+            tokio::spawn(watch_health(
+                channel.clone(),
+                address.to_owned(),
+                unhealthy.clone(),
+                cancel.clone(),
+            ));
+            cancel.drop_guard()
+        });
+        Ok((channel, guard))
     }
 }
 
@@ -348,6 +490,9 @@ impl Balanced {
                     inner.wait
                 ))
                 .into());
+            }
+            if inner.unhealthy.is_some() {
+                inner.sync_now();
             }
             let picked = selector
                 .select(&inner.filters)

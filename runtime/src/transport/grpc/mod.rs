@@ -210,7 +210,14 @@ impl Server {
         grace: Option<Duration>,
     ) -> Result<Vec<CutConnection>, TransportError> {
         match self.running.take() {
-            Some(running) => running.stop("grpc", grace).await,
+            Some(running) => {
+                // As Kratos' server: health NOT_SERVING first, which also ends the health
+                // `Watch` streams that would keep connections busy.
+                if let Some(health) = &self.health {
+                    health.set_stopping();
+                }
+                running.stop("grpc", grace).await
+            }
             None => Ok(Vec::new()),
         }
     }
