@@ -13,8 +13,9 @@
 //!   `grpc::ChannelBuilder::tls` (`discovery:///` picks the `grpcs` endpoints).
 //!
 //! **Reloading.** A key pair is checked for changes on the handshakes, at most once per
-//! reload interval (default 1 s): the modification time and size of both files are compared
-//! with those last loaded, and when one differs both files are read again. The new pair is
+//! reload interval (default 1 s): both files are read and compared with the bytes last
+//! loaded (modification times are too coarse to tell two quick writes apart), and when one
+//! differs the pair is parsed again. The new pair is
 //! used from the next handshake on; connections already open keep theirs. A pair that does not
 //! load (a file half written, a key that does not match the certificate) is skipped with a
 //! warning, the previous pair stays in use, and the files are tried again at the next check.
@@ -27,7 +28,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use rustls::crypto::CryptoProvider;
@@ -74,8 +75,16 @@ fn file_error(path: &Path, reason: impl std::fmt::Display) -> TlsError {
 
 /// Every certificate of a PEM file (at least one).
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| file_error(path, e))?
+    parse_certs(path, &read(path)?)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|e| file_error(path, e))
+}
+
+/// Every certificate of the PEM text `pem` read from `path` (at least one).
+fn parse_certs(path: &Path, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| file_error(path, e))?;
     if certs.is_empty() {
@@ -95,17 +104,10 @@ fn read_roots(paths: &[PathBuf]) -> Result<RootCertStore, TlsError> {
     Ok(roots)
 }
 
-/// The modification time and size of a file, to notice a change.
-type FileStamp = Option<(SystemTime, u64)>;
-
-fn stamp(path: &Path) -> FileStamp {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
-}
-
+/// When the files were last checked, and their bytes last loaded.
 struct Checked {
     at: Instant,
-    files: (FileStamp, FileStamp),
+    loaded: (Vec<u8>, Vec<u8>),
 }
 
 /// A certificate chain and its key from two PEM files, reloaded when they change (see the
@@ -135,8 +137,8 @@ impl KeyPairFiles {
         interval: Duration,
         provider: Arc<CryptoProvider>,
     ) -> Result<Self, TlsError> {
-        let files = (stamp(cert), stamp(key));
-        let pair = Self::read(cert, key, &provider)?;
+        let loaded = (read(cert)?, read(key)?);
+        let pair = Self::parse(cert, key, &loaded, &provider)?;
         Ok(KeyPairFiles {
             cert: cert.to_owned(),
             key: key.to_owned(),
@@ -145,14 +147,19 @@ impl KeyPairFiles {
             current: ArcSwap::from_pointee(pair),
             checked: Mutex::new(Checked {
                 at: Instant::now(),
-                files,
+                loaded,
             }),
         })
     }
 
-    fn read(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<CertifiedKey, TlsError> {
-        let chain = read_certs(cert)?;
-        let private = PrivateKeyDer::from_pem_file(key).map_err(|e| file_error(key, e))?;
+    fn parse(
+        cert: &Path,
+        key: &Path,
+        (cert_pem, key_pem): &(Vec<u8>, Vec<u8>),
+        provider: &CryptoProvider,
+    ) -> Result<CertifiedKey, TlsError> {
+        let chain = parse_certs(cert, cert_pem)?;
+        let private = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| file_error(key, e))?;
         CertifiedKey::from_der(chain, private, provider)
             .map_err(|e| TlsError::Config(format!("{} and {}: {e}", cert.display(), key.display())))
     }
@@ -164,19 +171,26 @@ impl KeyPairFiles {
             let now = Instant::now();
             if now.duration_since(checked.at) >= self.interval {
                 checked.at = now;
-                let files = (stamp(&self.cert), stamp(&self.key));
-                if files != checked.files {
-                    match Self::read(&self.cert, &self.key, &self.provider) {
-                        Ok(pair) => {
-                            self.current.store(Arc::new(pair));
-                            checked.files = files;
-                            tracing::info!(cert = %self.cert.display(), "tls: certificate reloaded");
+                let files = read(&self.cert).and_then(|c| Ok((c, read(&self.key)?)));
+                match files {
+                    Ok(files) if files != checked.loaded => {
+                        match Self::parse(&self.cert, &self.key, &files, &self.provider) {
+                            Ok(pair) => {
+                                self.current.store(Arc::new(pair));
+                                checked.loaded = files;
+                                tracing::info!(cert = %self.cert.display(), "tls: certificate reloaded");
+                            }
+                            Err(e) => tracing::warn!(
+                                error = %e,
+                                "tls: the changed certificate does not load; keeping the current one"
+                            ),
                         }
-                        Err(e) => tracing::warn!(
-                            error = %e,
-                            "tls: the changed certificate does not load; keeping the current one"
-                        ),
                     }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        "tls: the certificate files cannot be read; keeping the current pair"
+                    ),
                 }
             }
         }
@@ -384,5 +398,76 @@ impl TlsConnect {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         ServerName::try_from(host.to_owned())
             .map_err(|e| TlsError::Config(format!("server name {host:?}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Writes a new self-signed certificate and key for `name`; returns the certificate DER.
+    fn write_pair(cert: &Path, key: &Path, name: &str) -> Vec<u8> {
+        let pair = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+        let issued = params.self_signed(&pair).unwrap();
+        std::fs::write(key, pair.serialize_pem()).unwrap();
+        std::fs::write(cert, issued.pem()).unwrap();
+        issued.der().to_vec()
+    }
+
+    fn served(files: &KeyPairFiles) -> Vec<u8> {
+        files.current().cert[0].to_vec()
+    }
+
+    /// The rule: changed files are read again at the first handshake once the interval has
+    /// passed since the last check, not before; a pair that does not load is skipped and the
+    /// last good pair kept, and tried again at the next check.
+    #[test]
+    fn key_pairs_reload_after_the_interval_and_keep_the_last_good_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        let first = write_pair(&cert, &key, "one");
+
+        let eager = KeyPairFiles::load(&cert, &key, Duration::ZERO, provider()).unwrap();
+        let lazy = KeyPairFiles::load(&cert, &key, Duration::from_secs(3600), provider()).unwrap();
+        assert_eq!(served(&eager), first);
+
+        let second = write_pair(&cert, &key, "two");
+        assert_eq!(served(&eager), second);
+        // Within its interval the lazy one does not even look.
+        assert_eq!(served(&lazy), first);
+
+        // A key that does not match the certificate: skipped, the last good pair stays.
+        let other = dir.path().join("other-key.pem");
+        write_pair(&dir.path().join("other.pem"), &other, "three");
+        std::fs::copy(&other, &key).unwrap();
+        assert_eq!(served(&eager), second);
+        // Garbage: skipped too.
+        std::fs::write(&cert, "garbage").unwrap();
+        assert_eq!(served(&eager), second);
+        // A good pair again is picked up.
+        let fourth = write_pair(&cert, &key, "four");
+        assert_eq!(served(&eager), fourth);
+    }
+
+    #[test]
+    fn missing_or_empty_files_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let err = ServerTls::from_pem_files(&missing, &missing)
+            .acceptor(&[ALPN_H2])
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("missing.pem"), "{err}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        let err = ClientTls::new()
+            .ca(&empty)
+            .connector(&[ALPN_H2])
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("no CERTIFICATE"), "{err}");
+        assert!(ClientTls::new().connector(&[ALPN_H2]).is_err());
     }
 }

@@ -306,3 +306,31 @@ pub struct RegistryStats {
     /// is closed).
     pub live_heartbeats: u64,
 }
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::ServiceInstance;
+
+    /// The rule: a TLS client takes `<scheme>s://` or `<scheme>://…?isSecure=true`, a plain
+    /// client `<scheme>://` without the mark; the first match wins; the address drops the
+    /// query and any path.
+    #[test]
+    fn secure_and_plain_endpoints_are_told_apart() {
+        let i = ServiceInstance::new("1", "svc")
+            .with_endpoint("http://10.0.0.1:8000")
+            .with_endpoint("grpc://10.0.0.1:9000?isSecure=true")
+            .with_endpoint("https://10.0.0.1:8443/")
+            .with_endpoint("grpcs://10.0.0.1:9443")
+            .with_endpoint("grpc://10.0.0.1:9001?isSecure=false");
+        assert_eq!(i.endpoint_for("http", false), Some("10.0.0.1:8000"));
+        assert_eq!(i.endpoint_for("http", true), Some("10.0.0.1:8443"));
+        assert_eq!(i.endpoint_for("grpc", true), Some("10.0.0.1:9000"));
+        assert_eq!(i.endpoint_for("grpc", false), Some("10.0.0.1:9001"));
+        let only_secure = ServiceInstance::new("2", "svc").with_endpoint("grpcs://h:1");
+        assert_eq!(only_secure.endpoint_for("grpc", false), None);
+        assert_eq!(only_secure.endpoint_for("http", true), None);
+        // `grpcs` is not `https`'s secure form of `grpc` for an http client, nor `httpss`.
+        let odd = ServiceInstance::new("3", "svc").with_endpoint("httpss://h:1");
+        assert_eq!(odd.endpoint_for("http", true), None);
+    }
+}
