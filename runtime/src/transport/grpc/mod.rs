@@ -117,8 +117,9 @@ impl ServerBuilder {
 /// It serves the gRPC health protocol (`grpc.health.v1.Health`, as Kratos' server does) unless
 /// a service of that name was added: `""` and every service added are known names, each
 /// `SERVING` while the server's [`Health`](crate::health::Health) is ready. That health is the
-/// one given to [`ServerBuilder::health`] or [`Health::register_grpc`]
-/// (crate::health::Health::register_grpc), else the application's when an [`App`](crate::App)
+/// one given to [`ServerBuilder::health`] or
+/// [`Health::register_grpc`](crate::health::Health::register_grpc), else the application's
+/// when an [`App`](crate::App)
 /// runs the server (so a stop turns it `NOT_SERVING` before the instance is deregistered),
 /// else one of its own without checks.
 pub struct Server {
