@@ -318,6 +318,7 @@ async fn http_client_p2c_prefers_the_faster_node() {
         slow_calls.load(Ordering::SeqCst),
         fast_calls.load(Ordering::SeqCst),
     );
+    eprintln!("http p2c: slow {s}, fast {f}");
     assert_eq!(s + f, 100);
     assert!(
         f >= 90,
