@@ -225,7 +225,9 @@ impl App {
     }
 
     /// The application's [`Health`](crate::health::Health): on a stop it is turned not ready
-    /// (`/readyz` 503, gRPC health `NOT_SERVING`) before anything else happens.
+    /// (`/readyz` 503, gRPC health `NOT_SERVING`) before anything else happens. Without one
+    /// the App has one without checks. The gRPC servers report it in their health service
+    /// unless they were given their own.
     pub fn health(mut self, health: crate::health::Health) -> Self {
         self.health = Some(health);
         self
@@ -328,6 +330,10 @@ impl App {
                     stage: "before start",
                     source,
                 })?;
+        }
+        let health = self.health.get_or_insert_with(Default::default).clone();
+        for server in &mut self.servers {
+            server.adopt_health(&health);
         }
         let started = self.start_all(|_| ()).await?;
         if self.endpoints.is_empty() {
@@ -451,7 +457,8 @@ impl App {
     }
 
     /// Starts every server in order; if one fails, stops those already started.
-    /// `on_started` sees each bound address.
+    /// `on_started` sees each bound address. Returns each server's endpoint scheme
+    /// ([`Server::scheme`]) and bound address.
     pub async fn start_all(
         &mut self,
         mut on_started: impl FnMut(SocketAddr),
@@ -461,7 +468,7 @@ impl App {
             match self.servers[i].start().await {
                 Ok(addr) => {
                     on_started(addr);
-                    started.push((self.servers[i].kind(), addr));
+                    started.push((self.servers[i].scheme(), addr));
                 }
                 Err(e) => {
                     for server in self.servers[..i].iter_mut().rev() {

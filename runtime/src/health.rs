@@ -191,19 +191,30 @@ impl Health {
         })
     }
 
-    /// Serves the gRPC health protocol on `server`, with `services` (full names such as
-    /// `helloworld.v1.Greeter`) known besides `""`.
+    /// Makes `server`'s gRPC health service (which every gRPC server has) report this health,
+    /// with `services` (full names such as `helloworld.v1.Greeter`) known besides `""` and
+    /// the services added to the server.
     pub fn register_grpc<'a>(
         &self,
         server: &mut crate::grpc::Server,
         services: impl IntoIterator<Item = &'a str>,
     ) {
+        self.know_services(services);
+        server.use_health(self.clone());
+    }
+
+    /// Adds `services` to the names the gRPC health service knows.
+    pub(crate) fn know_services<'a>(&self, services: impl IntoIterator<Item = &'a str>) {
         self.inner
             .services
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(services.into_iter().map(str::to_owned));
-        server.add_service(HealthServer::new(GrpcHealth(self.clone())));
+    }
+
+    /// The gRPC health service over this health.
+    pub(crate) fn grpc_service(&self) -> HealthServer<GrpcHealth> {
+        HealthServer::new(GrpcHealth(self.clone()))
     }
 
     /// The gRPC status of `service`: `None` when it is not registered.
@@ -236,7 +247,7 @@ fn json_response(status: u16, body: &serde_json::Value) -> http::Response<Bytes>
 }
 
 /// The gRPC health service over a [`Health`].
-struct GrpcHealth(Health);
+pub(crate) struct GrpcHealth(Health);
 
 type WatchStream = std::pin::Pin<
     Box<dyn tokio_stream::Stream<Item = Result<HealthCheckResponse, tonic::Status>> + Send>,
@@ -261,8 +272,9 @@ impl HealthService for GrpcHealth {
 
     type WatchStream = WatchStream;
 
-    /// Sends the status at once, then each change: a stop at once, a check's change at the
-    /// next re-check.
+    /// Sends the status at once, then each change: a stop at once (and then the stream ends,
+    /// so it does not hold its connection open while the server drains), a check's change at
+    /// the next re-check.
     async fn watch(
         &self,
         request: tonic::Request<HealthCheckRequest>,
@@ -286,6 +298,11 @@ impl HealthService for GrpcHealth {
                         return;
                     }
                     last = Some(status);
+                }
+                // Stopping is final: the stream ends after saying so, so that it does not
+                // keep its connection busy while the server drains.
+                if health.is_stopping() {
+                    return;
                 }
                 tokio::select! {
                     changed = stopping.changed() => {

@@ -14,6 +14,8 @@
 //!   calls.
 //! - `config` (feature `config`): Kratos' configuration model: files, environment, etcd and
 //!   Consul KV merged, typed, watched and swapped atomically.
+//! - `tls` (feature `tls`): rustls on both servers and both clients, certificates reloaded
+//!   when their files change, mTLS.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
 //! - `build` (feature `build`): the build.rs integration, no protoc needed.
 //!
@@ -35,6 +37,8 @@ mod panic;
 pub mod registry;
 pub mod selector;
 pub mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod transport;
 pub mod types;
 pub mod validate;

@@ -109,6 +109,32 @@ impl ServiceInstance {
         })
     }
 
+    /// The first endpoint a client of `scheme` (`http`, `grpc`) picks, as Kratos: with
+    /// `secure` (a client with TLS) an endpoint of the secure scheme (`https`, `grpcs`, the
+    /// scheme with an `s` appended) or of `scheme` marked `?isSecure=true` (Kratos' older
+    /// form); without, an endpoint of `scheme` not so marked. The address without the scheme.
+    pub fn endpoint_for(&self, scheme: &str, secure: bool) -> Option<&str> {
+        self.endpoints.iter().find_map(|e| {
+            let (s, rest) = e.split_once("://")?;
+            let (address, query) = match rest.split_once('?') {
+                Some((address, query)) => (address, query),
+                None => (rest, ""),
+            };
+            let address = address.split('/').next().unwrap_or(address);
+            let marked = query
+                .split('&')
+                .any(|pair| pair.eq_ignore_ascii_case("isSecure=true"));
+            let secure_scheme =
+                s.len() == scheme.len() + 1 && s.starts_with(scheme) && s.ends_with('s');
+            let keep = if secure {
+                secure_scheme || (s == scheme && marked)
+            } else {
+                s == scheme && !marked
+            };
+            keep.then_some(address)
+        })
+    }
+
     /// Kratos' `Equal`: same id, name, version and metadata, and the same set of endpoints
     /// (order ignored).
     pub fn same_as(&self, other: &ServiceInstance) -> bool {
@@ -279,4 +305,32 @@ pub struct RegistryStats {
     /// Heartbeat tasks alive right now (0 once every instance is deregistered or the registry
     /// is closed).
     pub live_heartbeats: u64,
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::ServiceInstance;
+
+    /// The rule: a TLS client takes `<scheme>s://` or `<scheme>://…?isSecure=true`, a plain
+    /// client `<scheme>://` without the mark; the first match wins; the address drops the
+    /// query and any path.
+    #[test]
+    fn secure_and_plain_endpoints_are_told_apart() {
+        let i = ServiceInstance::new("1", "svc")
+            .with_endpoint("http://10.0.0.1:8000")
+            .with_endpoint("grpc://10.0.0.1:9000?isSecure=true")
+            .with_endpoint("https://10.0.0.1:8443/")
+            .with_endpoint("grpcs://10.0.0.1:9443")
+            .with_endpoint("grpc://10.0.0.1:9001?isSecure=false");
+        assert_eq!(i.endpoint_for("http", false), Some("10.0.0.1:8000"));
+        assert_eq!(i.endpoint_for("http", true), Some("10.0.0.1:8443"));
+        assert_eq!(i.endpoint_for("grpc", true), Some("10.0.0.1:9000"));
+        assert_eq!(i.endpoint_for("grpc", false), Some("10.0.0.1:9001"));
+        let only_secure = ServiceInstance::new("2", "svc").with_endpoint("grpcs://h:1");
+        assert_eq!(only_secure.endpoint_for("grpc", false), None);
+        assert_eq!(only_secure.endpoint_for("http", true), None);
+        // `grpcs` is not `https`'s secure form of `grpc` for an http client, nor `httpss`.
+        let odd = ServiceInstance::new("3", "svc").with_endpoint("httpss://h:1");
+        assert_eq!(odd.endpoint_for("http", true), None);
+    }
 }

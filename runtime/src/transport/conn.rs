@@ -15,6 +15,10 @@
 //!   (hyper's graceful shutdown: HTTP/1 closes, HTTP/2 sends GOAWAY); if it is still open after
 //!   one more header read timeout, it is closed.
 //!
+//! With TLS, the handshake runs first, in the connection's task: it must finish within the
+//! handshake timeout, and a stop closes a connection still in its handshake at once. The
+//! watchdog then watches the decrypted stream as above.
+//!
 //! Stopping: the listener closes, fresh connections and heads in progress are closed at once,
 //! the others are asked to close gracefully (idle ones then close at once); when the stop's
 //! deadline comes, the connections still open are closed and reported as cut.
@@ -135,9 +139,37 @@ impl Drop for InFlight {
     }
 }
 
-/// The socket of a connection: counts what it reads and recognizes the HTTP/2 preface.
+/// A server connection's stream: TCP, or TLS over TCP.
+enum Stream {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn pin(&mut self) -> Pin<&mut (dyn AsyncReadWrite + Unpin)> {
+        match self {
+            Stream::Plain(s) => Pin::new(s),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => Pin::new(&mut **s),
+        }
+    }
+}
+
+/// What [`Stream`] delegates to.
+trait AsyncReadWrite: AsyncRead + AsyncWrite {
+    fn vectored(&self) -> bool;
+}
+
+impl<T: AsyncRead + AsyncWrite> AsyncReadWrite for T {
+    fn vectored(&self) -> bool {
+        self.is_write_vectored()
+    }
+}
+
+/// The stream of a connection: counts what it reads and recognizes the HTTP/2 preface.
 struct Io {
-    inner: TcpStream,
+    inner: Stream,
     state: Arc<ConnState>,
     /// Bytes of the HTTP/2 preface matched so far, or [`NOT_H2`].
     sniffed: u8,
@@ -173,7 +205,7 @@ impl AsyncRead for Io {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        ready!(this.inner.pin().poll_read(cx, buf))?;
         let new = &buf.filled()[before..];
         if !new.is_empty() {
             this.state
@@ -193,7 +225,7 @@ impl AsyncWrite for Io {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        self.get_mut().inner.pin().poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -201,19 +233,23 @@ impl AsyncWrite for Io {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        self.get_mut().inner.pin().poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        match &self.inner {
+            Stream::Plain(s) => s.vectored(),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.vectored(),
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        self.get_mut().inner.pin().poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        self.get_mut().inner.pin().poll_shutdown(cx)
     }
 }
 
@@ -563,6 +599,9 @@ pub(crate) struct ServeOptions {
     pub(crate) limits: ConnectionLimits,
     /// HTTP/2 only (gRPC), else HTTP/1 (with upgrades) and HTTP/2.
     pub(crate) http2_only: bool,
+    /// TLS on every connection.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsAccept>,
 }
 
 /// Accepts connections from `listener` and serves each with the service `make` returns for it
@@ -589,8 +628,10 @@ where
         kind,
         limits,
         http2_only,
+        #[cfg(feature = "tls")]
+        tls,
     } = options;
-    let builder = limits.builder(http2_only);
+    let builder = Arc::new(limits.builder(http2_only));
     let local = listener.local_addr().ok();
     let permits = limits.max_connections.map(|n| Arc::new(Semaphore::new(n)));
     let registry = Arc::new(Registry::default());
@@ -623,31 +664,39 @@ where
         let _ = stream.set_nodelay(true);
         let state = Arc::new(ConnState::new(peer));
         let id = registry.insert(state.clone());
-        let io = TokioIo::new(Io {
-            inner: stream,
-            state: state.clone(),
-            sniffed: 0,
-        });
         let service = Tracked {
             inner: make(peer, local),
             state: state.clone(),
         };
-        let header_timeout = limits.header_read_timeout;
-        let idle_timeout = limits.idle_timeout;
         let registry = registry.clone();
         let end = move || {
             registry.remove(id);
             drop(permit);
         };
-        if http2_only {
-            let conn = builder.serve_connection(io, service).into_owned();
-            spawn_watched(Watched::new(conn, state, header_timeout, idle_timeout), end);
-        } else {
-            let conn = builder
-                .serve_connection_with_upgrades(io, service)
-                .into_owned();
-            spawn_watched(Watched::new(conn, state, header_timeout, idle_timeout), end);
+        let connection = Connection {
+            builder: builder.clone(),
+            http2_only,
+            state,
+            header_timeout: limits.header_read_timeout,
+            idle_timeout: limits.idle_timeout,
+        };
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &tls {
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                if let Some(stream) = handshake(&tls, stream, &connection.state).await {
+                    connection
+                        .serve(Stream::Tls(Box::new(stream)), service)
+                        .await;
+                }
+                end();
+            });
+            continue;
         }
+        tokio::spawn(async move {
+            connection.serve(Stream::Plain(stream), service).await;
+            end();
+        });
     }
     drop(acceptor);
 
@@ -669,15 +718,76 @@ where
     cut
 }
 
-/// Runs a connection in its own task, then `end`.
-fn spawn_watched<C>(watched: Watched<C>, end: impl FnOnce() + Send + 'static)
-where
-    Watched<C>: Future<Output = ()> + Send + 'static,
-{
-    tokio::spawn(async move {
-        watched.await;
-        end();
+/// One accepted connection, ready to be served.
+struct Connection {
+    builder: Arc<hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>>,
+    http2_only: bool,
+    state: Arc<ConnState>,
+    header_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+}
+
+impl Connection {
+    /// Serves the connection on `stream` with `service` under its watchdog, until it closes.
+    async fn serve<S, B>(self, stream: Stream, service: Tracked<S>)
+    where
+        S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let io = TokioIo::new(Io {
+            inner: stream,
+            state: self.state.clone(),
+            sniffed: 0,
+        });
+        let (header, idle) = (self.header_timeout, self.idle_timeout);
+        if self.http2_only {
+            let conn = self.builder.serve_connection(io, service).into_owned();
+            Watched::new(conn, self.state, header, idle).await;
+        } else {
+            let conn = self
+                .builder
+                .serve_connection_with_upgrades(io, service)
+                .into_owned();
+            Watched::new(conn, self.state, header, idle).await;
+        }
+    }
+}
+
+/// The TLS handshake of an accepted connection: `None` when it failed, did not finish within
+/// the handshake timeout, or the server began to stop meanwhile.
+#[cfg(feature = "tls")]
+async fn handshake(
+    tls: &crate::tls::TlsAccept,
+    stream: TcpStream,
+    state: &ConnState,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let stopping = std::future::poll_fn(|cx| {
+        state.register(cx.waker());
+        if state.command.load(Ordering::Acquire) == RUN {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     });
+    tokio::select! {
+        done = tokio::time::timeout(tls.handshake_timeout, tls.acceptor.accept(stream)) => match done {
+            Ok(Ok(stream)) => Some(stream),
+            Ok(Err(e)) => {
+                tracing::debug!(peer = %state.peer, error = %e, "tls handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(peer = %state.peer, "tls handshake not finished in time");
+                None
+            }
+        },
+        () = stopping => None,
+    }
 }
 
 /// A server's serving task, as [`serve`] runs it.
@@ -754,7 +864,7 @@ mod tests {
             .unwrap();
         let state = Arc::new(ConnState::new(client.local_addr().unwrap()));
         let mut io = Io {
-            inner: client,
+            inner: Stream::Plain(client),
             state: state.clone(),
             sniffed: 0,
         };

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod accept;
 mod conn;
+mod connect;
 pub mod grpc;
 pub mod http;
 mod limits;
@@ -88,6 +89,19 @@ pub enum TransportError {
 pub trait Server: Send + 'static {
     /// `http` or `grpc`.
     fn kind(&self) -> &'static str;
+
+    /// The scheme of the server's registry endpoint: its [`kind`](Server::kind), with an
+    /// `s` appended when it serves TLS (`https`, `grpcs`), as Kratos' `endpoint.Scheme`.
+    fn scheme(&self) -> &'static str {
+        self.kind()
+    }
+
+    /// The application's health, given by [`App`](crate::App) to each server before it
+    /// starts: a server that reports health and was given none of its own reports this one
+    /// (the gRPC server's health service). The default ignores it.
+    fn adopt_health(&mut self, health: &crate::health::Health) {
+        let _ = health;
+    }
 
     /// Binds the listener and starts serving in the background. Returns the bound address
     /// (with the real port when the configured one was 0).

@@ -34,8 +34,48 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// A middleware's error reaches the caller as its gRPC status.
 #[derive(Clone, Debug)]
 pub struct ClientChannel {
-    channel: Channel,
+    transport: Transport,
     chain: Option<Handler>,
+}
+
+/// Where a channel's calls go.
+#[derive(Clone, Debug)]
+enum Transport {
+    /// One address.
+    Single(Channel),
+    /// A node per call, from a discovered service.
+    Balanced(super::client::Balanced),
+}
+
+impl Transport {
+    fn call(
+        &self,
+        request: http::Request<Body>,
+    ) -> BoxFuture<Result<http::Response<Body>, BoxError>> {
+        match self {
+            Transport::Single(channel) => {
+                let channel = channel.clone();
+                Box::pin(async move { channel.oneshot(request).await.map_err(Into::into) })
+            }
+            Transport::Balanced(balanced) => balanced.call(request),
+        }
+    }
+}
+
+/// A transport error of a call, as an error's cause.
+#[derive(Debug)]
+struct CallError(BoxError);
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl StdError for CallError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
 }
 
 /// A gRPC client call's request, as client middleware see it: opaque.
@@ -92,20 +132,33 @@ fn operation(path: &str) -> &'static str {
 impl ClientChannel {
     /// `channel` behind `middleware` (first outermost).
     pub fn new(channel: Channel, middleware: &[Middleware]) -> Self {
-        let chain = (!middleware.is_empty()).then(|| chain(middleware, innermost(channel.clone())));
-        ClientChannel { channel, chain }
+        Self::with_transport(Transport::Single(channel), middleware)
     }
 
-    /// The channel itself, without the middleware.
-    pub fn channel(&self) -> &Channel {
-        &self.channel
+    pub(crate) fn balanced(balanced: super::client::Balanced, middleware: &[Middleware]) -> Self {
+        Self::with_transport(Transport::Balanced(balanced), middleware)
+    }
+
+    fn with_transport(transport: Transport, middleware: &[Middleware]) -> Self {
+        let chain =
+            (!middleware.is_empty()).then(|| chain(middleware, innermost(transport.clone())));
+        ClientChannel { transport, chain }
+    }
+
+    /// The channel itself, without the middleware, for a channel to one address (`None` for a
+    /// discovery endpoint, whose calls go to a node's channel each).
+    pub fn channel(&self) -> Option<&Channel> {
+        match &self.transport {
+            Transport::Single(channel) => Some(channel),
+            Transport::Balanced(_) => None,
+        }
     }
 }
 
 /// The innermost handler: sends the request with the headers the middleware left.
-fn innermost(channel: Channel) -> Handler {
+fn innermost(transport: Transport) -> Handler {
     Handler::new(move |ctx: Context, request: Message| {
-        let channel = channel.clone();
+        let transport = transport.clone();
         async move {
             let request = request
                 .downcast::<GrpcClientRequest>()
@@ -113,8 +166,13 @@ fn innermost(channel: Channel) -> Handler {
             let mut request = take(request.0)
                 .ok_or_else(|| Error::new(500, "MIDDLEWARE", "the request was already taken"))?;
             *request.headers_mut() = std::mem::take(&mut *ctx.outgoing_headers());
-            let response = channel.oneshot(request).await.map_err(|e| {
-                Error::new(503, "UNAVAILABLE", format!("grpc call failed: {e}")).with_cause(e)
+            let response = transport.call(request).await.map_err(|e| {
+                // A status (such as no node available) is the call's error as it is.
+                match e.downcast::<tonic::Status>() {
+                    Ok(status) => Error::from(*status),
+                    Err(e) => Error::new(503, "UNAVAILABLE", format!("grpc call failed: {e}"))
+                        .with_cause(CallError(e)),
+                }
             })?;
             Ok(Message::new(GrpcReply(Mutex::new(Some(response)))))
         }
@@ -127,18 +185,24 @@ impl tower_service::Service<http::Request<Body>> for ClientChannel {
     type Future = CallFuture;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        match self.chain {
-            None => self.channel.poll_ready(cx).map_err(Into::into),
-            // The chain's innermost handler waits for a clone of the channel.
-            Some(_) => Poll::Ready(Ok(())),
+        match (&self.chain, &mut self.transport) {
+            (None, Transport::Single(channel)) => channel.poll_ready(cx).map_err(Into::into),
+            // The chain's innermost handler, and the balanced calls, wait for a clone of the
+            // channel.
+            _ => Poll::Ready(Ok(())),
         }
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let Some(chain) = &self.chain else {
             return CallFuture {
-                inner: Inner::Direct {
-                    inner: self.channel.call(request),
+                inner: match &mut self.transport {
+                    Transport::Single(channel) => Inner::Direct {
+                        inner: channel.call(request),
+                    },
+                    Transport::Balanced(balanced) => Inner::Chained {
+                        inner: balanced.call(request),
+                    },
                 },
             };
         };

@@ -39,6 +39,9 @@ pub struct ServerBuilder {
     listener: Option<std::net::TcpListener>,
     selector: Selector,
     limits: ConnectionLimits,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
+    health: Option<crate::health::Health>,
 }
 
 impl ServerBuilder {
@@ -76,6 +79,22 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves TLS (feature `tls`) with the certificate, key and client CAs of `tls`, offering
+    /// HTTP/2 by ALPN; the registered endpoint becomes `grpcs://…`. A certificate that does
+    /// not load makes [`start`](crate::transport::Server::start) fail.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The [`Health`](crate::health::Health) the server's gRPC health service reports (by
+    /// default the application's, see [`Server`]).
+    pub fn health(mut self, health: crate::health::Health) -> Self {
+        self.health = Some(health);
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server {
         Server {
@@ -83,6 +102,10 @@ impl ServerBuilder {
             listener: self.listener,
             selector: self.selector,
             limits: self.limits,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
+            health: self.health,
+            services: Vec::new(),
             routes: RoutesBuilder::default(),
             running: None,
         }
@@ -90,11 +113,25 @@ impl ServerBuilder {
 }
 
 /// The gRPC server.
+///
+/// It serves the gRPC health protocol (`grpc.health.v1.Health`, as Kratos' server does) unless
+/// a service of that name was added: `""` and every service added are known names, each
+/// `SERVING` while the server's [`Health`](crate::health::Health) is ready. That health is the
+/// one given to [`ServerBuilder::health`] or
+/// [`Health::register_grpc`](crate::health::Health::register_grpc), else the application's
+/// when an [`App`](crate::App)
+/// runs the server (so a stop turns it `NOT_SERVING` before the instance is deregistered),
+/// else one of its own without checks.
 pub struct Server {
     address: String,
     listener: Option<std::net::TcpListener>,
     selector: Selector,
     limits: ConnectionLimits,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
+    health: Option<crate::health::Health>,
+    /// The names of the services added.
+    services: Vec<&'static str>,
     routes: RoutesBuilder,
     running: Option<Running>,
 }
@@ -117,6 +154,9 @@ impl Server {
             listener: None,
             selector: Selector::new(),
             limits: ConnectionLimits::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            health: None,
         }
     }
 
@@ -151,8 +191,15 @@ impl Server {
             + 'static,
         S::Future: Send + 'static,
     {
+        self.services.push(S::NAME);
         self.routes.add_service(service);
         self
+    }
+
+    /// Serves `health` in the gRPC health service (instead of the application's), knowing
+    /// `services` besides `""` and the services added.
+    pub(crate) fn use_health(&mut self, health: crate::health::Health) {
+        self.health = Some(health);
     }
 
     async fn bind_listener(&mut self) -> Result<TcpListener, TransportError> {
@@ -164,7 +211,14 @@ impl Server {
         grace: Option<Duration>,
     ) -> Result<Vec<CutConnection>, TransportError> {
         match self.running.take() {
-            Some(running) => running.stop("grpc", grace).await,
+            Some(running) => {
+                // As Kratos' server: health NOT_SERVING first, which also ends the health
+                // `Watch` streams that would keep connections busy.
+                if let Some(health) = &self.health {
+                    health.set_stopping();
+                }
+                running.stop("grpc", grace).await
+            }
             None => Ok(Vec::new()),
         }
     }
@@ -175,6 +229,20 @@ impl crate::transport::Server for Server {
         "grpc"
     }
 
+    fn scheme(&self) -> &'static str {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return "grpcs";
+        }
+        "grpc"
+    }
+
+    fn adopt_health(&mut self, health: &crate::health::Health) {
+        if self.health.is_none() {
+            self.health = Some(health.clone());
+        }
+    }
+
     fn start(&mut self) -> ServerFuture<'_, Result<SocketAddr, TransportError>> {
         Box::pin(async move {
             if self.running.is_some() {
@@ -183,17 +251,37 @@ impl crate::transport::Server for Server {
                     reason: "already started".into(),
                 });
             }
+            #[cfg(feature = "tls")]
+            let tls = self
+                .tls
+                .as_ref()
+                .map(|tls| tls.acceptor(&[crate::tls::ALPN_H2]))
+                .transpose()
+                .map_err(|e| TransportError::Serve {
+                    kind: "grpc",
+                    reason: e.to_string(),
+                })?;
             let listener = self.bind_listener().await?;
             let local = listener.local_addr().map_err(|e| TransportError::Bind {
                 kind: "grpc",
                 addr: self.address.clone(),
                 source: e,
             })?;
+            let health_name = <tonic_health::pb::health_server::HealthServer<
+                crate::health::GrpcHealth,
+            > as NamedService>::NAME;
+            if !self.services.contains(&health_name) {
+                let health = self.health.get_or_insert_with(Default::default).clone();
+                health.know_services(self.services.iter().copied());
+                self.add_service(health.grpc_service());
+            }
             let routes = std::mem::take(&mut self.routes).routes();
             let options = ServeOptions {
                 kind: "grpc",
                 limits: self.limits.clone(),
                 http2_only: true,
+                #[cfg(feature = "tls")]
+                tls,
             };
             self.running = Some(Running::spawn(listener, options, move |peer, local| {
                 serve::GrpcService::new(routes.clone(), peer, local)

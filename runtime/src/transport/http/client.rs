@@ -10,7 +10,6 @@ use http::{HeaderValue, Method, header};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,8 +19,9 @@ use crate::context::{Context, Kind};
 use crate::errors::Error;
 use crate::middleware::{Handler, Message, Middleware, chain};
 use crate::registry::Discovery;
-use crate::selector::{NodeFilter, Resolved, discovery_target};
+use crate::selector::{Balancer, NodeFilter, Resolved, Selector, discovery_target};
 use crate::stream::BoxStream;
+use crate::transport::connect::Connector;
 
 /// Kratos' default client timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -45,7 +45,10 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     discovery: Option<Arc<dyn Discovery>>,
     filters: Vec<NodeFilter>,
+    balancer: Balancer,
     middleware: Vec<Middleware>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ClientTls>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -56,6 +59,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("codec", &self.codec)
             .field("discovery", &self.discovery.is_some())
             .field("filters", &self.filters.len())
+            .field("balancer", &self.balancer)
             .field("middleware", &self.middleware.len())
             .finish()
     }
@@ -84,10 +88,29 @@ impl ClientBuilder {
 
     /// Resolves a `discovery:///<name>` endpoint through `discovery` (Kratos' `WithDiscovery`):
     /// the client watches the service and sends each request to one of its instances' `http`
-    /// endpoints, chosen by smooth weighted round-robin on the instances' `weight` metadata
-    /// (default 100). An endpoint that is a plain address is still called directly.
+    /// endpoints (`https` with [`tls`](ClientBuilder::tls)), chosen by the
+    /// [`balancer`](ClientBuilder::balancer) (default smooth weighted round-robin on the
+    /// instances' `weight` metadata, default 100). An endpoint that is a plain address is
+    /// still called directly.
     pub fn discovery(mut self, discovery: Arc<dyn Discovery>) -> Self {
         self.discovery = Some(discovery);
+        self
+    }
+
+    /// How a discovery endpoint's instances are picked (default [`Balancer::Wrr`]; see
+    /// [`crate::selector`]).
+    pub fn balancer(mut self, balancer: Balancer) -> Self {
+        self.balancer = balancer;
+        self
+    }
+
+    /// Speaks TLS (feature `tls`) on every connection, trusting the CAs of `tls` and
+    /// presenting its certificate when it has one (mTLS), offering HTTP/2 and HTTP/1.1 by
+    /// ALPN. The endpoint is then `https://host:port` (or `host:port`), and a discovery
+    /// endpoint picks the instances' `https` endpoints (Kratos' `WithTLSConfig`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::ClientTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -128,24 +151,36 @@ impl ClientBuilder {
         Ok(client)
     }
 
-    /// Builds the client. The endpoint is `host:port` or `http://host:port` (no path), or
-    /// `discovery:///<name>` with [`discovery`](ClientBuilder::discovery), which must then be
-    /// called within a tokio runtime.
+    fn secure(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// Builds the client. The endpoint is `host:port` or `http://host:port` (no path;
+    /// `https://host:port` with [`tls`](ClientBuilder::tls)), or `discovery:///<name>` with
+    /// [`discovery`](ClientBuilder::discovery), which must then be called within a tokio
+    /// runtime.
     pub fn build(self) -> Result<Client, ClientError> {
         let target = discovery_target(&self.endpoint, self.discovery.as_ref(), "ClientBuilder")
             .map_err(|reason| ClientError {
                 endpoint: self.endpoint.clone(),
                 reason,
             })?;
+        let scheme = if self.secure() { "https" } else { "http" };
         if let Some((name, discovery)) = target {
-            let resolved = Resolved::start(discovery, name.to_string(), "http");
+            let selector = Selector::with_balancer(self.balancer);
+            let resolved =
+                Resolved::start(discovery, name.to_string(), "http", self.secure(), selector);
             let filters = self.filters.clone();
-            return self.finish(Target::Discovery(Arc::new(resolved), filters));
+            return self.finish(Target::Discovery(Arc::new(resolved), filters), scheme);
         }
         let with_scheme = if self.endpoint.contains("://") {
             self.endpoint.clone()
         } else {
-            format!("http://{}", self.endpoint)
+            format!("{scheme}://{}", self.endpoint)
         };
         let fail = |reason: String| ClientError {
             endpoint: self.endpoint.clone(),
@@ -153,9 +188,21 @@ impl ClientBuilder {
         };
         let uri: http::Uri = with_scheme.parse().map_err(|e| fail(format!("{e}")))?;
         match uri.scheme_str() {
-            Some("http") => {}
+            Some(s) if s == scheme => {}
+            Some("https") => {
+                return Err(fail(
+                    "an https endpoint needs TLS (ClientBuilder::tls, feature `tls`)".into(),
+                ));
+            }
+            Some("http") => {
+                return Err(fail(
+                    "an http endpoint with TLS configured: use https://".into(),
+                ));
+            }
             Some(other) => {
-                return Err(fail(format!("scheme {other} is not supported (http only)")));
+                return Err(fail(format!(
+                    "scheme {other} is not supported (http or https)"
+                )));
             }
             None => return Err(fail("no scheme".into())),
         }
@@ -166,10 +213,10 @@ impl ClientBuilder {
         if uri.path() != "/" && !uri.path().is_empty() {
             return Err(fail("an endpoint has no path".into()));
         }
-        self.finish(Target::Direct(format!("http://{authority}")))
+        self.finish(Target::Direct(format!("{scheme}://{authority}")), scheme)
     }
 
-    fn finish(self, target: Target) -> Result<Client, ClientError> {
+    fn finish(self, target: Target, scheme: &'static str) -> Result<Client, ClientError> {
         let fail = |reason: String| ClientError {
             endpoint: self.endpoint.clone(),
             reason,
@@ -180,9 +227,20 @@ impl ClientBuilder {
             }
             None => None,
         };
+        #[cfg(feature = "tls")]
+        let connector = match &self.tls {
+            Some(tls) => Connector::tls(
+                tls.connector(&[crate::tls::ALPN_H2, crate::tls::ALPN_HTTP11])
+                    .map_err(|e| fail(e.to_string()))?,
+            ),
+            None => Connector::plain(),
+        };
+        #[cfg(not(feature = "tls"))]
+        let connector = Connector::plain();
         let transport = Transport {
             target,
-            inner: HyperClient::builder(TokioExecutor::new()).build_http(),
+            scheme,
+            inner: HyperClient::builder(TokioExecutor::new()).build(connector),
             user_agent,
         };
         // No middleware, no chain: calls go straight to the transport.
@@ -270,7 +328,9 @@ pub struct Client {
 #[derive(Debug, Clone)]
 struct Transport {
     target: Target,
-    inner: HyperClient<HttpConnector, Full<Bytes>>,
+    /// `http` or `https`.
+    scheme: &'static str,
+    inner: HyperClient<Connector, Full<Bytes>>,
     user_agent: Option<HeaderValue>,
 }
 
@@ -365,15 +425,16 @@ impl Transport {
         accept: HeaderValue,
         extra_headers: http::HeaderMap,
     ) -> Result<http::Response<Incoming>, Error> {
-        let uri = match &self.target {
-            Target::Direct(base) => format!("{base}{path_and_query}"),
+        let (uri, picked) = match &self.target {
+            Target::Direct(base) => (format!("{base}{path_and_query}"), None),
             Target::Discovery(resolved, filters) => {
                 // As Kratos' client: a failed selection is 503 NODE_NOT_FOUND.
                 let node = resolved
                     .selector()
                     .select(filters)
                     .map_err(|e| Error::new(503, "NODE_NOT_FOUND", e.to_string()))?;
-                format!("http://{}{path_and_query}", node.address)
+                let uri = format!("{}://{}{path_and_query}", self.scheme, node.address);
+                (uri, Some(node))
             }
         };
         let mut request = http::Request::builder()
@@ -396,9 +457,24 @@ impl Transport {
         let request = request
             .body(Full::new(Bytes::from(data)))
             .map_err(|e| Error::new(400, "CLIENT", format!("invalid request: {e}")))?;
-        self.inner.request(request).await.map_err(|e| {
-            Error::new(503, "UNAVAILABLE", format!("request failed: {e}")).with_cause(e)
-        })
+        let result = self.inner.request(request).await.map_err(|e| {
+            Error::new(
+                503,
+                "UNAVAILABLE",
+                format!("request failed: {}", error_chain(&e)),
+            )
+            .with_cause(e)
+        });
+        // The selector learns the outcome when the reply head arrives: a transport error,
+        // 503 or 504 is a failure (as Kratos' p2c); a call dropped before (a timeout) too.
+        if let Some(picked) = picked {
+            let failed = match &result {
+                Ok(response) => matches!(response.status().as_u16(), 503 | 504),
+                Err(_) => true,
+            };
+            picked.done(!failed);
+        }
+        result
     }
 }
 
@@ -412,7 +488,10 @@ impl Client {
             user_agent: None,
             discovery: None,
             filters: Vec::new(),
+            balancer: Balancer::default(),
             middleware: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -657,6 +736,19 @@ impl Client {
             ))),
         }
     }
+}
+
+/// An error and its sources, `outer: inner: …` (hyper's client errors say what failed only in
+/// their sources, such as a refused certificate).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The codec of a reply, from its Content-Type (JSON when there is none or it is unknown).

@@ -36,6 +36,8 @@ pub struct ServerBuilder {
     max_body: usize,
     limits: ConnectionLimits,
     layers: Vec<LayerFn>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -111,6 +113,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves TLS (feature `tls`) with the certificate, key and client CAs of `tls`, offering
+    /// HTTP/2 and HTTP/1.1 by ALPN; the registered endpoint becomes `https://…`. A certificate
+    /// that does not load makes [`start`](crate::transport::Server::start) fail.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Builds the server. Register services on it, then start it (usually through
     /// [`crate::App`]).
     pub fn build(self) -> Server {
@@ -121,6 +132,8 @@ impl ServerBuilder {
             max_body: self.max_body,
             limits: self.limits,
             layers: self.layers,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
             router: Router::default(),
             running: None,
         }
@@ -135,6 +148,8 @@ pub struct Server {
     max_body: usize,
     limits: ConnectionLimits,
     layers: Vec<LayerFn>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::ServerTls>,
     router: Router,
     running: Option<Running>,
 }
@@ -159,6 +174,8 @@ impl Server {
             max_body: DEFAULT_MAX_BODY,
             limits: ConnectionLimits::default(),
             layers: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -409,6 +426,14 @@ impl crate::transport::Server for Server {
         "http"
     }
 
+    fn scheme(&self) -> &'static str {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return "https";
+        }
+        "http"
+    }
+
     fn start(&mut self) -> ServerFuture<'_, Result<SocketAddr, TransportError>> {
         Box::pin(async move {
             if self.running.is_some() {
@@ -417,6 +442,16 @@ impl crate::transport::Server for Server {
                     reason: "already started".into(),
                 });
             }
+            #[cfg(feature = "tls")]
+            let tls = self
+                .tls
+                .as_ref()
+                .map(|tls| tls.acceptor(&[crate::tls::ALPN_H2, crate::tls::ALPN_HTTP11]))
+                .transpose()
+                .map_err(|e| TransportError::Serve {
+                    kind: "http",
+                    reason: e.to_string(),
+                })?;
             let listener = self.bind_listener().await?;
             let local = listener.local_addr().map_err(|e| TransportError::Bind {
                 kind: "http",
@@ -430,6 +465,8 @@ impl crate::transport::Server for Server {
                 kind: "http",
                 limits: self.limits.clone(),
                 http2_only: false,
+                #[cfg(feature = "tls")]
+                tls,
             };
             let running = if self.layers.is_empty() {
                 Running::spawn(listener, options, move |_, _| service.clone())
