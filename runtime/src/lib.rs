@@ -21,37 +21,58 @@
 //!
 //! Generated code is brought into a module with [`include_proto!`].
 
+#[cfg(feature = "runtime")]
 pub mod app;
+#[cfg(feature = "runtime")]
 pub mod codec;
 #[cfg(feature = "config")]
 pub mod config;
+#[cfg(feature = "runtime")]
 pub mod context;
+#[cfg(feature = "runtime")]
 pub mod errors;
+#[cfg(feature = "runtime")]
 pub mod health;
+#[cfg(feature = "runtime")]
 pub mod json;
+#[cfg(feature = "runtime")]
 pub mod metadata;
+#[cfg(feature = "runtime")]
 pub mod middleware;
+#[cfg(feature = "runtime")]
 mod open_enum;
+#[cfg(feature = "runtime")]
 pub mod openapi;
+#[cfg(feature = "runtime")]
 mod panic;
+#[cfg(feature = "runtime")]
 pub mod registry;
+#[cfg(feature = "runtime")]
 pub mod selector;
+#[cfg(feature = "runtime")]
 pub mod stream;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "runtime")]
 pub mod transport;
+#[cfg(feature = "runtime")]
 pub mod types;
+#[cfg(feature = "runtime")]
 pub mod validate;
 
 #[cfg(feature = "build")]
 pub mod build;
 
+#[cfg(feature = "runtime")]
 #[doc(hidden)]
 #[path = "codegen.rs"]
 pub mod __codegen;
 
+#[cfg(feature = "runtime")]
 pub use app::App;
+#[cfg(feature = "runtime")]
 pub use context::{Context, Kind, Side};
+#[cfg(feature = "runtime")]
 pub use transport::{grpc, http};
 
 /// Includes everything the build integration generated for a proto package: prost's messages,
