@@ -25,6 +25,7 @@ pub mod codec;
 pub mod config;
 pub mod context;
 pub mod errors;
+mod go_duration;
 pub mod health;
 pub mod json;
 pub mod metadata;
