@@ -137,7 +137,9 @@ pub fn query_pairs(input: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, s
     })
 }
 
-/// Go's `url.QueryUnescape`: `%XX` escapes and `+` as a space; `None` for an invalid escape.
+/// Go's `url.QueryUnescape`: `%XX` escapes and `+` as a space; `None` for an invalid escape
+/// (anything but `%` and two hexadecimal digits: `%zz`, `%+7`, `%-1`, `% 7`, `%7`, a trailing
+/// `%`; see [`kratos_path_template::percent`]).
 fn query_unescape(s: &str) -> Option<Cow<'_, str>> {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
         return Some(Cow::Borrowed(s));
@@ -148,10 +150,7 @@ fn query_unescape(s: &str) -> Option<Cow<'_, str>> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hi = bytes.get(i + 1).and_then(|b| char::from(*b).to_digit(16))?;
-                let lo = bytes.get(i + 2).and_then(|b| char::from(*b).to_digit(16))?;
-                // Two hexadecimal digits make at most 0xFF.
-                out.push(u8::try_from(hi * 16 + lo).unwrap_or(u8::MAX));
+                out.push(kratos_path_template::percent::escape_at(bytes, i)?);
                 i += 3;
             }
             b'+' => {
@@ -752,6 +751,12 @@ mod tests {
         assert_eq!(parsed("a=1;b=2&c=3"), owned(&[("c", "3")]));
         // Empty pairs are skipped; only the first `=` splits.
         assert_eq!(parsed("&&a=b=c&"), owned(&[("a", "b=c")]));
+        // A sign, a space or a single digit after `%` is no escape either (`%+7` is not 0x07).
+        assert_eq!(
+            parsed("a=%+7&b=%-1&c=%+F&d=%7&e=x%&f=%0x&g=%41%42&h=% 7&%+7=k"),
+            owned(&[("g", "AB")])
+        );
+        assert_eq!(parsed("q=%2B7&r=+%2b"), owned(&[("q", "+7"), ("r", " +")]));
         // Bytes that are not UTF-8 become U+FFFD.
         assert_eq!(parsed("x=%FF"), owned(&[("x", "\u{FFFD}")]));
     }
