@@ -331,3 +331,25 @@ async fn the_typed_client_refuses_to_write_values_out_of_range() {
     }
     s.stop().await.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rule: in an XML body, a character reference is `&#` and decimal digits or `&#x` and
+// hexadecimal digits, nothing else (no sign, no space); another is a 400 CODEC naming it.
+
+#[tokio::test]
+async fn xml_character_references_are_digits_only() {
+    let (mut s, addr) = server().await;
+    const XML: (&str, &str) = ("content-type", "application/xml");
+    for (reference, want) in [("&#x4B;", "K"), ("&#75;", "K"), ("&#x4f60;", "你")] {
+        let body = format!("<Complex><Name>{reference}ratos</Name></Complex>");
+        let r = call(addr, "POST", "/bind", &[XML], &body).await;
+        assert_eq!(r.status, 200, "{body}: {}", r.text());
+        assert_eq!(r.json()["name"], format!("{want}ratos"), "{body}");
+    }
+    for reference in ["&#x+4B;", "&#+75;", "&#-75;", "&#x;", "&#x4G;", "&#xD800;"] {
+        let body = format!("<Complex><Name>{reference}ratos</Name></Complex>");
+        let r = call(addr, "POST", "/bind", &[XML], &body).await;
+        assert_codec_400(&r, &["entity"], &body);
+    }
+    s.stop().await.unwrap();
+}
