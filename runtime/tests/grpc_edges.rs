@@ -226,9 +226,11 @@ async fn a_malformed_grpc_timeout_fails_the_call() {
 #[tokio::test]
 async fn oversized_metadata_fails_the_call_not_the_connection() {
     let limit = 16 * 1024;
-    let mut limits = ConnectionLimits::default();
-    limits.max_header_bytes = limit;
-    let (mut server, addr) = start(limits).await;
+    let (mut server, addr) = start(ConnectionLimits {
+        max_header_bytes: limit,
+        ..ConnectionLimits::default()
+    })
+    .await;
 
     // Several entries, together over the limit (each under it), and one list just over it.
     let entry = "v".repeat(6 * 1024);
