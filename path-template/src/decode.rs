@@ -1,10 +1,12 @@
 //! Percent-decoding of captured path segments.
 
+use crate::percent::{escape_at, first_bad_escape};
+
 /// A captured value is not valid percent-encoded UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    /// A `%` not followed by two hexadecimal digits.
-    #[error("invalid percent-encoding in '{0}'")]
+    /// A `%` not followed by two hexadecimal digits: the escape as written (Go's message).
+    #[error("invalid URL escape {0:?}")]
     BadEscape(String),
     /// The decoded bytes are not UTF-8.
     #[error("'{0}' does not decode to UTF-8")]
@@ -25,13 +27,9 @@ fn decode(raw: &str) -> Result<String, DecodeError> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            // Exactly two hexadecimal digits: `from_str_radix` alone would also take a sign
-            // (`%+F`).
-            let byte = match bytes.get(i + 1..i + 3) {
-                Some(&[hi, lo]) if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
-                    hex_value(hi) << 4 | hex_value(lo)
-                }
-                _ => return Err(DecodeError::BadEscape(raw.to_string())),
+            let Some(byte) = escape_at(bytes, i) else {
+                let bad = first_bad_escape(&raw[i..]).unwrap_or("%");
+                return Err(DecodeError::BadEscape(bad.to_string()));
             };
             out.push(byte);
             i += 3;
@@ -41,15 +39,6 @@ fn decode(raw: &str) -> Result<String, DecodeError> {
         }
     }
     String::from_utf8(out).map_err(|_| DecodeError::NotUtf8(raw.to_string()))
-}
-
-/// The value of an ASCII hexadecimal digit.
-fn hex_value(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        _ => digit - b'A' + 10,
-    }
 }
 
 #[cfg(test)]
@@ -68,5 +57,9 @@ mod tests {
         assert!(decode_single_segment("%+F").is_err());
         assert!(decode_single_segment("%-1").is_err());
         assert!(decode_single_segment("a%2").is_err());
+        assert_eq!(
+            decode_single_segment("a%20%+7b").unwrap_err().to_string(),
+            "invalid URL escape \"%+7\""
+        );
     }
 }

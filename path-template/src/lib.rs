@@ -23,6 +23,7 @@
 mod decode;
 mod matcher;
 mod parser;
+pub mod percent;
 
 pub use decode::{DecodeError, decode_single_segment};
 pub use matcher::Captures;

@@ -127,21 +127,9 @@ impl Template {
 /// one decoded byte; a `%` without two hexadecimal digits stands for itself).
 fn decoded_byte(raw: &[u8], i: usize) -> Option<(u8, usize)> {
     let b = *raw.get(i)?;
-    if b == b'%'
-        && let Some(hex) = raw.get(i + 1..i + 3)
-        && let (Some(hi), Some(lo)) = (hex_value(hex[0]), hex_value(hex[1]))
-    {
-        return Some((hi << 4 | lo, 3));
-    }
-    Some((b, 1))
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+    match crate::percent::escape_at(raw, i) {
+        Some(decoded) => Some((decoded, 3)),
+        None => Some((b, 1)),
     }
 }
 

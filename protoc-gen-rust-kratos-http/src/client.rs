@@ -162,7 +162,7 @@ fn method(
             (
                 quote! {
                     let mut query = ::std::vec::Vec::new();
-                    #encoder(request, "", &mut query);
+                    #encoder(request, "", &mut query)?;
                     u::remove_keys(&mut query, &[#(#keys),*]);
                 },
                 quote! { ::core::option::Option::None },
@@ -187,7 +187,7 @@ fn method(
                     quote! {
                         if query.is_empty() {
                             if let ::core::option::Option::Some(v) = &request.#ident {
-                                query.push((::std::string::ToString::to_string(#json), u::text_json(v)));
+                                query.push((::std::string::ToString::to_string(#json), u::text_json(v)?));
                             }
                         }
                     }
@@ -201,7 +201,7 @@ fn method(
                 let encoder = forms.encoders.of(&input);
                 quote! {
                     let mut query = ::std::vec::Vec::new();
-                    #encoder(request, "", &mut query);
+                    #encoder(request, "", &mut query)?;
                     u::keep_first(&mut query, &[#(#keys),*]);
                 }
             };

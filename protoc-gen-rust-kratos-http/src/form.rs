@@ -368,7 +368,7 @@ impl<'a> FormEncoders<'a> {
                 msg: &#ty,
                 prefix: &str,
                 out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-            ) {
+            ) -> ::core::result::Result<(), ::kratos::errors::Error> {
                 use ::kratos::__codegen::http::url as u;
                 let key = |name: &str| -> ::std::string::String {
                     if prefix.is_empty() {
@@ -378,6 +378,7 @@ impl<'a> FormEncoders<'a> {
                     }
                 };
                 #stmts
+                ::core::result::Result::Ok(())
             }
         }
     }
@@ -418,7 +419,9 @@ impl<'a> FormEncoders<'a> {
                     u::text_enum(*#v, |n| <#ty as ::core::convert::TryFrom<i32>>::try_from(n).ok().map(|e| e.as_str_name()))
                 }
             }
-            Kind::Message(m) if is_wkt(&m) => quote! { u::text_json(#v) },
+            // A well-known type whose value has no text (a Duration or Timestamp out of the
+            // proto range) fails the call instead of sending a wrong text.
+            Kind::Message(m) if is_wkt(&m) => quote! { u::text_json(#v)? },
             Kind::Message(_) => return None,
             Kind::Float | Kind::Double => quote! { u::text_float(#v) },
             _ => quote! { ::std::string::ToString::to_string(#v) },
@@ -461,7 +464,7 @@ impl<'a> FormEncoders<'a> {
             let encoder = self.of(&inner);
             return quote! {
                 if let ::core::option::Option::Some(v) = &msg.#ident {
-                    #encoder(v, &key(#json), out);
+                    #encoder(v, &key(#json), out)?;
                 }
             };
         }
@@ -509,7 +512,7 @@ impl<'a> FormEncoders<'a> {
             let body = match field.kind() {
                 Kind::Message(inner) if !is_wkt(&inner) => {
                     let encoder = self.of(&inner);
-                    quote! { #encoder(v, &key(#json), out) }
+                    quote! { #encoder(v, &key(#json), out)? }
                 }
                 _ => match self.text(&field, quote! { v }) {
                     Some(text) => quote! { out.push((key(#json), #text)) },

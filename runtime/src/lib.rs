@@ -32,6 +32,8 @@ pub mod context;
 #[cfg(feature = "runtime")]
 pub mod errors;
 #[cfg(feature = "runtime")]
+mod go_duration;
+#[cfg(feature = "runtime")]
 pub mod health;
 #[cfg(feature = "runtime")]
 pub mod json;

@@ -4,68 +4,13 @@
 
 use std::time::Duration;
 
-/// Parses a Go duration; negative durations and overflow are errors (a [`Duration`] is never
-/// negative).
+/// Parses a Go duration with the runtime's one parser ([`crate::go_duration`]); negative
+/// durations are errors (a [`Duration`] is never negative), `-0` is zero as in Go.
 pub(crate) fn parse_go_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {text:?}");
-    let mut rest = text.strip_prefix('+').unwrap_or(text);
-    if let Some(negative) = rest.strip_prefix('-') {
-        if !negative.is_empty() && negative.chars().all(|c| c == '0') {
-            return Ok(Duration::ZERO);
-        }
-        return Err(format!("negative duration {text:?}"));
-    }
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    let mut total: u128 = 0;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("missing unit in duration {text:?}"))?;
-        let (number, tail) = rest.split_at(digits);
-        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        if (whole.is_empty() && fraction.is_empty())
-            || !fraction.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, after) = tail.split_at(unit_len);
-        let scale: u128 = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            "" => return Err(format!("missing unit in duration {text:?}")),
-            other => return Err(format!("unknown unit {other:?} in duration {text:?}")),
-        };
-        let whole: u128 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| bad())?
-        };
-        let mut part = whole.checked_mul(scale).ok_or_else(bad)?;
-        // The fraction, digit by digit, truncated to nanoseconds like Go.
-        let mut unit_scale = scale;
-        for digit in fraction.bytes() {
-            unit_scale /= 10;
-            part += u128::from(digit - b'0') * unit_scale;
-        }
-        total = total.checked_add(part).ok_or_else(bad)?;
-        rest = after;
-    }
-    let secs = u64::try_from(total / 1_000_000_000).map_err(|_| bad())?;
-    // Infallible: the remainder is below 10^9.
-    let nanos = (total % 1_000_000_000) as u32;
-    Ok(Duration::new(secs, nanos))
+    let nanos = crate::go_duration::parse(text).map_err(|e| e.to_string())?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("negative duration {text:?}"))
 }
 
 #[cfg(test)]
@@ -97,6 +42,8 @@ mod tests {
             "1x",
             "-1s",
             "1.2.3s",
+            "1.5.5s",
+            "1.-5s",
             "abc",
             "99999999999999999999h",
         ] {

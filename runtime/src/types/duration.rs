@@ -18,44 +18,63 @@ pub struct Duration {
     pub nanos: i32,
 }
 
-const MAX_SECONDS: i64 = 315_576_000_000;
+/// The largest magnitude of `seconds`: 10,000 years, as the proto definition states.
+const MAX_SECONDS: u64 = 315_576_000_000;
 
 impl Duration {
-    fn valid(&self) -> bool {
-        self.seconds.abs() <= MAX_SECONDS
-            && self.nanos.abs() < 1_000_000_000
+    /// Whether the value is one the proto definition allows, and so one that JSON, YAML and
+    /// form text can carry: `|seconds| <= 315,576,000,000`, `|nanos| < 10^9`, and `nanos` of
+    /// the sign of `seconds` when both are non-zero. Every reader refuses other values and
+    /// every writer fails on them (as Go's protojson does) rather than write a wrong text.
+    pub fn is_valid(&self) -> bool {
+        self.seconds.unsigned_abs() <= MAX_SECONDS
+            && self.nanos.unsigned_abs() < 1_000_000_000
             && (self.seconds == 0 || self.nanos == 0 || (self.seconds < 0) == (self.nanos < 0))
     }
 
-    /// Parses the JSON form (`1.5s`, `-3s`).
+    /// The duration of a signed count of nanoseconds (seconds and nanos of one sign), `None`
+    /// outside the range [`Duration::is_valid`] allows.
+    pub fn from_nanos(nanos: i128) -> Option<Self> {
+        let d = Duration {
+            seconds: i64::try_from(nanos / 1_000_000_000).ok()?,
+            nanos: i32::try_from(nanos % 1_000_000_000).ok()?,
+        };
+        d.is_valid().then_some(d)
+    }
+
+    /// Parses the JSON form (`1.5s`, `-3s`): an optional `-`, ASCII digits, optionally a point
+    /// and up to nine ASCII digits, then `s`; `None` for anything else and for values outside
+    /// [`Duration::is_valid`].
     pub fn parse(text: &str) -> Option<Self> {
         let number = text.strip_suffix('s')?;
         let (negative, digits) = match number.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, number),
         };
-        let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let seconds: i64 = whole.parse().ok()?;
-        let mut nanos: i32 = 0;
-        if !frac.is_empty() {
-            nanos = format!("{frac:0<9}").parse().ok()?;
-        }
-        let d = if negative {
-            Duration {
-                seconds: -seconds,
-                nanos: -nanos,
-            }
-        } else {
-            Duration { seconds, nanos }
+        let (whole, frac) = match digits.split_once('.') {
+            Some((whole, frac)) if !frac.is_empty() => (whole, frac),
+            Some(_) => return None,
+            None => (digits, ""),
         };
-        d.valid().then_some(d)
+        if whole.is_empty() || frac.len() > 9 {
+            return None;
+        }
+        let seconds = ascii_decimal(whole)?;
+        // The fraction's digits, scaled to nanoseconds.
+        let nanos = ascii_decimal(frac)? * 10u64.pow(9 - frac.len() as u32);
+        let magnitude = i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+        Duration::from_nanos(if negative { -magnitude } else { magnitude })
     }
+}
+
+/// The value of a run of ASCII digits, `None` for any other byte or past `u64`.
+fn ascii_decimal(digits: &str) -> Option<u64> {
+    digits.bytes().try_fold(0u64, |n, d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 impl From<std::time::Duration> for Duration {
@@ -69,7 +88,7 @@ impl From<std::time::Duration> for Duration {
 
 impl Serialize for Duration {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if !self.valid() {
+        if !self.is_valid() {
             return Err(serde::ser::Error::custom(format!(
                 "duration {}s {}ns is out of range",
                 self.seconds, self.nanos
@@ -158,8 +177,77 @@ mod tests {
             "1.0000000001s",
             "-s",
             "999999999999s",
+            "315576000001s",
+            "-315576000001s",
+            "1.0000000000s",
+            "--9223372036854775808s",
+            "-9223372036854775808s",
+            "+1s",
+            "1.+5s",
+            "1.-5s",
+            "1.5.5s",
+            " 1s",
+            "1.s",
+            ".5s",
+            "1e3s",
         ] {
             assert_eq!(Duration::parse(bad), None, "{bad}");
         }
+        // The ends of the range are read and written.
+        for (d, text) in [
+            (
+                Duration {
+                    seconds: 315_576_000_000,
+                    nanos: 999_999_999,
+                },
+                "315576000000.999999999s",
+            ),
+            (
+                Duration {
+                    seconds: -315_576_000_000,
+                    nanos: -999_999_999,
+                },
+                "-315576000000.999999999s",
+            ),
+        ] {
+            assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{text}\""));
+            assert_eq!(Duration::parse(text), Some(d));
+        }
+    }
+
+    #[test]
+    fn values_outside_the_range_are_never_written() {
+        for (seconds, nanos) in [
+            (i64::MIN, 0),
+            (i64::MIN, -1),
+            (i64::MAX, 0),
+            (315_576_000_001, 0),
+            (-315_576_000_001, 0),
+            (0, 1_000_000_000),
+            (0, i32::MIN),
+            (0, i32::MAX),
+            (1, -1),
+            (-1, 1),
+        ] {
+            let d = Duration { seconds, nanos };
+            assert!(!d.is_valid(), "{d:?}");
+            assert!(serde_json::to_string(&d).is_err(), "{d:?}");
+            assert!(yaml_serde::to_string(&d).is_err(), "{d:?}");
+        }
+        assert_eq!(
+            Duration::from_nanos(-1_500_000_000),
+            Some(Duration {
+                seconds: -1,
+                nanos: -500_000_000
+            })
+        );
+        assert_eq!(
+            Duration::from_nanos(i128::from(i64::MIN)),
+            Some(Duration {
+                seconds: -9_223_372_036,
+                nanos: -854_775_808
+            })
+        );
+        assert_eq!(Duration::from_nanos(315_576_000_001 * 1_000_000_000), None);
     }
 }

@@ -21,11 +21,18 @@ const MIN_SECONDS: i64 = -62_135_596_800;
 const MAX_SECONDS: i64 = 253_402_300_799;
 
 impl Timestamp {
+    /// Whether the value is one the proto definition allows, and so one RFC 3339 text can
+    /// carry: from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z, `nanos` in
+    /// `0..10^9`. Every reader refuses other values and every writer fails on them (as Go's
+    /// protojson does) rather than write a wrong text.
+    pub fn is_valid(&self) -> bool {
+        (MIN_SECONDS..=MAX_SECONDS).contains(&self.seconds)
+            && (0..1_000_000_000).contains(&self.nanos)
+    }
+
     /// The RFC 3339 form, or `None` when the value is outside the range JSON can represent.
     pub fn to_rfc3339(&self) -> Option<String> {
-        if !(MIN_SECONDS..=MAX_SECONDS).contains(&self.seconds)
-            || !(0..1_000_000_000).contains(&self.nanos)
-        {
+        if !self.is_valid() {
             return None;
         }
         let nanos = u32::try_from(self.nanos).ok()?;
@@ -34,17 +41,29 @@ impl Timestamp {
         Some(format!("{base}{}Z", fraction(nanos)))
     }
 
-    /// Parses RFC 3339 (any offset), as protojson reads timestamps.
+    /// Parses RFC 3339 (any offset), as protojson reads timestamps: `None` for any other text,
+    /// for a leap second (`23:59:60`, which Go refuses too) and for instants outside the
+    /// range of [`Timestamp::is_valid`].
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
-        let t = chrono::DateTime::parse_from_rfc3339(text).ok()?;
-        let seconds = t.timestamp();
-        if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
-            return None;
+        Self::read_rfc3339(text).ok()
+    }
+
+    /// [`Timestamp::parse_rfc3339`], saying why a text is refused.
+    pub(crate) fn read_rfc3339(text: &str) -> Result<Self, String> {
+        let t = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| e.to_string())?;
+        // chrono reads a leap second as a second of more than 10^9 nanoseconds.
+        let nanos = i32::try_from(t.timestamp_subsec_nanos())
+            .ok()
+            .filter(|n| *n < 1_000_000_000)
+            .ok_or("second out of range")?;
+        let ts = Timestamp {
+            seconds: t.timestamp(),
+            nanos,
+        };
+        if !ts.is_valid() {
+            return Err("outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999999Z".to_string());
         }
-        Some(Timestamp {
-            seconds,
-            nanos: i32::try_from(t.timestamp_subsec_nanos()).ok()?,
-        })
+        Ok(ts)
     }
 }
 
@@ -158,5 +177,60 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_range_ends_are_read_and_written_and_nothing_beyond() {
+        for (t, text) in [
+            (
+                Timestamp {
+                    seconds: MIN_SECONDS,
+                    nanos: 0,
+                },
+                "0001-01-01T00:00:00Z",
+            ),
+            (
+                Timestamp {
+                    seconds: MAX_SECONDS,
+                    nanos: 999_999_999,
+                },
+                "9999-12-31T23:59:59.999999999Z",
+            ),
+        ] {
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{text}\""));
+            assert_eq!(Timestamp::parse_rfc3339(text), Some(t));
+        }
+        for bad in [
+            "0000-12-31T23:59:59Z",
+            "0001-01-01T00:00:00+00:01",
+            "9999-12-31T23:59:59-00:01",
+            "2016-12-31T23:59:60Z",
+            "2016-12-31T23:59:60.5Z",
+            "2023-01-02T03:04:05.x5Z",
+            "2023-01-02T03:04:05.+5Z",
+            "2023-01-02T03:04:05.Z",
+            "2023-01-02T03:04:5Z",
+            "2023-01-02T24:00:00Z",
+            "2023-02-30T00:00:00Z",
+            "+2023-01-02T03:04:05Z",
+            "2023-01-02T03:04:05",
+            "2023-01-02T03:04:05+1:00",
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
+        }
+        for (seconds, nanos) in [
+            (MIN_SECONDS - 1, 999_999_999),
+            (MAX_SECONDS + 1, 0),
+            (i64::MIN, 0),
+            (i64::MAX, 0),
+            (0, -1),
+            (0, 1_000_000_000),
+            (0, i32::MIN),
+        ] {
+            let t = Timestamp { seconds, nanos };
+            assert!(!t.is_valid(), "{t:?}");
+            assert!(serde_json::to_string(&t).is_err(), "{t:?}");
+            assert!(yaml_serde::to_string(&t).is_err(), "{t:?}");
+        }
     }
 }

@@ -302,15 +302,6 @@ fn valid_userinfo(s: &str) -> bool {
     })
 }
 
-fn unhex(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => 0,
-    }
-}
-
 fn should_escape(c: u8, mode: Encoding) -> bool {
     if c.is_ascii_alphanumeric() {
         return false;
@@ -363,25 +354,23 @@ fn unescape(s: &str, mode: Encoding) -> Result<(), String> {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                if i + 2 >= b.len()
-                    || !b[i + 1].is_ascii_hexdigit()
-                    || !b[i + 2].is_ascii_hexdigit()
-                {
+                let Some(v) = kratos_path_template::percent::escape_at(b, i) else {
                     let end = (i + 3).min(b.len());
                     return Err(format!(
                         "invalid URL escape {}",
                         quote(&String::from_utf8_lossy(&b[i..end]))
                     ));
-                }
+                };
                 let escape = &s[i..i + 3];
-                if mode == Encoding::Host && unhex(b[i + 1]) < 8 && escape != "%25" {
+                if mode == Encoding::Host && v < 0x80 && escape != "%25" {
                     return Err(format!("invalid URL escape {}", quote(escape)));
                 }
-                if mode == Encoding::Zone {
-                    let v = (unhex(b[i + 1]) << 4) | unhex(b[i + 2]);
-                    if escape != "%25" && v != b' ' && should_escape(v, Encoding::Host) {
-                        return Err(format!("invalid URL escape {}", quote(escape)));
-                    }
+                if mode == Encoding::Zone
+                    && escape != "%25"
+                    && v != b' '
+                    && should_escape(v, Encoding::Host)
+                {
+                    return Err(format!("invalid URL escape {}", quote(escape)));
                 }
                 i += 3;
             }

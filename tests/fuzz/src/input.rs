@@ -18,6 +18,12 @@ const PIECES: &[&str] = &[
     "%G1",
     "%+F",
     "%-1",
+    "%+7",
+    "% 7",
+    "%7",
+    "%-",
+    "%0x",
+    "%+",
     "%C3%A9",
     "%E4%BD%A0",
     "%FF",
@@ -189,4 +195,102 @@ pub fn variant(u: &mut Unstructured<'_>, input: &[u8]) -> Result<Vec<u8>> {
 pub fn take(u: &mut Unstructured<'_>, n: usize) -> Result<Vec<u8>> {
     let n = n.min(u.len());
     Ok(u.bytes(n)?.to_vec())
+}
+
+/// Bytes that sit next to digits in number parsers without being digits: points, signs,
+/// separators, exponent and radix letters, a NUL, and digits that are not ASCII.
+const NEAR_DIGITS: &[&str] = &[
+    ".", "+", "-", "/", ":", " ", "e", "E", "x", "_", ",", "\0", "\u{0663}", "\u{ff10}", "\u{b2}",
+    "s", "Z",
+];
+
+/// A run of 0 to `max` ASCII digits.
+fn digits(u: &mut Unstructured<'_>, max: usize) -> Result<String> {
+    let n = u.int_in_range(0..=max)?;
+    let mut s = String::with_capacity(n);
+    for _ in 0..n {
+        s.push(char::from(b'0' + u.int_in_range(0..=9)?));
+    }
+    Ok(s)
+}
+
+/// `text` with, now and then, one byte replaced by or preceded with a [`NEAR_DIGITS`] piece
+/// (most often inside the last fraction, where parsers read digit by digit).
+fn near_miss(u: &mut Unstructured<'_>, text: String) -> Result<String> {
+    if u.ratio(1, 2)? || text.is_empty() {
+        return Ok(text);
+    }
+    let piece = pick(u, NEAR_DIGITS)?;
+    let at = match text.rfind('.') {
+        Some(point) if u.ratio(2, 3)? => u.int_in_range(point..=text.len())?,
+        _ => u.int_in_range(0..=text.len())?,
+    };
+    let at = (at..=text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    let mut out = text;
+    if u.ratio(1, 2)? && at < out.len() {
+        let end = (at + 1..=out.len())
+            .find(|i| out.is_char_boundary(*i))
+            .unwrap_or(out.len());
+        out.replace_range(at..end, piece);
+    } else {
+        out.insert_str(at, piece);
+    }
+    Ok(out)
+}
+
+/// A duration text, in proto3 JSON form (`-12.5s`) or Go's (`1h2m3.5s`), near the edges of
+/// the ranges, sometimes with a byte that is not a digit among its digits or in its fraction.
+pub fn duration_text(u: &mut Unstructured<'_>) -> Result<String> {
+    let sign = *pick(u, &["", "", "-", "+", "--"])?;
+    let text = if u.ratio(1, 2)? {
+        let seconds = match u.int_in_range(0..=3)? {
+            0 => pick(
+                u,
+                &["315576000000", "315576000001", "9223372036854775807", "0"],
+            )?
+            .to_string(),
+            _ => digits(u, 12)?,
+        };
+        let fraction = match u.int_in_range(0..=2)? {
+            0 => String::new(),
+            _ => format!(".{}", digits(u, 11)?),
+        };
+        format!("{sign}{seconds}{fraction}s")
+    } else {
+        let mut out = sign.to_string();
+        for _ in 0..u.int_in_range(1..=3)? {
+            out.push_str(&digits(u, 20)?);
+            if u.ratio(1, 2)? {
+                out.push('.');
+                out.push_str(&digits(u, 21)?);
+            }
+            out.push_str(pick(u, &["ns", "us", "\u{b5}s", "ms", "s", "m", "h", ""])?);
+        }
+        out
+    };
+    near_miss(u, text)
+}
+
+/// An RFC 3339 timestamp text around the edges of the proto range (years 0000 to 10000, leap
+/// seconds, offsets), with a fraction of 0 to 12 digits, sometimes with a byte that is not a
+/// digit among its digits or in its fraction.
+pub fn timestamp_text(u: &mut Unstructured<'_>) -> Result<String> {
+    let year = *pick(u, &["0000", "0001", "1970", "2023", "9999", "10000"])?;
+    let month = u.int_in_range(0..=13)?;
+    let day = u.int_in_range(0..=32)?;
+    let (hour, minute, second) = (
+        u.int_in_range(0..=24)?,
+        u.int_in_range(0..=60)?,
+        u.int_in_range(0..=61)?,
+    );
+    let fraction = match u.int_in_range(0..=2)? {
+        0 => String::new(),
+        _ => format!(".{}", digits(u, 12)?),
+    };
+    let zone = *pick(u, &["Z", "z", "+00:00", "-01:00", "+23:59", "+24:00", ""])?;
+    let text =
+        format!("{year}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}{zone}");
+    near_miss(u, text)
 }

@@ -237,6 +237,8 @@ impl Gen<'_> {
         depth: usize,
     ) -> GenResult<Value> {
         Ok(match m.full_name() {
+            "google.protobuf.Timestamp" if u.ratio(1, 2)? => json!(input::timestamp_text(u)?),
+            "google.protobuf.Duration" if u.ratio(1, 2)? => json!(input::duration_text(u)?),
             "google.protobuf.Timestamp" => json!(pick(
                 u,
                 &[

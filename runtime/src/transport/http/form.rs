@@ -137,7 +137,9 @@ pub fn query_pairs(input: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, s
     })
 }
 
-/// Go's `url.QueryUnescape`: `%XX` escapes and `+` as a space; `None` for an invalid escape.
+/// Go's `url.QueryUnescape`: `%XX` escapes and `+` as a space; `None` for an invalid escape
+/// (anything but `%` and two hexadecimal digits: `%zz`, `%+7`, `%-1`, `% 7`, `%7`, a trailing
+/// `%`; see [`kratos_path_template::percent`]).
 fn query_unescape(s: &str) -> Option<Cow<'_, str>> {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
         return Some(Cow::Borrowed(s));
@@ -148,10 +150,7 @@ fn query_unescape(s: &str) -> Option<Cow<'_, str>> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hi = bytes.get(i + 1).and_then(|b| char::from(*b).to_digit(16))?;
-                let lo = bytes.get(i + 2).and_then(|b| char::from(*b).to_digit(16))?;
-                // Two hexadecimal digits make at most 0xFF.
-                out.push(u8::try_from(hi * 16 + lo).unwrap_or(u8::MAX));
+                out.push(kratos_path_template::percent::escape_at(bytes, i)?);
                 i += 3;
             }
             b'+' => {
@@ -327,25 +326,29 @@ impl Target<'_> {
         }
     }
 
-    /// A timestamp in RFC 3339 (`null` is none): seconds and nanos since the epoch, UTC.
+    /// A timestamp in RFC 3339 (`null` is none): seconds and nanos since the epoch, UTC,
+    /// within the range a `google.protobuf.Timestamp` allows (see
+    /// [`crate::types::Timestamp::parse_rfc3339`]).
     pub fn timestamp(&self, v: &str) -> Result<Option<(i64, i32)>, FormError> {
         if v == "null" {
             return Ok(None);
         }
-        let t = chrono::DateTime::parse_from_rfc3339(v)
-            .map_err(|e| self.error(format!("invalid timestamp \"{v}\": {e}")))?;
-        let nanos = i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0);
-        Ok(Some((t.timestamp(), nanos)))
+        crate::types::Timestamp::read_rfc3339(v)
+            .map(|t| Some((t.seconds, t.nanos)))
+            .map_err(|e| self.error(format!("invalid timestamp \"{v}\": {e}")))
     }
 
-    /// A duration in Go's syntax (`1h2m3.5s`, `90s`, `-1.5ms`; `null` is none).
+    /// A duration in Go's syntax (`1h2m3.5s`, `90s`, `-1.5ms`; `null` is none), read by the
+    /// runtime's one Go duration parser: every byte is checked, and any value it reads is
+    /// within the range of a `google.protobuf.Duration`. Seconds and nanos have one sign.
     pub fn duration(&self, v: &str) -> Result<Option<(i64, i32)>, FormError> {
         if v == "null" {
             return Ok(None);
         }
-        parse_go_duration(v)
-            .map(Some)
-            .ok_or_else(|| self.error(format!("invalid duration \"{v}\"")))
+        let nanos = crate::go_duration::parse(v).map_err(|e| self.error(e))?;
+        crate::types::Duration::from_nanos(i128::from(nanos))
+            .map(|d| Some((d.seconds, d.nanos)))
+            .ok_or_else(|| self.error(format!("duration \"{v}\" is out of range")))
     }
 
     /// A field mask: comma-separated paths, each turned from lowerCamel to snake_case.
@@ -365,69 +368,6 @@ impl Target<'_> {
 fn is_infinity_literal(v: &str) -> bool {
     let v = v.trim_start_matches(['+', '-']).to_ascii_lowercase();
     v == "inf" || v == "infinity"
-}
-
-/// Go's `time.ParseDuration`: a sign, then one or more `<number><unit>` with units ns, us
-/// (µs), ms, s, m, h; `0` alone is zero. Returns seconds and nanos (same sign).
-pub fn parse_go_duration(s: &str) -> Option<(i64, i32)> {
-    let (negative, mut rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if rest == "0" {
-        return Some((0, 0));
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: i128 = 0;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..num_end];
-        if number.is_empty() || number == "." {
-            return None;
-        }
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit: i128 = match &rest[..unit_end] {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
-        let int: i128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().ok()?
-        };
-        let mut value = int.checked_mul(unit)?;
-        let mut scale = unit;
-        for d in frac_part.bytes() {
-            scale /= 10;
-            if scale == 0 {
-                break;
-            }
-            value += i128::from(d - b'0') * scale;
-        }
-        total = total.checked_add(value)?;
-    }
-    if total > i128::from(i64::MAX) {
-        return None;
-    }
-    let total = if negative { -total } else { total };
-    let seconds = i64::try_from(total / 1_000_000_000).ok()?;
-    let nanos = i32::try_from(total % 1_000_000_000).ok()?;
-    Some((seconds, nanos))
 }
 
 /// Parses one value of a field for generated code: returns `None` to leave the field unset.
@@ -632,15 +572,50 @@ mod tests {
     }
 
     #[test]
-    fn durations_follow_go() {
-        assert_eq!(parse_go_duration("90s"), Some((90, 0)));
-        assert_eq!(parse_go_duration("1m30s"), Some((90, 0)));
-        assert_eq!(parse_go_duration("1.5s"), Some((1, 500_000_000)));
-        assert_eq!(parse_go_duration("-1.5ms"), Some((0, -1_500_000)));
-        assert_eq!(parse_go_duration("1h2m3.5s"), Some((3723, 500_000_000)));
-        assert_eq!(parse_go_duration("0"), Some((0, 0)));
-        for bad in ["", "abc", "1", "1x", "s", "1.s.", "-"] {
-            assert_eq!(parse_go_duration(bad), None, "{bad}");
+    fn durations_follow_go_and_refuse_every_bad_byte() {
+        let t = Target {
+            field: "timeout",
+            list: false,
+        };
+        for (text, want) in [
+            ("90s", (90, 0)),
+            ("1m30s", (90, 0)),
+            ("1.5s", (1, 500_000_000)),
+            ("-1.5ms", (0, -1_500_000)),
+            ("1h2m3.5s", (3723, 500_000_000)),
+            ("0", (0, 0)),
+            ("-9223372036854775808ns", (-9_223_372_036, -854_775_808)),
+        ] {
+            assert_eq!(t.duration(text).unwrap(), Some(want), "{text}");
+        }
+        assert_eq!(t.duration("null").unwrap(), None);
+        // A non-digit in the fraction (the fuzzing find), in the integer part, around the
+        // units, and values past Go's range.
+        for bad in [
+            "1.5.5s",
+            "1..5s",
+            "1.+5s",
+            "1.-5s",
+            "1.5/s",
+            "1.5:s",
+            "1.\u{0}s",
+            "1\u{ff10}s",
+            "",
+            "abc",
+            "1",
+            "1x",
+            "s",
+            "1.s.",
+            "-",
+            "--1s",
+            "1 s",
+            "9223372036854775808ns",
+        ] {
+            let err = t.duration(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with("parsing field \"timeout\": time: "),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -655,7 +630,22 @@ mod tests {
             Some((1672621445, 500_000_000))
         );
         assert_eq!(t.timestamp("null").unwrap(), None);
-        assert!(t.timestamp("yesterday").is_err());
+        for bad in [
+            "yesterday",
+            "0000-01-01T00:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2023-01-02T03:04:05.5x+02:00",
+            "2023-01-02T03:04:05.+5Z",
+            "10000-01-01T00:00:00Z",
+        ] {
+            let err = t.timestamp(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "parsing field \"since\": invalid timestamp \"{bad}\": "
+                )),
+                "{err}"
+            );
+        }
         assert_eq!(t.field_mask("userId,sub.naming"), ["user_id", "sub.naming"]);
     }
 
@@ -761,6 +751,12 @@ mod tests {
         assert_eq!(parsed("a=1;b=2&c=3"), owned(&[("c", "3")]));
         // Empty pairs are skipped; only the first `=` splits.
         assert_eq!(parsed("&&a=b=c&"), owned(&[("a", "b=c")]));
+        // A sign, a space or a single digit after `%` is no escape either (`%+7` is not 0x07).
+        assert_eq!(
+            parsed("a=%+7&b=%-1&c=%+F&d=%7&e=x%&f=%0x&g=%41%42&h=% 7&%+7=k"),
+            owned(&[("g", "AB")])
+        );
+        assert_eq!(parsed("q=%2B7&r=+%2b"), owned(&[("q", "+7"), ("r", " +")]));
         // Bytes that are not UTF-8 become U+FFFD.
         assert_eq!(parsed("x=%FF"), owned(&[("x", "\u{FFFD}")]));
     }

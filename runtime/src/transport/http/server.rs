@@ -365,6 +365,22 @@ impl tower_service::Service<Request<Incoming>> for Service {
 async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path();
     let html = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    // As Go's server, which refuses such a request line before any routing: a path with a `%`
+    // that is not followed by two hexadecimal digits (`%zz`, `%+7`, `%7`) is answered 400.
+    if path.contains('%')
+        && let Some(bad) = kratos_path_template::percent::first_bad_escape(path)
+    {
+        let err = Error::new(
+            400,
+            crate::codec::CODEC_REASON,
+            format!("invalid URL escape {bad:?}"),
+        );
+        return response::error(
+            Codec::for_reply(request.headers()),
+            &err,
+            Default::default(),
+        );
+    }
     // Kratos' router redirects unclean paths (`//`, `.`, `..`) to their clean form.
     if let Some(clean) = clean_path(path) {
         return response::moved_permanently(&with_query(&clean, request.uri()), html);

@@ -125,12 +125,17 @@ pub fn text_float<F: Into<f64> + ToString + Copy>(v: &F) -> String {
 
 /// The text of a well-known type: its proto3 JSON form, unquoted for strings (RFC 3339
 /// timestamps, durations, field masks, wrapper values, non-finite floats; JSON text for
-/// structs).
-pub fn text_json<T: serde::Serialize>(v: &T) -> String {
+/// structs). A value with no JSON form (a `Duration` or `Timestamp` outside the proto range)
+/// is a 400 `CODEC` error, as the client's body encoding reports it, never a wrong text.
+pub fn text_json<T: serde::Serialize>(v: &T) -> Result<String, crate::errors::Error> {
     match crate::json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(other) => Ok(other.to_string()),
+        Err(e) => Err(crate::errors::Error::new(
+            400,
+            crate::codec::CODEC_REASON,
+            format!("encoding a query parameter: {e}"),
+        )),
     }
 }
 
@@ -175,10 +180,57 @@ mod tests {
         assert_eq!(
             text_json(&pbjson_types::DoubleValue {
                 value: f64::NEG_INFINITY
-            }),
+            })
+            .unwrap(),
             "-Infinity"
         );
-        assert_eq!(text_json(&pbjson_types::FloatValue { value: 1.5 }), "1.5");
+        assert_eq!(
+            text_json(&pbjson_types::FloatValue { value: 1.5 }).unwrap(),
+            "1.5"
+        );
+    }
+
+    #[test]
+    fn durations_and_timestamps_out_of_range_have_no_text() {
+        use crate::types::{Duration, Timestamp};
+        assert_eq!(
+            text_json(&Duration {
+                seconds: -1,
+                nanos: -500_000_000
+            })
+            .unwrap(),
+            "-1.500s"
+        );
+        for d in [
+            Duration {
+                seconds: i64::MIN,
+                nanos: 0,
+            },
+            Duration {
+                seconds: 315_576_000_001,
+                nanos: 0,
+            },
+            Duration {
+                seconds: 1,
+                nanos: -1,
+            },
+        ] {
+            let err = text_json(&d).unwrap_err();
+            assert_eq!((err.code(), err.reason()), (400, "CODEC"), "{d:?}");
+        }
+        for t in [
+            Timestamp {
+                seconds: i64::MAX,
+                nanos: 0,
+            },
+            Timestamp {
+                seconds: 0,
+                nanos: -1,
+            },
+        ] {
+            let err = text_json(&t).unwrap_err();
+            assert_eq!((err.code(), err.reason()), (400, "CODEC"), "{t:?}");
+        }
     }
 
     #[test]

@@ -101,14 +101,7 @@ pub(crate) fn to_pairs(
                 let name = r.xml10_content().into_owned();
                 let resolved = quick_xml::escape::resolve_predefined_entity(&name)
                     .map(str::to_string)
-                    .or_else(|| {
-                        let code = name
-                            .strip_prefix("#x")
-                            .map(|h| u32::from_str_radix(h, 16))
-                            .or_else(|| name.strip_prefix('#').map(str::parse::<u32>))?
-                            .ok()?;
-                        char::from_u32(code).map(String::from)
-                    })
+                    .or_else(|| char_ref(&name).map(String::from))
                     .ok_or_else(|| XmlError::Syntax(format!("unknown entity &{name};")))?;
                 text.push_str(&resolved);
             }
@@ -141,6 +134,24 @@ pub(crate) fn to_pairs(
 }
 
 /// A Go field name (exported: upper-case initial) as the field's JSON name.
+/// The character of a character reference's name (`#65`, `#x41`): `#x` and one or more ASCII
+/// hexadecimal digits, or `#` and one or more ASCII decimal digits, naming a Unicode scalar
+/// value; `None` for anything else. (`from_str_radix` and `parse` alone would also take a
+/// sign: `&#x+41;`, which Go's XML decoder refuses.)
+fn char_ref(name: &str) -> Option<char> {
+    let (digits, radix) = match name.strip_prefix("#x") {
+        Some(hex) => (hex, 16),
+        None => (name.strip_prefix('#')?, 10),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let code = digits.chars().try_fold(0u32, |n, c| {
+        n.checked_mul(radix)?.checked_add(c.to_digit(radix)?)
+    })?;
+    char::from_u32(code)
+}
+
 fn json_name(go: &str) -> Option<String> {
     let mut chars = go.chars();
     let first = chars.next()?;
@@ -179,6 +190,39 @@ mod tests {
             to_pairs(b"<Req><lower>1</lower></Req>", &limits).unwrap(),
             []
         );
+    }
+
+    #[test]
+    fn character_references_are_digits_only() {
+        for (name, want) in [
+            ("#65", 'A'),
+            ("#x41", 'A'),
+            ("#x4f60", '你'),
+            ("#0065", 'A'),
+            ("#x10FFFF", '\u{10FFFF}'),
+        ] {
+            assert_eq!(char_ref(name), Some(want), "{name}");
+        }
+        for bad in [
+            "#x+41",
+            "#+65",
+            "#-65",
+            "#x-1",
+            "#",
+            "#x",
+            "# 65",
+            "#65 ",
+            "#x4G",
+            "#X41",
+            "#6.5",
+            "#xD800",
+            "#x110000",
+            "#99999999999",
+            "x41",
+            "#\u{663}",
+        ] {
+            assert_eq!(char_ref(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

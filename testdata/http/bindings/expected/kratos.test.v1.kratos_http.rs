@@ -136,7 +136,7 @@ impl BindingsHttpClient {
             &request.book.as_ref().map(|m1| u::text_str(&m1.name)).unwrap_or_default(),
         );
         let mut query = ::std::vec::Vec::new();
-        __form_kratos_test_v1_get_book_request_encode(request, "", &mut query);
+        __form_kratos_test_v1_get_book_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &["book.name"]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -228,7 +228,7 @@ impl BindingsHttpClient {
                 out.push((key("type"), u::text_str(v)));
             }
             if let ::core::option::Option::Some(v) = &msg.page {
-                __form_kratos_common_page_encode(v, &key("page"), out);
+                __form_kratos_common_page_encode(v, &key("page"), out)?;
             }
         }
         u::remove_keys(&mut query, &["type", "book"]);
@@ -263,7 +263,7 @@ impl BindingsHttpClient {
         path.push_str("/kratos.test.v1.Bindings");
         path.push_str("/Ping");
         let mut query = ::std::vec::Vec::new();
-        __form_kratos_common_page_encode(request, "", &mut query);
+        __form_kratos_common_page_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -298,7 +298,7 @@ impl BindingsHttpClient {
             &request.book.as_ref().map(|m1| u::text_str(&m1.shelf)).unwrap_or_default(),
         );
         let mut query = ::std::vec::Vec::new();
-        __form_kratos_test_v1_get_book_request_encode(request, "", &mut query);
+        __form_kratos_test_v1_get_book_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &["book.shelf"]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -1008,7 +1008,7 @@ impl FilesHttpClient {
         path.push('/');
         u::push_segment(&mut path, &u::text_str(&request.name));
         let mut query = ::std::vec::Vec::new();
-        __form_kratos_test_v1_download_request_encode(request, "", &mut query);
+        __form_kratos_test_v1_download_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &["name"]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -1827,7 +1827,7 @@ fn __form_kratos_test_v1_download_request_encode(
     msg: &DownloadRequest,
     prefix: &str,
     out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-) {
+) -> ::core::result::Result<(), ::kratos::errors::Error> {
     use ::kratos::__codegen::http::url as u;
     let key = |name: &str| -> ::std::string::String {
         if prefix.is_empty() {
@@ -1840,6 +1840,7 @@ fn __form_kratos_test_v1_download_request_encode(
         let v = &msg.name;
         out.push((key("name"), u::text_str(v)));
     }
+    ::core::result::Result::Ok(())
 }
 /// The populated fields of `kratos.common.Page` as form pairs.
 #[allow(unused_variables, unused_imports, clippy::ptr_arg)]
@@ -1847,7 +1848,7 @@ fn __form_kratos_common_page_encode(
     msg: &super::super::common::Page,
     prefix: &str,
     out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-) {
+) -> ::core::result::Result<(), ::kratos::errors::Error> {
     use ::kratos::__codegen::http::url as u;
     let key = |name: &str| -> ::std::string::String {
         if prefix.is_empty() {
@@ -1864,6 +1865,7 @@ fn __form_kratos_common_page_encode(
         let v = &msg.token;
         out.push((key("token"), u::text_str(v)));
     }
+    ::core::result::Result::Ok(())
 }
 /// The populated fields of `kratos.test.v1.GetBookRequest` as form pairs.
 #[allow(unused_variables, unused_imports, clippy::ptr_arg)]
@@ -1871,7 +1873,7 @@ fn __form_kratos_test_v1_get_book_request_encode(
     msg: &GetBookRequest,
     prefix: &str,
     out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-) {
+) -> ::core::result::Result<(), ::kratos::errors::Error> {
     use ::kratos::__codegen::http::url as u;
     let key = |name: &str| -> ::std::string::String {
         if prefix.is_empty() {
@@ -1881,8 +1883,9 @@ fn __form_kratos_test_v1_get_book_request_encode(
         }
     };
     if let ::core::option::Option::Some(v) = &msg.book {
-        __form_kratos_test_v1_book_encode(v, &key("book"), out);
+        __form_kratos_test_v1_book_encode(v, &key("book"), out)?;
     }
+    ::core::result::Result::Ok(())
 }
 /// The populated fields of `kratos.test.v1.Book` as form pairs.
 #[allow(unused_variables, unused_imports, clippy::ptr_arg)]
@@ -1890,7 +1893,7 @@ fn __form_kratos_test_v1_book_encode(
     msg: &Book,
     prefix: &str,
     out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-) {
+) -> ::core::result::Result<(), ::kratos::errors::Error> {
     use ::kratos::__codegen::http::url as u;
     let key = |name: &str| -> ::std::string::String {
         if prefix.is_empty() {
@@ -1915,6 +1918,7 @@ fn __form_kratos_test_v1_book_encode(
         let v = &msg.title;
         out.push((key("title"), u::text_str(v)));
     }
+    ::core::result::Result::Ok(())
 }
 /// `kratos.test.v1.UploadReply` as the Go struct protoc-gen-go generates.
 #[allow(unused_variables, clippy::vec_init_then_push)]

@@ -38,7 +38,7 @@ impl GreeterHttpClient {
         path.push('/');
         u::push_segment(&mut path, &u::text_str(&request.name));
         let mut query = ::std::vec::Vec::new();
-        __form_helloworld_v1_hello_request_encode(request, "", &mut query);
+        __form_helloworld_v1_hello_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &["name"]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -223,7 +223,7 @@ fn __form_helloworld_v1_hello_request_encode(
     msg: &HelloRequest,
     prefix: &str,
     out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-) {
+) -> ::core::result::Result<(), ::kratos::errors::Error> {
     use ::kratos::__codegen::http::url as u;
     let key = |name: &str| -> ::std::string::String {
         if prefix.is_empty() {
@@ -236,6 +236,7 @@ fn __form_helloworld_v1_hello_request_encode(
         let v = &msg.name;
         out.push((key("name"), u::text_str(v)));
     }
+    ::core::result::Result::Ok(())
 }
 /// `helloworld.v1.HelloReply` as the Go struct protoc-gen-go generates.
 #[allow(unused_variables, clippy::vec_init_then_push)]

@@ -315,7 +315,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/title");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -339,7 +339,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/flag");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -363,7 +363,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/small");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -387,7 +387,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/big");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -411,7 +411,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/unsigned");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -437,7 +437,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/ratio");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -461,7 +461,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/score");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -485,7 +485,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/data");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -509,7 +509,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/genre");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -533,7 +533,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/item");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -562,7 +562,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/at");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -593,7 +593,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/took");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -624,7 +624,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/mask");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -655,7 +655,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/extra");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -686,7 +686,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/big_value");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -717,7 +717,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/dval");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -748,7 +748,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/titles");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -772,7 +772,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/bigs");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -796,7 +796,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/scores");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -820,7 +820,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/blobs");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -844,7 +844,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/genres");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -868,7 +868,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/items");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -892,7 +892,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/times");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -916,7 +916,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/dvals");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -940,7 +940,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/labels");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -964,7 +964,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/genre_by_id");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -990,7 +990,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/item_by_name");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -1016,7 +1016,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/blob_by_name");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -1042,7 +1042,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/weight_by_name");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -1068,7 +1068,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/maybe");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -1092,7 +1092,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/choice_text");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -1118,7 +1118,7 @@ impl RepliesHttpClient {
         path.push_str("/kinds");
         path.push_str("/display_name");
         let mut query = ::std::vec::Vec::new();
-        __form_replies_v1_kinds_request_encode(request, "", &mut query);
+        __form_replies_v1_kinds_request_encode(request, "", &mut query)?;
         u::remove_keys(&mut query, &[]);
         let url = u::with_query(path, query);
         let body = ::core::option::Option::None;
@@ -3186,7 +3186,7 @@ fn __form_replies_v1_kinds_request_encode(
     msg: &KindsRequest,
     prefix: &str,
     out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-) {
+) -> ::core::result::Result<(), ::kratos::errors::Error> {
     use ::kratos::__codegen::http::url as u;
     let key = |name: &str| -> ::std::string::String {
         if prefix.is_empty() {
@@ -3199,6 +3199,7 @@ fn __form_replies_v1_kinds_request_encode(
         let v = &msg.empty;
         out.push((key("empty"), ::std::string::ToString::to_string(v)));
     }
+    ::core::result::Result::Ok(())
 }
 /// `google.protobuf.DoubleValue` as the Go struct protoc-gen-go generates.
 #[allow(unused_variables, clippy::vec_init_then_push)]
