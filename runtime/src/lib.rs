@@ -11,7 +11,8 @@
 //! - [`codec`]: content negotiation and the JSON and proto codecs; [`json`]: proto3 JSON
 //!   details serde lacks (non-finite floats, one field of a message).
 //! - [`registry`] and [`selector`]: service registration and discovery, and the node a client
-//!   calls.
+//!   calls; `etcd` (feature `etcd`): the etcd v3 client the etcd registry and configuration
+//!   source use (generated in-tree: no protoc).
 //! - `config` (feature `config`): Kratos' configuration model: files, environment, etcd and
 //!   Consul KV merged, typed, watched and swapped atomically.
 //! - `tls` (feature `tls`): rustls on both servers and both clients, certificates reloaded
@@ -31,6 +32,8 @@ pub mod config;
 pub mod context;
 #[cfg(feature = "runtime")]
 pub mod errors;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 #[cfg(feature = "runtime")]
 mod go_duration;
 #[cfg(feature = "runtime")]

@@ -15,7 +15,11 @@ use registry_support::eventually;
 const PATIENCE: Duration = Duration::from_secs(20);
 
 async fn put(etcd: &Etcd, key: &str, value: &str) {
-    etcd.client().await.put(key, value, None).await.unwrap();
+    etcd.client()
+        .await
+        .put(key, value, kratos::etcd::PutOptions::new())
+        .await
+        .unwrap();
 }
 
 async fn wait_for(config: &Config, key: &str, want: Option<&str>) {
@@ -62,7 +66,7 @@ async fn a_watched_prefix_follows_puts_updates_deletes_and_restarts() {
     wait_for(&config, "server.http.addr", Some(":8080")).await;
     etcd.client()
         .await
-        .delete("/app/server/grpc/addr", None)
+        .delete("/app/server/grpc/addr", kratos::etcd::DeleteOptions::new())
         .await
         .unwrap();
     wait_for(&config, "server.grpc.addr", None).await;

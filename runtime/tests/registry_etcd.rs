@@ -10,7 +10,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use etcd_client::{EventType, WatchOptions};
+use kratos::etcd::pb::mvccpb::event::EventType;
+use kratos::etcd::{DeleteOptions, GetOptions, PutOptions, WatchOptions};
 use kratos::registry::etcd::EtcdRegistry;
 use kratos::registry::{Discovery, Registrar, ServiceInstance};
 use support::etcd::Etcd;
@@ -47,18 +48,18 @@ fn instance(id: &str, name: &str) -> ServiceInstance {
 /// key written (and deleted) under the prefix marks the end of the history to read.
 async fn put_history(etcd: &Etcd, prefix: &str) -> Vec<(String, i64, Vec<u8>)> {
     let sentinel = format!("{prefix}~history-sentinel");
-    let mut client = etcd.client().await;
+    let client = etcd.client().await;
     let until = client
-        .put(sentinel.as_str(), "", None)
+        .put(sentinel.as_str(), "", PutOptions::new())
         .await
         .unwrap()
-        .header()
+        .header
         .unwrap()
-        .revision();
+        .revision;
     let mut stream = client
         .watch(
             prefix,
-            Some(WatchOptions::new().with_prefix().with_start_revision(1)),
+            WatchOptions::new().with_prefix().with_start_revision(1),
         )
         .await
         .unwrap();
@@ -70,16 +71,19 @@ async fn put_history(etcd: &Etcd, prefix: &str) -> Vec<(String, i64, Vec<u8>)> {
             .expect("history watch stalled")
             .unwrap()
             .expect("history watch closed");
-        for event in resp.events() {
-            let kv = event.kv().unwrap();
-            seen = seen.max(kv.mod_revision());
-            let key = String::from_utf8_lossy(kv.key()).into_owned();
-            if event.event_type() == EventType::Put && key != sentinel {
-                puts.push((key, kv.mod_revision(), kv.value().to_vec()));
+        for event in resp.events {
+            let kv = event.kv.unwrap();
+            seen = seen.max(kv.mod_revision);
+            let key = String::from_utf8_lossy(&kv.key).into_owned();
+            if event.r#type == EventType::Put as i32 && key != sentinel {
+                puts.push((key, kv.mod_revision, kv.value));
             }
         }
     }
-    client.delete(sentinel.as_str(), None).await.unwrap();
+    client
+        .delete(sentinel.as_str(), DeleteOptions::new())
+        .await
+        .unwrap();
     puts
 }
 
@@ -104,12 +108,12 @@ async fn register_writes_kratos_layout_and_discovery_sees_it() {
 
     // A value written by Go Kratos (nil metadata) is read back; a longer name sharing the
     // prefix is not mistaken for this service.
-    let mut client = etcd.client().await;
+    let client = etcd.client().await;
     client
         .put(
             "/microservices/greeter/go1",
             r#"{"id":"go1","name":"greeter","version":"","metadata":null,"endpoints":["grpc://10.0.0.5:9000"]}"#,
-            None,
+            PutOptions::new(),
         )
         .await
         .unwrap();
@@ -117,7 +121,7 @@ async fn register_writes_kratos_layout_and_discovery_sees_it() {
         .put(
             "/microservices/greeterx/z",
             r#"{"id":"z","name":"greeterx","version":"","metadata":null,"endpoints":[]}"#,
-            None,
+            PutOptions::new(),
         )
         .await
         .unwrap();
@@ -166,7 +170,7 @@ async fn lease_revoked_from_outside_is_reregistered() {
     let lease = etcd.lease_of(&key).await;
     assert_ne!(lease, 0);
 
-    let mut client = etcd.client().await;
+    let client = etcd.client().await;
     client.lease_revoke(lease).await.unwrap();
     // The revocation deleted the key; the heartbeat notices and registers with a new lease.
     assert!(
@@ -402,9 +406,12 @@ async fn current_revision(etcd_url: &str) -> i64 {
     // etcd may be down for a moment (a fault): retry until it answers.
     for _ in 0..200 {
         let attempt = async {
-            let mut client = etcd_client::Client::connect([etcd_url], None).await.ok()?;
-            let resp = client.get("\0", None).await.ok()?;
-            resp.header().map(|h| h.revision())
+            let client =
+                kratos::etcd::Client::connect([etcd_url], kratos::etcd::ConnectOptions::new())
+                    .await
+                    .ok()?;
+            let resp = client.get("\0", GetOptions::new()).await.ok()?;
+            resp.header.map(|h| h.revision)
         };
         if let Ok(Some(rev)) = tokio::time::timeout(Duration::from_secs(2), attempt).await {
             return rev;
@@ -472,9 +479,9 @@ async fn randomized_schedules_never_resurrect_an_instance_nor_leak_a_heartbeat()
             tokio::time::sleep(Duration::from_millis(100 + rng.below(400))).await;
             match rng.below(3) {
                 0 => {
-                    let mut client = etcd.client().await;
+                    let client = etcd.client().await;
                     if let Ok(leases) = client.leases().await {
-                        let ids: Vec<i64> = leases.leases().iter().map(|l| l.id()).collect();
+                        let ids: Vec<i64> = leases.leases.iter().map(|l| l.id).collect();
                         if !ids.is_empty() {
                             let id = ids[rng.below(ids.len() as u64) as usize];
                             let _ = client.lease_revoke(id).await;
@@ -485,8 +492,8 @@ async fn randomized_schedules_never_resurrect_an_instance_nor_leak_a_heartbeat()
                     let keys = etcd.keys(&format!("{namespace}/")).await;
                     if !keys.is_empty() {
                         let key = &keys[rng.below(keys.len() as u64) as usize];
-                        let mut client = etcd.client().await;
-                        let _ = client.delete(key.as_str(), None).await;
+                        let client = etcd.client().await;
+                        let _ = client.delete(key.as_str(), DeleteOptions::new()).await;
                     }
                 }
                 _ if step == 2 && seed % 2 == 0 => {

@@ -77,9 +77,8 @@ fn servers(
         .map_err(|e| e.to_string())
 }
 
-/// An etcd registrar (feature `etcd`: etcd's client is generated with protoc at build time, so
-/// the default build, which needs no protoc, leaves it out).
-#[cfg(feature = "etcd")]
+/// An etcd registrar on `host:port[,host:port…]` (etcd's client needs no protoc, so it is
+/// always built in).
 async fn etcd(hosts: &str) -> Result<std::sync::Arc<dyn kratos::registry::Registrar>, String> {
     let endpoints: Vec<String> = hosts
         .split(',')
@@ -90,16 +89,6 @@ async fn etcd(hosts: &str) -> Result<std::sync::Arc<dyn kratos::registry::Regist
         .await
         .map_err(|e| e.to_string())?;
     Ok(std::sync::Arc::new(registry))
-}
-
-/// Without feature `etcd`: says how to get it.
-#[cfg(not(feature = "etcd"))]
-async fn etcd(_hosts: &str) -> Result<std::sync::Arc<dyn kratos::registry::Registrar>, String> {
-    Err(
-        "this helloworld was built without etcd support: build it with `--features etcd` \
-         (etcd's client needs protoc at build time)"
-            .into(),
-    )
 }
 
 /// Connects to the registry named by `--registry`.

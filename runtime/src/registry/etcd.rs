@@ -23,7 +23,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use etcd_client::{Client, ConnectOptions, GetOptions, PutOptions, WatchOptions, WatchStream};
+use crate::etcd::{
+    Client, ConnectOptions, DeleteOptions, EtcdError, GetOptions, PutOptions, WatchOptions,
+    WatchStream,
+};
 
 use super::keeper::{Backend, Counters, Ctx, Keeper, Policy};
 use super::{
@@ -32,22 +35,12 @@ use super::{
 
 const BACKEND: &str = "etcd";
 
-fn backend_error(op: &'static str, target: &str, e: etcd_client::Error) -> RegistryError {
+fn backend_error(op: &'static str, target: &str, e: EtcdError) -> RegistryError {
     RegistryError::Backend {
         backend: BACKEND,
         op,
         target: target.to_string(),
         reason: e.to_string(),
-    }
-}
-
-/// Whether etcd answered "requested lease not found" (the lease is already gone).
-fn is_lease_not_found(e: &etcd_client::Error) -> bool {
-    match e {
-        etcd_client::Error::GRpcStatus(status) => {
-            status.code() == tonic::Code::NotFound || status.message().contains("lease not found")
-        }
-        _ => false,
     }
 }
 
@@ -96,13 +89,13 @@ impl EtcdRegistryBuilder {
         let options = ConnectOptions::new()
             .with_connect_timeout(self.connect_timeout)
             .with_keep_alive(Duration::from_secs(5), self.op_timeout);
-        let client = Client::connect(&self.endpoints, Some(options))
+        let client = Client::connect(&self.endpoints, options)
             .await
             .map_err(|e| RegistryError::Config(format!("etcd {:?}: {e}", self.endpoints)))?;
         self.with_client(client)
     }
 
-    /// Builds the registry on an existing client (the endpoints given to the builder are
+    /// Builds the registry on an existing [`Client`] (the endpoints given to the builder are
     /// ignored).
     pub fn with_client(self, client: Client) -> Result<EtcdRegistry, RegistryError> {
         let ttl = self.ttl.as_secs().max(1);
@@ -201,10 +194,10 @@ impl EtcdRegistry {
 
     async fn list(&self, name: &str) -> Result<(Vec<ServiceInstance>, i64), RegistryError> {
         let prefix = format!("{}/{}/", self.inner.namespace, name);
-        let mut client = self.inner.client.clone();
+        let client = &self.inner.client;
         let resp = tokio::time::timeout(
             self.inner.op_timeout,
-            client.get(prefix.clone(), Some(GetOptions::new().with_prefix())),
+            client.get(prefix.clone(), GetOptions::new().with_prefix()),
         )
         .await
         .map_err(|_| RegistryError::Timeout {
@@ -214,14 +207,14 @@ impl EtcdRegistry {
             timeout: self.inner.op_timeout,
         })?
         .map_err(|e| backend_error("get", &prefix, e))?;
-        let revision = resp.header().map_or(0, |h| h.revision());
+        let revision = resp.header.as_ref().map_or(0, |h| h.revision);
         let mut instances = Vec::new();
-        for kv in resp.kvs() {
-            match ServiceInstance::from_json(kv.value()) {
+        for kv in &resp.kvs {
+            match ServiceInstance::from_json(&kv.value) {
                 Ok(instance) if instance.name == name => instances.push(instance),
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(key = %String::from_utf8_lossy(kv.key()), error = %e, "etcd: skipping value")
+                    tracing::warn!(key = %String::from_utf8_lossy(&kv.key), error = %e, "etcd: skipping value")
                 }
             }
         }
@@ -319,10 +312,10 @@ struct EtcdBackend {
 
 impl EtcdBackend {
     async fn revoke(&self, id: i64, key: &str, policy: Policy) -> Result<(), RegistryError> {
-        let mut client = self.client.clone();
+        let client = &self.client;
         match tokio::time::timeout(policy.op_timeout, client.lease_revoke(id)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if is_lease_not_found(&e) => Ok(()),
+            Ok(Err(e)) if e.is_lease_not_found() => Ok(()),
             Ok(Err(e)) => Err(backend_error("lease revoke", key, e)),
             Err(_) => Err(RegistryError::Timeout {
                 backend: BACKEND,
@@ -349,22 +342,18 @@ impl Backend for EtcdBackend {
     ) -> Result<(), RegistryError> {
         let key = self.key(instance);
         let value = instance.to_json()?;
-        let mut client = self.client.clone();
+        let client = &self.client;
         let grant = ctx
-            .call("lease grant", &key, client.lease_grant(self.ttl, None))
+            .call("lease grant", &key, client.lease_grant(self.ttl))
             .await?
             .map_err(|e| backend_error("lease grant", &key, e))?;
-        let lease = grant.id();
+        let lease = grant.id;
         // Recorded before the put is sent, so deregister revokes it whatever happens next.
         state.leases().outstanding.insert(lease);
         ctx.call(
             "put",
             &key,
-            client.put(
-                key.clone(),
-                value,
-                Some(PutOptions::new().with_lease(lease)),
-            ),
+            client.put(key.clone(), value, PutOptions::new().with_lease(lease)),
         )
         .await?
         .map_err(|e| backend_error("put", &key, e))?;
@@ -378,7 +367,7 @@ impl Backend for EtcdBackend {
                 Ok(Ok(_)) => {
                     state.leases().outstanding.remove(&old);
                 }
-                Ok(Err(e)) if is_lease_not_found(&e) => {
+                Ok(Err(e)) if e.is_lease_not_found() => {
                     state.leases().outstanding.remove(&old);
                 }
                 Ok(Err(e)) => tracing::debug!(%key, error = %e, "etcd: revoking the old lease"),
@@ -403,12 +392,12 @@ impl Backend for EtcdBackend {
                 reason: "no lease".to_string(),
             };
         };
-        let mut client = self.client.clone();
-        let (mut keeper, mut stream) = match ctx
+        let client = &self.client;
+        let mut keeper = match ctx
             .call("keepalive", &key, client.lease_keep_alive(lease))
             .await
         {
-            Ok(Ok(pair)) => pair,
+            Ok(Ok(keeper)) => keeper,
             Ok(Err(e)) => return backend_error("keepalive", &key, e),
             Err(e) => return e,
         };
@@ -418,9 +407,9 @@ impl Backend for EtcdBackend {
         loop {
             // The key itself must still hang on our lease: someone may have deleted or
             // overwritten it while the lease lives on.
-            let check = client.get(key.clone(), Some(GetOptions::new().with_keys_only()));
+            let check = client.get(key.clone(), GetOptions::new().with_keys_only());
             match ctx.call("get", &key, check).await {
-                Ok(Ok(resp)) if resp.kvs().first().map(|kv| kv.lease()) == Some(lease) => {
+                Ok(Ok(resp)) if resp.kvs.first().map(|kv| kv.lease) == Some(lease) => {
                     Counters::inc(&ctx.counters.heartbeats);
                 }
                 Ok(Ok(_)) => {
@@ -440,29 +429,9 @@ impl Backend for EtcdBackend {
                     instance: key,
                 };
             }
+            // One round trip; a lease gone (ttl 0) or a closed stream is an error.
             match ctx.call("keepalive", &key, keeper.keep_alive()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return backend_error("keepalive", &key, e),
-                Err(e) => return e,
-            }
-            match ctx.call("keepalive", &key, stream.message()).await {
-                Ok(Ok(Some(resp))) if resp.ttl() > 0 => {}
-                Ok(Ok(Some(_))) => {
-                    return RegistryError::Backend {
-                        backend: BACKEND,
-                        op: "keepalive",
-                        target: key,
-                        reason: format!("lease {lease:x} expired or revoked"),
-                    };
-                }
-                Ok(Ok(None)) => {
-                    return RegistryError::Backend {
-                        backend: BACKEND,
-                        op: "keepalive",
-                        target: key,
-                        reason: "keepalive stream closed".to_string(),
-                    };
-                }
+                Ok(Ok(_ttl)) => {}
                 Ok(Err(e)) => return backend_error("keepalive", &key, e),
                 Err(e) => return e,
             }
@@ -492,8 +461,9 @@ impl Backend for EtcdBackend {
                 }
             }
         }
-        let mut client = self.client.clone();
-        match tokio::time::timeout(policy.op_timeout, client.delete(key.clone(), None)).await {
+        let client = &self.client;
+        let delete = client.delete(key.clone(), DeleteOptions::new());
+        match tokio::time::timeout(policy.op_timeout, delete).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 first.get_or_insert(backend_error("delete", &key, e));
@@ -537,10 +507,10 @@ impl EtcdWatcher {
                 let options = WatchOptions::new()
                     .with_prefix()
                     .with_start_revision(self.revision + 1);
-                let mut client = self.registry.inner.client.clone();
+                let client = &self.registry.inner.client;
                 match tokio::time::timeout(
                     self.registry.inner.op_timeout,
-                    client.watch(prefix.clone(), Some(options)),
+                    client.watch(prefix.clone(), options),
                 )
                 .await
                 {
@@ -565,16 +535,16 @@ impl EtcdWatcher {
                 continue;
             };
             match stream.message().await {
-                Ok(Some(resp)) if resp.canceled() => {
+                Ok(Some(resp)) if resp.canceled => {
                     // Compacted past our revision (or cancelled by etcd): start afresh.
                     self.stream = None;
                     return self.refresh().await;
                 }
                 Ok(Some(resp))
-                    if resp
-                        .events()
-                        .iter()
-                        .any(|e| e.kv().is_some_and(|kv| kv.mod_revision() > self.revision)) =>
+                    if resp.events.iter().any(|e| {
+                        e.kv.as_ref()
+                            .is_some_and(|kv| kv.mod_revision > self.revision)
+                    }) =>
                 {
                     // Events already covered by the last list are skipped.
                     self.failures = 0;

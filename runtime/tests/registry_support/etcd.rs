@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use etcd_client::{Client, GetOptions};
+use kratos::etcd::{Client, ConnectOptions, GetOptions};
 
 /// The etcd binary: `etcd` on PATH, else `/usr/bin/etcd`. Panics (the test fails) when missing.
 pub fn etcd_binary() -> PathBuf {
@@ -135,9 +135,10 @@ impl Etcd {
 
     async fn ping(&self) -> bool {
         let attempt = async {
-            let mut client = Client::connect([self.url()], None).await.ok()?;
-            client.status().await.ok()?;
-            client.get("ping", None).await.ok()
+            let client = Client::connect([self.url()], ConnectOptions::new())
+                .await
+                .ok()?;
+            client.get("ping", GetOptions::new()).await.ok()
         };
         matches!(
             tokio::time::timeout(Duration::from_secs(2), attempt).await,
@@ -178,44 +179,43 @@ impl Etcd {
 
     /// A fresh client.
     pub async fn client(&self) -> Client {
-        Client::connect([self.url()], None).await.unwrap()
+        Client::connect([self.url()], ConnectOptions::new())
+            .await
+            .unwrap()
     }
 
     /// The value of `key`, if any.
     pub async fn value(&self, key: &str) -> Option<Vec<u8>> {
-        let mut client = self.client().await;
-        let resp = client.get(key, None).await.unwrap();
-        resp.kvs().first().map(|kv| kv.value().to_vec())
+        let client = self.client().await;
+        let resp = client.get(key, GetOptions::new()).await.unwrap();
+        resp.kvs.into_iter().next().map(|kv| kv.value)
     }
 
     /// The keys under `prefix`.
     pub async fn keys(&self, prefix: &str) -> Vec<String> {
-        let mut client = self.client().await;
+        let client = self.client().await;
         let resp = client
-            .get(
-                prefix,
-                Some(GetOptions::new().with_prefix().with_keys_only()),
-            )
+            .get(prefix, GetOptions::new().with_prefix().with_keys_only())
             .await
             .unwrap();
-        resp.kvs()
+        resp.kvs
             .iter()
-            .map(|kv| String::from_utf8_lossy(kv.key()).into_owned())
+            .map(|kv| String::from_utf8_lossy(&kv.key).into_owned())
             .collect()
     }
 
     /// The lease `key` hangs on (0: none or no key).
     pub async fn lease_of(&self, key: &str) -> i64 {
-        let mut client = self.client().await;
-        let resp = client.get(key, None).await.unwrap();
-        resp.kvs().first().map_or(0, |kv| kv.lease())
+        let client = self.client().await;
+        let resp = client.get(key, GetOptions::new()).await.unwrap();
+        resp.kvs.first().map_or(0, |kv| kv.lease)
     }
 
     /// The current revision.
     pub async fn revision(&self) -> i64 {
-        let mut client = self.client().await;
-        let resp = client.get("\0", None).await.unwrap();
-        resp.header().unwrap().revision()
+        let client = self.client().await;
+        let resp = client.get("\0", GetOptions::new()).await.unwrap();
+        resp.header.unwrap().revision
     }
 }
 

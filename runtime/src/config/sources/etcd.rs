@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use etcd_client::{Client, ConnectOptions, GetOptions, WatchOptions, WatchStream};
+use crate::etcd::{Client, ConnectOptions, GetOptions, WatchOptions, WatchStream};
 
 use crate::config::{BoxFuture, ConfigError, KeyValue, Source, Watcher};
 
@@ -33,7 +33,7 @@ impl std::fmt::Debug for EtcdSource {
 }
 
 impl EtcdSource {
-    /// The key `key` read with `client`.
+    /// The key `key` read with `client` (a [`crate::etcd::Client`]).
     pub fn new(client: Client, key: impl Into<String>) -> Self {
         EtcdSource {
             client,
@@ -51,12 +51,13 @@ impl EtcdSource {
         let options = ConnectOptions::new()
             .with_connect_timeout(Duration::from_secs(5))
             .with_keep_alive(Duration::from_secs(5), Duration::from_secs(5));
-        let client = Client::connect(endpoints, Some(options))
-            .await
-            .map_err(|e| ConfigError::Source {
-                source_name: format!("etcd {endpoints:?}"),
-                reason: e.to_string(),
-            })?;
+        let client =
+            Client::connect(endpoints, options)
+                .await
+                .map_err(|e| ConfigError::Source {
+                    source_name: format!("etcd {endpoints:?}"),
+                    reason: e.to_string(),
+                })?;
         Ok(EtcdSource::new(client, key))
     }
 
@@ -80,25 +81,33 @@ impl EtcdSource {
     }
 
     async fn read(&self) -> Result<Vec<KeyValue>, ConfigError> {
-        let options = self.prefix.then(|| GetOptions::new().with_prefix());
-        let mut client = self.client.clone();
-        let response = tokio::time::timeout(self.timeout, client.get(self.key.clone(), options))
+        let options = if self.prefix {
+            GetOptions::new().with_prefix()
+        } else {
+            GetOptions::new()
+        };
+        let get = self.client.get(self.key.clone(), options);
+        let response = tokio::time::timeout(self.timeout, get)
             .await
             .map_err(|_| self.error("get", format!("no answer within {:?}", self.timeout)))?
             .map_err(|e| self.error("get", e))?;
-        let mut kvs = Vec::with_capacity(response.kvs().len());
+        let mut kvs = Vec::with_capacity(response.kvs.len());
         // etcd answers in key order.
-        for kv in response.kvs() {
-            let key = String::from_utf8_lossy(kv.key()).into_owned();
-            kvs.push(super::store_kv(&self.key, key, kv.value().to_vec()));
+        for kv in response.kvs {
+            let key = String::from_utf8_lossy(&kv.key).into_owned();
+            kvs.push(super::store_kv(&self.key, key, kv.value));
         }
         Ok(kvs)
     }
 
     async fn open_watch(&self) -> Result<WatchStream, ConfigError> {
-        let options = self.prefix.then(|| WatchOptions::new().with_prefix());
-        let mut client = self.client.clone();
-        tokio::time::timeout(self.timeout, client.watch(self.key.clone(), options))
+        let options = if self.prefix {
+            WatchOptions::new().with_prefix()
+        } else {
+            WatchOptions::new()
+        };
+        let watch = self.client.watch(self.key.clone(), options);
+        tokio::time::timeout(self.timeout, watch)
             .await
             .map_err(|_| self.error("watch", format!("no answer within {:?}", self.timeout)))?
             .map_err(|e| self.error("watch", e))
@@ -141,10 +150,10 @@ impl Watcher for EtcdWatcher {
                     return self.source.read().await;
                 };
                 match stream.message().await {
-                    Ok(Some(response)) if response.canceled() => {
+                    Ok(Some(response)) if response.canceled => {
                         self.stream = None;
                     }
-                    Ok(Some(response)) if !response.events().is_empty() => {
+                    Ok(Some(response)) if !response.events.is_empty() => {
                         return self.source.read().await;
                     }
                     Ok(Some(_)) => {}
