@@ -452,11 +452,23 @@ impl<'a> Builder<'a> {
         if field.is_map() || field.is_group() {
             return QueryLeaf::Skip;
         }
+        // The server reads an empty value of a singular field as the field left unset (Kratos'
+        // form rule), so such a parameter allows an empty value whatever its schema.
         let one = |this: &mut Self| {
             let description = this.field_description(field);
             match this.field_schema(field) {
                 Some(schema) => {
-                    QueryLeaf::Parameter(parameter(name, "query", &description, false, schema))
+                    let mut p = parameter(name, "query", &description, false, schema);
+                    if !field.is_list()
+                        && let Json::Object(map) = &mut p
+                    {
+                        let schema = map.shift_remove("schema");
+                        map.insert("allowEmptyValue".into(), Json::Bool(true));
+                        if let Some(schema) = schema {
+                            map.insert("schema".into(), schema);
+                        }
+                    }
+                    QueryLeaf::Parameter(p)
                 }
                 None => QueryLeaf::Skip,
             }

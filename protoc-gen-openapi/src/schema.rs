@@ -132,7 +132,7 @@ impl<'a> Reflector<'a> {
             "google.protobuf.Any" => self.reference(Component::Any),
             "google.rpc.Status" => self.reference(Component::Status),
             "google.protobuf.BoolValue" => json!({"type": "boolean"}),
-            "google.protobuf.BytesValue" => json!({"type": "string", "format": "bytes"}),
+            "google.protobuf.BytesValue" => bytes_schema(),
             "google.protobuf.Int32Value" => json!({"type": "integer", "format": "int32"}),
             "google.protobuf.UInt32Value" => json!({"type": "integer", "format": "uint32"}),
             "google.protobuf.Int64Value" => int64_schema(true),
@@ -161,7 +161,7 @@ impl<'a> Reflector<'a> {
             Kind::Uint64 | Kind::Fixed64 => return Some(int64_schema(false)),
             Kind::Bool => ("boolean", None),
             Kind::String => ("string", None),
-            Kind::Bytes => ("string", Some("bytes")),
+            Kind::Bytes => return Some(bytes_schema()),
         };
         let mut schema = Map::new();
         schema.insert("type".into(), Json::String(ty.into()));
@@ -225,6 +225,17 @@ impl<'a> Reflector<'a> {
             Component::Message(_) => return None,
         })
     }
+}
+
+/// Standard base64 with padding, as the server writes bytes (and as both its JSON and its form
+/// readers take them): whole 4-character groups, the last possibly ending in `=` or `==` with the
+/// unused bits of its last character zero.
+const BASE64_PATTERN: &str =
+    "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$";
+
+/// The schema of `bytes`: gnostic's `{type: string, format: bytes}` with the base64 pattern.
+fn bytes_schema() -> Json {
+    json!({"type": "string", "format": "bytes", "pattern": BASE64_PATTERN})
 }
 
 /// The schema of a 64-bit integer as proto3 JSON writes it: a string of decimal digits
@@ -362,6 +373,33 @@ mod tests {
             }
             assert!(!re.is_match("00") && !re.is_match("01") && !re.is_match("+1"));
             assert!(!re.is_match("") && !re.is_match("-1") && !re.is_match("1.0"));
+        }
+    }
+
+    #[test]
+    fn the_base64_pattern_takes_exactly_canonical_padded_standard_base64() {
+        use base64::Engine as _;
+        let re = regex::Regex::new(BASE64_PATTERN).unwrap();
+        let engine = base64::engine::general_purpose::STANDARD;
+        for len in 0..40u8 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(37).wrapping_add(251))
+                .collect();
+            let text = engine.encode(&bytes);
+            assert!(re.is_match(&text), "{text}");
+            // Every one-character change is taken by the pattern exactly when it decodes.
+            for i in 0..text.len() {
+                for c in ['A', 'B', 'Q', 'w', 'z', '9', '+', '/', '=', '-', '_', ' '] {
+                    let mut changed = text.clone().into_bytes();
+                    changed[i] = c as u8;
+                    let changed = String::from_utf8(changed).unwrap();
+                    assert_eq!(
+                        re.is_match(&changed),
+                        engine.decode(&changed).is_ok(),
+                        "{changed}"
+                    );
+                }
+            }
         }
     }
 

@@ -82,9 +82,10 @@ message Item {
   int32 small = 21;
   string key = 22;
   int64 rev = 23;
+  bytes blob = 24;
 }
 
-message ListItemsRequest { int32 page_size = 1; int64 after = 2; }
+message ListItemsRequest { int32 page_size = 1; int64 after = 2; repeated string tags = 3; }
 
 message ListItemsReply {
   repeated Item items = 1;
@@ -305,4 +306,30 @@ fn the_same_method_on_paths_differing_only_in_names_is_an_error_naming_both() {
         "{:?}",
         output.warnings
     );
+}
+
+#[test]
+fn query_parameters_of_singular_fields_allow_an_empty_value_and_bytes_are_base64() {
+    let (_dir, doc) = shop();
+    // The server reads `?after=` as `after` unset; a repeated field's empty value is a value.
+    let list: Vec<(&str, Option<&Value>)> = doc["paths"]["/v1/items"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p.get("allowEmptyValue")))
+        .collect();
+    assert_eq!(
+        list,
+        [
+            ("pageSize", Some(&json!(true))),
+            ("after", Some(&json!(true))),
+            ("tags", None)
+        ]
+    );
+    // Path parameters never: an empty segment does not match a variable.
+    let get = &doc["paths"]["/v1/items/{id}"]["get"]["parameters"][0];
+    assert_eq!(get.get("allowEmptyValue"), None);
+    let blob = &doc["components"]["schemas"]["shop.v1.Item"]["properties"]["blob"];
+    assert_eq!(blob["format"], json!("bytes"));
+    assert!(blob["pattern"].as_str().unwrap().contains("[AQgw]=="));
 }
