@@ -458,6 +458,19 @@ impl<'a> Builder<'a> {
             let description = this.field_description(field);
             match this.field_schema(field) {
                 Some(schema) => {
+                    // `null` is read as unset for these two (their JSON spelling of "none").
+                    let schema = match field.kind() {
+                        Kind::Message(m)
+                            if !field.is_list()
+                                && matches!(
+                                    m.full_name(),
+                                    "google.protobuf.Timestamp" | "google.protobuf.Duration"
+                                ) =>
+                        {
+                            nullable(schema)
+                        }
+                        _ => schema,
+                    };
                     let mut p = parameter(name, "query", &description, false, schema);
                     if !field.is_list()
                         && let Json::Object(map) = &mut p

@@ -138,7 +138,7 @@ impl<'a> Reflector<'a> {
             "google.protobuf.Int64Value" => int64_schema(true),
             "google.protobuf.UInt64Value" => int64_schema(false),
             "google.protobuf.StringValue" | "google.api.HttpBody" => json!({"type": "string"}),
-            "google.protobuf.FloatValue" => json!({"type": "number", "format": "float"}),
+            "google.protobuf.FloatValue" => float_schema(),
             "google.protobuf.DoubleValue" => json!({"type": "number", "format": "double"}),
             _ => self.reference(Component::Message(message.clone())),
         };
@@ -149,9 +149,9 @@ impl<'a> Reflector<'a> {
     pub(crate) fn kind(&mut self, kind: &Kind) -> Option<Json> {
         let (ty, format) = match kind {
             Kind::Message(m) => return self.message_type(m),
+            Kind::Float => return Some(float_schema()),
             Kind::Enum(e) => return Some(self.enumeration(e)),
             Kind::Double => ("number", Some("double")),
-            Kind::Float => ("number", Some("float")),
             Kind::Int32 => ("integer", Some("int32")),
             Kind::Sint32 => ("integer", Some("sint32")),
             Kind::Sfixed32 => ("integer", Some("sfixed32")),
@@ -225,6 +225,17 @@ impl<'a> Reflector<'a> {
             Component::Message(_) => return None,
         })
     }
+}
+
+/// The largest `float` as the server writes it: `f32::MAX` in its shortest decimal form,
+/// `3.4028235e38`, which is a little more than `f32::MAX` read as a double (and still reads
+/// back as `f32::MAX`).
+pub(crate) const FLOAT_MAX: f64 = 3.402_823_5e38;
+
+/// The schema of a `float`: gnostic's `{type: number, format: float}` with the finite range of
+/// a 32-bit float, outside which the server refuses a value (as Go's `ParseFloat(s, 32)`).
+fn float_schema() -> Json {
+    json!({"type": "number", "format": "float", "minimum": -FLOAT_MAX, "maximum": FLOAT_MAX})
 }
 
 /// Standard base64 with padding, as the server writes bytes (and as both its JSON and its form
@@ -374,6 +385,16 @@ mod tests {
             assert!(!re.is_match("00") && !re.is_match("01") && !re.is_match("+1"));
             assert!(!re.is_match("") && !re.is_match("-1") && !re.is_match("1.0"));
         }
+    }
+
+    #[test]
+    fn the_float_bound_is_the_largest_float_as_written() {
+        assert_eq!(f32::MAX.to_string().parse::<f64>().unwrap(), FLOAT_MAX);
+        assert!(FLOAT_MAX >= f64::from(f32::MAX));
+        #[allow(clippy::cast_possible_truncation)]
+        let back = FLOAT_MAX as f32;
+        assert_eq!(back, f32::MAX);
+        assert_eq!("3.4028235e38".parse::<f32>().unwrap(), f32::MAX);
     }
 
     #[test]
