@@ -471,6 +471,7 @@ impl<'a> Builder<'a> {
                         }
                         _ => schema,
                     };
+                    let schema = query_float_range(schema);
                     let mut p = parameter(name, "query", &description, false, schema);
                     if !field.is_list()
                         && let Json::Object(map) = &mut p
@@ -798,6 +799,29 @@ fn parameter(name: &str, location: &str, description: &str, required: bool, sche
     order_schema(&mut schema);
     p.insert("schema".into(), schema);
     Json::Object(p)
+}
+
+/// A query parameter's schema with the range the server's form reader takes for `float`:
+/// values up to `f32::MAX` exactly (as a double), a little less than the JSON schema's bound
+/// (`3.4028235e38`, `f32::MAX` as the server writes it, which that reader refuses).
+fn query_float_range(mut schema: Json) -> Json {
+    let target = match schema.get("type").and_then(Json::as_str) {
+        Some("array") => schema.get_mut("items"),
+        _ => Some(&mut schema),
+    };
+    if let Some(Json::Object(map)) = target
+        && map.get("format").and_then(Json::as_str) == Some("float")
+    {
+        let max = f64::from(f32::MAX);
+        for (key, bound) in [("minimum", -max), ("maximum", max)] {
+            if let Some(v) = map.get_mut(key)
+                && v.as_f64().is_some_and(|v| v.abs() > max)
+            {
+                *v = json!(bound);
+            }
+        }
+    }
+    schema
 }
 
 /// `schema` with `null` allowed too: `nullable: true`, beside the schema's own keys or, for a

@@ -83,9 +83,12 @@ message Item {
   string key = 22;
   int64 rev = 23;
   bytes blob = 24;
+  float score = 25;
 }
 
-message ListItemsRequest { int32 page_size = 1; int64 after = 2; repeated string tags = 3; }
+message ListItemsRequest {
+  int32 page_size = 1; int64 after = 2; repeated string tags = 3; float min_score = 4;
+}
 
 message ListItemsReply {
   repeated Item items = 1;
@@ -323,9 +326,19 @@ fn query_parameters_of_singular_fields_allow_an_empty_value_and_bytes_are_base64
         [
             ("pageSize", Some(&json!(true))),
             ("after", Some(&json!(true))),
-            ("tags", None)
+            ("tags", None),
+            ("minScore", Some(&json!(true)))
         ]
     );
+    // Floats: the JSON bound is f32::MAX as the server writes it; the query reader takes up to
+    // f32::MAX exactly.
+    let score = &doc["paths"]["/v1/items"]["get"]["parameters"][3]["schema"];
+    let max = f64::from(f32::MAX);
+    assert!(common::close(score["maximum"].as_f64().unwrap(), max));
+    assert!(common::close(score["minimum"].as_f64().unwrap(), -max));
+    let item = &doc["components"]["schemas"]["shop.v1.Item"]["properties"];
+    let json_max = item["score"]["maximum"].as_f64().unwrap();
+    assert!(common::close(json_max, 3.402_823_5e38) && json_max > max);
     // Path parameters never: an empty segment does not match a variable.
     let get = &doc["paths"]["/v1/items/{id}"]["get"]["parameters"][0];
     assert_eq!(get.get("allowEmptyValue"), None);
