@@ -471,7 +471,13 @@ impl<'a> Builder<'a> {
                         }
                         _ => schema,
                     };
-                    let schema = query_float_range(schema);
+                    let mut schema = query_float_range(schema);
+                    if let Kind::Message(m) = field.kind()
+                        && m.full_name() == "google.protobuf.Duration"
+                    {
+                        // `allOf`-free: Duration is an inline schema (made nullable above).
+                        schema["pattern"] = json!(crate::schema::QUERY_DURATION_PATTERN);
+                    }
                     let mut p = parameter(name, "query", &description, false, schema);
                     if !field.is_list()
                         && let Json::Object(map) = &mut p

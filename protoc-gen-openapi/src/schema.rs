@@ -11,6 +11,12 @@ use crate::options::{Naming, Options};
 const DURATION_DESCRIPTION: &str = "Represents a a duration between -315,576,000,000s and 315,576,000,000s (around 10000 years). Precision is in nanoseconds. 1 nanosecond is represented as 0.000000001s";
 const DURATION_PATTERN: &str = r"^-?(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,9})?s$";
 
+/// A `Duration` query parameter: the server's form reader takes Go's duration syntax, whose
+/// range ends near 9,223,372,036 s. The pattern is the JSON form (`1.5s`) within nine integer
+/// digits of seconds, which both readers take, and Go's bare `0`.
+pub(crate) const QUERY_DURATION_PATTERN: &str =
+    r"^(?:0|-?(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,9})?s)$";
+
 /// A component the document needs, by kind.
 #[derive(Debug, Clone)]
 pub(crate) enum Component {

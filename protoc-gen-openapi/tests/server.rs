@@ -18,6 +18,7 @@ import "google/protobuf/timestamp.proto";
 import "google/protobuf/wrappers.proto";
 import "google/protobuf/struct.proto";
 import "google/protobuf/empty.proto";
+import "google/protobuf/duration.proto";
 
 service Shop {
   rpc GetItem(GetItemRequest) returns (Item) {
@@ -88,6 +89,7 @@ message Item {
 
 message ListItemsRequest {
   int32 page_size = 1; int64 after = 2; repeated string tags = 3; float min_score = 4;
+  google.protobuf.Duration within = 5; google.protobuf.Timestamp since = 6;
 }
 
 message ListItemsReply {
@@ -327,9 +329,30 @@ fn query_parameters_of_singular_fields_allow_an_empty_value_and_bytes_are_base64
             ("pageSize", Some(&json!(true))),
             ("after", Some(&json!(true))),
             ("tags", None),
-            ("minScore", Some(&json!(true)))
+            ("minScore", Some(&json!(true))),
+            ("within", Some(&json!(true))),
+            ("since", Some(&json!(true)))
         ]
     );
+    // Timestamp and Duration parameters read `null` as unset; a Duration in the query is read
+    // in Go's syntax, whose range is narrower than the JSON form's, and takes a bare `0`.
+    let params = &doc["paths"]["/v1/items"]["get"]["parameters"];
+    assert_eq!(params[5]["schema"]["nullable"], json!(true));
+    assert_eq!(params[5]["schema"]["format"], json!("date-time"));
+    let within = &params[4]["schema"];
+    assert_eq!(within["nullable"], json!(true));
+    let re = regex::Regex::new(within["pattern"].as_str().unwrap()).unwrap();
+    for (text, ok) in [
+        ("0", true),
+        ("0s", true),
+        ("-1.5s", true),
+        ("999999999.999999999s", true),
+        ("9999999999s", false),
+        ("5", false),
+        ("1h", false),
+    ] {
+        assert_eq!(re.is_match(text), ok, "{text}");
+    }
     // Floats: the JSON bound is f32::MAX as the server writes it; the query reader takes up to
     // f32::MAX exactly.
     let score = &doc["paths"]["/v1/items"]["get"]["parameters"][3]["schema"];

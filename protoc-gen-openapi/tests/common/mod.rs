@@ -157,13 +157,21 @@ pub struct Undone {
     pub allow_empty: usize,
     /// The 32-bit range removed from `float` numbers.
     pub float: usize,
+    /// Duration query parameters given gnostic's pattern back.
+    pub duration: usize,
 }
+
+/// gnostic's Duration pattern.
+const JSON_DURATION: &str = r"^-?(?:0|[1-9][0-9]{0,11})(?:\.[0-9]{1,9})?s$";
+/// Ours for Duration query parameters.
+const QUERY_DURATION: &str = r"^(?:0|-?(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,9})?s)$";
 
 /// Turns our document into gnostic's by undoing the divergences that appear on gnostic's
 /// fixtures (README "Differences from gnostic"): `nullable: true` on fields the server writes
 /// as `null` (with the `allOf` wrapper a `$ref` needed only for it), the `format` and `pattern`
 /// of 64-bit integers (gnostic: `type: string` alone), the base64 `pattern` of bytes, the
-/// 32-bit range of floats, and `allowEmptyValue` on singular query parameters. gnostic never writes `nullable`,
+/// 32-bit range of floats, `allowEmptyValue` on singular query parameters and the pattern of
+/// Duration query parameters (the form reader's range and Go's bare `0`). gnostic never writes `nullable`,
 /// `allowEmptyValue`, a `pattern` on these types or these formats, so removing them hides
 /// nothing else; everything else must still match. (A path item merged from paths differing
 /// only in variable names is undone by the one test that meets it.)
@@ -222,10 +230,17 @@ fn undo(v: &mut Value, undone: &mut Undone) {
                 assert_eq!(min, max.map(|m| -m));
                 undone.float += 1;
             }
-            if map.get("in").and_then(Value::as_str) == Some("query")
-                && map.shift_remove("allowEmptyValue") == Some(Value::Bool(true))
-            {
-                undone.allow_empty += 1;
+            if map.get("in").and_then(Value::as_str) == Some("query") {
+                if map.shift_remove("allowEmptyValue") == Some(Value::Bool(true)) {
+                    undone.allow_empty += 1;
+                }
+                // A Duration parameter: the form reader's pattern for gnostic's JSON one.
+                if let Some(pattern) = map.get_mut("schema").and_then(|s| s.get_mut("pattern"))
+                    && pattern == QUERY_DURATION
+                {
+                    *pattern = Value::String(JSON_DURATION.into());
+                    undone.duration += 1;
+                }
             }
             map.values_mut().for_each(|v| undo(v, undone));
         }
