@@ -37,11 +37,22 @@ const PATH_ITEM_KEYS: &[&str] = &[
     "parameters",
 ];
 
+/// What a field contributes to the query parameters.
+enum QueryLeaf {
+    /// One parameter.
+    Parameter(Json),
+    /// Nothing.
+    Skip,
+    /// The fields of this message, flattened under the field's name.
+    Flatten(MessageDescriptor),
+}
+
 /// One HTTP binding of a method.
 struct Binding {
     verb: &'static str,
     path: String,
     body: String,
+    response_body: String,
 }
 
 /// Builds documents.
@@ -51,6 +62,11 @@ pub(crate) struct Builder<'a> {
     paths: BTreeMap<String, Map<String, Json>>,
     tags: Vec<(String, String)>,
     operation_ids: BTreeSet<String>,
+    /// The path each path shape (the path with its variables unnamed) is written as: the
+    /// first path of that shape.
+    shapes: HashMap<String, String>,
+    /// Which method holds each operation (path, verb): file and full name.
+    holders: HashMap<(String, &'static str), (String, String)>,
     warnings: &'a mut Vec<String>,
 }
 
@@ -67,6 +83,8 @@ impl<'a> Builder<'a> {
             paths: BTreeMap::new(),
             tags: Vec::new(),
             operation_ids: BTreeSet::new(),
+            shapes: HashMap::new(),
+            holders: HashMap::new(),
             warnings,
         };
         for file in files {
@@ -91,6 +109,7 @@ impl<'a> Builder<'a> {
                         json!([{ "url": format!("https://{host}") }]),
                     );
                 }
+                let path = self.place(path, &mut operation, &method, binding.verb)?;
                 let item = self.paths.entry(path.clone()).or_default();
                 if item.contains_key(binding.verb) {
                     self.warnings.push(format!(
@@ -101,6 +120,13 @@ impl<'a> Builder<'a> {
                     ));
                 }
                 item.insert(binding.verb.to_string(), Json::Object(operation));
+                self.holders.insert(
+                    (path, binding.verb),
+                    (
+                        method.parent_file().name().to_string(),
+                        method.full_name().to_string(),
+                    ),
+                );
             }
         }
         if documented {
@@ -110,6 +136,61 @@ impl<'a> Builder<'a> {
             self.tags.push((service_name, description));
         }
         Ok(())
+    }
+
+    /// The path an operation is documented under. OpenAPI 3 forbids two paths that differ only
+    /// in the names of their variables (`/v1/{name}` and `/v1/{id}`): they are one path item.
+    /// Rule: the first path of each shape (the path with its variables unnamed) is kept; an
+    /// operation on a later path of the same shape joins that path item, its path parameters
+    /// renamed position by position to the kept path's names (the server matches by
+    /// position, so the URLs are the same). When the path item already has an operation for
+    /// the same HTTP method, the two cannot both be described: a generation error names both
+    /// methods and their files. (The same path text with the same method is gnostic's case,
+    /// kept: the later operation replaces the earlier, with a warning.)
+    fn place(
+        &mut self,
+        path: String,
+        operation: &mut Map<String, Json>,
+        method: &MethodDescriptor,
+        verb: &'static str,
+    ) -> Result<String> {
+        let kept = self
+            .shapes
+            .entry(path_shape(&path))
+            .or_insert_with(|| path.clone())
+            .clone();
+        if kept == path {
+            return Ok(path);
+        }
+        if let Some((file, other)) = self.holders.get(&(kept.clone(), verb)) {
+            let verb = verb.to_uppercase();
+            return Err(CodegenError::proto(
+                method.parent_file().name(),
+                format!("method {}", method.full_name()),
+                format!(
+                    "{verb} {path} differs from {verb} {kept} of method {other} ({file}) only in \
+                     the names of its variables: OpenAPI 3 cannot describe both (give the \
+                     paths different literal segments or different HTTP methods)"
+                ),
+            ));
+        }
+        let renames: HashMap<String, String> = path_variables(&path)
+            .into_iter()
+            .zip(path_variables(&kept))
+            .collect();
+        if let Some(Json::Array(parameters)) = operation.get_mut("parameters") {
+            for p in parameters.iter_mut().filter_map(Json::as_object_mut) {
+                if p.get("in").and_then(Json::as_str) != Some("path") {
+                    continue;
+                }
+                if let Some(Json::String(name)) = p.get_mut("name")
+                    && let Some(new) = renames.get(name.as_str())
+                {
+                    name.clone_from(new);
+                }
+            }
+        }
+        Ok(kept)
     }
 
     /// A unique operationId: `Service_Method`, then `Service_Method_1`, `_2`, ... for further
@@ -134,7 +215,6 @@ impl<'a> Builder<'a> {
         let file = method.parent_file();
         let element = format!("method {}", method.full_name());
         let input = method.input();
-        let output = method.output();
         let mut path = binding.path.clone();
         let mut parameters: Vec<Json> = Vec::new();
         let mut covered: Vec<String> = Vec::new();
@@ -182,8 +262,7 @@ impl<'a> Builder<'a> {
                 if covered.iter().any(|c| c == field.name()) || field.name() == binding.body {
                     continue;
                 }
-                let mut depths = HashMap::new();
-                parameters.extend(self.query_parameters(&field, &mut depths));
+                parameters.extend(self.query_parameters(&field));
             }
         }
 
@@ -209,17 +288,7 @@ impl<'a> Builder<'a> {
                 json!({"content": {"application/json": media}, "required": true}),
             );
         }
-        let ok = match output.full_name() {
-            "google.protobuf.Empty" => json!({"description": "OK", "content": {}}),
-            "google.api.HttpBody" => json!({"description": "OK", "content": {"*/*": {}}}),
-            _ => match self.reflector.message_type(&output) {
-                Some(schema) => json!({
-                    "description": "OK",
-                    "content": {"application/json": {"schema": schema}},
-                }),
-                None => json!({"description": "OK", "content": {}}),
-            },
-        };
+        let ok = self.ok_response(method, &binding.response_body)?;
         let mut responses = Map::new();
         responses.insert("200".into(), ok);
         if self.reflector.options.default_response {
@@ -249,6 +318,62 @@ impl<'a> Builder<'a> {
         Ok((path, operation))
     }
 
+    /// The `200` response: the reply as the server writes it. With a `response_body` naming a
+    /// field, that field's value alone: a singular message field (outside a real oneof) is
+    /// written as its message (the default one when unset); any other field as its JSON value,
+    /// `null` when the reply leaves it out (a oneof member or `optional` field not set).
+    fn ok_response(&mut self, method: &MethodDescriptor, response_body: &str) -> Result<Json> {
+        let output = method.output();
+        let schema = match response_body {
+            "" | "*" => match output.full_name() {
+                "google.protobuf.Empty" => return Ok(json!({"description": "OK", "content": {}})),
+                "google.api.HttpBody" => {
+                    return Ok(json!({"description": "OK", "content": {"*/*": {}}}));
+                }
+                _ => self.reflector.message_type(&output),
+            },
+            name => {
+                let field = output.get_field_by_name(name).ok_or_else(|| {
+                    CodegenError::proto(
+                        method.parent_file().name(),
+                        format!("method {}", method.full_name()),
+                        format!(
+                            "response_body '{name}' names a field that message {} does not have",
+                            output.full_name()
+                        ),
+                    )
+                })?;
+                let real_oneof = field.containing_oneof().is_some_and(|o| !o.is_synthetic());
+                let whole_message = match field.kind() {
+                    Kind::Message(m) if !field.is_list() && !field.is_map() && !real_oneof => {
+                        Some(m)
+                    }
+                    _ => None,
+                };
+                match whole_message {
+                    Some(message) => self.reflector.message_type(&message),
+                    None => self.field_schema(&field).map(|schema| {
+                        if field.containing_oneof().is_some() {
+                            nullable(schema)
+                        } else {
+                            schema
+                        }
+                    }),
+                }
+            }
+        };
+        Ok(match schema {
+            Some(mut schema) => {
+                order_schema(&mut schema);
+                json!({
+                    "description": "OK",
+                    "content": {"application/json": {"schema": schema}},
+                })
+            }
+            None => json!({"description": "OK", "content": {}}),
+        })
+    }
+
     fn request_body_schema(&mut self, input: &MessageDescriptor, body: &str) -> Option<Json> {
         if body == "*" {
             if input.full_name() == "google.api.HttpBody" {
@@ -265,23 +390,111 @@ impl<'a> Builder<'a> {
     }
 
     /// The query parameters of one request field: scalars, enums and repeated scalars as one
-    /// parameter each; non-repeated messages flattened (`parent.child`) up to `depth`
-    /// recurrences of each field.
-    fn query_parameters(
-        &mut self,
-        field: &FieldDescriptor,
-        depths: &mut HashMap<String, i64>,
-    ) -> Vec<Json> {
-        if field.is_map() || field.is_group() {
-            return Vec::new();
+    /// parameter each; non-repeated messages flattened (`parent.child`), each field of the
+    /// flattened messages taken at most `depth` times in all (gnostic's count, shared by the
+    /// whole flattening of the field, which is what bounds recursive messages).
+    ///
+    /// The walk is depth-first in field order, as gnostic's recursion, but with an explicit
+    /// stack: a chain of thousands of nested message types needs no call stack of that depth.
+    fn query_parameters(&mut self, field: &FieldDescriptor) -> Vec<Json> {
+        /// A message being flattened: its fields, the next one to visit, and the length of the
+        /// parameter name prefix (in `name`) its fields are written under.
+        struct Frame {
+            fields: Vec<FieldDescriptor>,
+            next: usize,
+            prefix: usize,
         }
-        let name = self.reflector.field_name(field);
-        let description = self.field_description(field);
-        let Kind::Message(message) = field.kind() else {
-            return match self.field_schema(field) {
-                Some(schema) => vec![parameter(&name, "query", &description, false, schema)],
-                None => Vec::new(),
+        let mut out = Vec::new();
+        let mut name = self.reflector.field_name(field);
+        let mut stack = match self.query_leaf(field, &name) {
+            QueryLeaf::Parameter(p) => return vec![p],
+            QueryLeaf::Skip => return out,
+            QueryLeaf::Flatten(message) => vec![Frame {
+                fields: message.fields().collect(),
+                next: 0,
+                prefix: name.len(),
+            }],
+        };
+        let mut depths: HashMap<String, i64> = HashMap::new();
+        while let Some(frame) = stack.last_mut() {
+            let Some(sub) = frame.fields.get(frame.next).cloned() else {
+                stack.pop();
+                continue;
             };
+            frame.next += 1;
+            let prefix = frame.prefix;
+            let seen = depths.entry(sub.full_name().to_string()).or_insert(0);
+            if *seen >= self.reflector.options.depth {
+                continue;
+            }
+            *seen += 1;
+            name.truncate(prefix);
+            name.push('.');
+            name.push_str(&self.reflector.field_name(&sub));
+            match self.query_leaf(&sub, &name) {
+                QueryLeaf::Parameter(p) => out.push(p),
+                QueryLeaf::Skip => {}
+                QueryLeaf::Flatten(message) => stack.push(Frame {
+                    fields: message.fields().collect(),
+                    next: 0,
+                    prefix: name.len(),
+                }),
+            }
+        }
+        out
+    }
+
+    /// What one field contributes to the query parameters, under the parameter name `name`:
+    /// one parameter (scalars, enums, repeated scalars, wrappers, `Timestamp`, `Duration`,
+    /// `FieldMask`, `Value`), nothing (maps, groups, repeated messages, `Empty`), or its
+    /// message's fields (any other singular message).
+    fn query_leaf(&mut self, field: &FieldDescriptor, name: &str) -> QueryLeaf {
+        if field.is_map() || field.is_group() {
+            return QueryLeaf::Skip;
+        }
+        // The server reads an empty value of a singular field as the field left unset (Kratos'
+        // form rule), so such a parameter allows an empty value whatever its schema.
+        let one = |this: &mut Self| {
+            let description = this.field_description(field);
+            match this.field_schema(field) {
+                Some(schema) => {
+                    // `null` is read as unset for these two (their JSON spelling of "none").
+                    let schema = match field.kind() {
+                        Kind::Message(m)
+                            if !field.is_list()
+                                && matches!(
+                                    m.full_name(),
+                                    "google.protobuf.Timestamp" | "google.protobuf.Duration"
+                                ) =>
+                        {
+                            nullable(schema)
+                        }
+                        _ => schema,
+                    };
+                    let mut schema = query_float_range(schema);
+                    if let Kind::Message(m) = field.kind()
+                        && m.full_name() == "google.protobuf.Duration"
+                    {
+                        // `allOf`-free: Duration is an inline schema (made nullable above).
+                        schema["pattern"] = json!(crate::schema::QUERY_DURATION_PATTERN);
+                    }
+                    let mut p = parameter(name, "query", &description, false, schema);
+                    if !field.is_list()
+                        && let Json::Object(map) = &mut p
+                    {
+                        let schema = map.shift_remove("schema");
+                        map.insert("allowEmptyValue".into(), Json::Bool(true));
+                        if let Some(schema) = schema {
+                            map.insert("schema".into(), schema);
+                        }
+                    }
+                    QueryLeaf::Parameter(p)
+                }
+                None => QueryLeaf::Skip,
+            }
+        };
+        let Kind::Message(message) = field.kind() else {
+            return one(self);
         };
         match message.full_name() {
             "google.protobuf.Value"
@@ -296,31 +509,10 @@ impl<'a> Builder<'a> {
             | "google.protobuf.DoubleValue"
             | "google.protobuf.Timestamp"
             | "google.protobuf.Duration"
-            | "google.protobuf.FieldMask" => {
-                return match self.field_schema(field) {
-                    Some(schema) => vec![parameter(&name, "query", &description, false, schema)],
-                    None => Vec::new(),
-                };
-            }
-            _ => {}
+            | "google.protobuf.FieldMask" => one(self),
+            _ if field.is_list() => QueryLeaf::Skip,
+            _ => QueryLeaf::Flatten(message),
         }
-        if field.is_list() {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for sub in message.fields() {
-            let seen = depths.entry(sub.full_name().to_string()).or_insert(0);
-            if *seen < self.reflector.options.depth {
-                *seen += 1;
-                for mut p in self.query_parameters(&sub, depths) {
-                    if let Some(Json::String(n)) = p.get_mut("name") {
-                        *n = format!("{name}.{n}");
-                    }
-                    out.push(p);
-                }
-            }
-        }
-        out
     }
 
     fn field_description(&mut self, field: &FieldDescriptor) -> String {
@@ -356,13 +548,18 @@ impl<'a> Builder<'a> {
             let read_only = behaviors.contains(&OUTPUT_ONLY);
             let write_only = behaviors.contains(&INPUT_ONLY);
             let description = self.field_description(&field);
-            if schema.get("$ref").is_some() && (read_only || write_only || !description.is_empty())
+            let nullable = written_as_null(&field);
+            if schema.get("$ref").is_some()
+                && (read_only || write_only || nullable || !description.is_empty())
             {
                 schema = json!({ "allOf": [schema] });
             }
             if let Json::Object(map) = &mut schema
                 && !map.contains_key("$ref")
             {
+                if nullable {
+                    map.insert("nullable".into(), Json::Bool(true));
+                }
                 if read_only {
                     map.insert("readOnly".into(), Json::Bool(true));
                 }
@@ -478,16 +675,11 @@ impl<'a> Builder<'a> {
             paths.insert(path, Json::Object(ordered));
         }
 
-        // Components: every schema referred to, to a fixpoint.
+        // Components: every schema referred to, to a fixpoint, in rounds: each round builds
+        // the components first referred to in the previous one, in name order.
         let mut schemas: BTreeMap<String, Json> = BTreeMap::new();
         loop {
-            let pending: Vec<(String, Component)> = self
-                .reflector
-                .needed
-                .iter()
-                .filter(|(name, _)| !schemas.contains_key(*name))
-                .map(|(n, c)| (n.clone(), c.clone()))
-                .collect();
+            let pending = self.reflector.take_fresh();
             if pending.is_empty() {
                 break;
             }
@@ -615,6 +807,86 @@ fn parameter(name: &str, location: &str, description: &str, required: bool, sche
     Json::Object(p)
 }
 
+/// A query parameter's schema with the range the server's form reader takes for `float`:
+/// values up to `f32::MAX` exactly (as a double), a little less than the JSON schema's bound
+/// (`3.4028235e38`, `f32::MAX` as the server writes it, which that reader refuses).
+fn query_float_range(mut schema: Json) -> Json {
+    let target = match schema.get("type").and_then(Json::as_str) {
+        Some("array") => schema.get_mut("items"),
+        _ => Some(&mut schema),
+    };
+    if let Some(Json::Object(map)) = target
+        && map.get("format").and_then(Json::as_str) == Some("float")
+    {
+        let max = f64::from(f32::MAX);
+        for (key, bound) in [("minimum", -max), ("maximum", max)] {
+            if let Some(v) = map.get_mut(key)
+                && v.as_f64().is_some_and(|v| v.abs() > max)
+            {
+                *v = json!(bound);
+            }
+        }
+    }
+    schema
+}
+
+/// `schema` with `null` allowed too: `nullable: true`, beside the schema's own keys or, for a
+/// `$ref` (whose siblings OpenAPI 3.0 ignores), around it in an `allOf`.
+fn nullable(schema: Json) -> Json {
+    let mut schema = if schema.get("$ref").is_some() {
+        json!({ "allOf": [schema] })
+    } else {
+        schema
+    };
+    if let Json::Object(map) = &mut schema {
+        map.insert("nullable".into(), Json::Bool(true));
+    }
+    schema
+}
+
+/// A path with its variables unnamed (`/v1/{name}:get` → `/v1/{}:get`): two paths of the same
+/// shape are the same path to OpenAPI 3.
+fn path_shape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..=start]);
+        out.push('}');
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The variable names of an OpenAPI path, in order.
+fn path_variables(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        out.push(rest[start + 1..start + end].to_string());
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+/// Whether the JSON the server writes can hold `null` for this field of a message: a singular
+/// message field (well-known types included) outside any oneof, which protojson's
+/// `EmitUnpopulated` (Kratos' JSON codec) and the runtime's serialisers write as `null` when it
+/// is unset. Scalars are written as their zero value, lists as `[]`, maps as `{}`; oneof members
+/// and proto3 `optional` fields are left out when unset, never `null`.
+pub(crate) fn written_as_null(field: &FieldDescriptor) -> bool {
+    matches!(field.kind(), Kind::Message(_))
+        && !field.is_list()
+        && !field.is_map()
+        && field.containing_oneof().is_none()
+}
+
 /// The `google.api.field_behavior` values of a field.
 fn field_behaviors(field: &FieldDescriptor) -> Vec<i32> {
     let Some(ext) = field
@@ -693,6 +965,7 @@ fn binding(rule: &DynamicMessage) -> Option<Binding> {
                 verb,
                 path: text(verb),
                 body: text("body"),
+                response_body: text("response_body"),
             });
         }
     }

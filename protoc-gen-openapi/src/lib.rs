@@ -18,7 +18,7 @@ use kratos_codegen::{CodegenError, GeneratedFile, GeneratorOutput, Plugin, Plugi
 use prost_reflect::FileDescriptor;
 use serde_json::Value as Json;
 
-pub use options::{Format, Naming, Options, PARAMS};
+pub use options::{Format, MAX_DEPTH, Naming, Options, PARAMS};
 
 /// The plugin: name, version and generation function.
 pub const PLUGIN: Plugin = Plugin {

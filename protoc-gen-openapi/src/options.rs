@@ -2,6 +2,17 @@
 
 use kratos_codegen::{CodegenError, ParamSpec, Params, Result};
 
+/// The largest `depth` accepted.
+///
+/// gnostic's `depth` ("depth of recursion for circular messages", default 2, "usually 2 is
+/// enough") is how many times one field may appear when a message field of a request is
+/// flattened into `parent.child` query parameters: with a recursive message, how many times the
+/// cycle is followed. Each extra turn of a cycle makes every parameter below it one segment
+/// longer and adds parameters, so the document grows with the square of `depth`; beyond 100
+/// turns a parameter name is hundreds of segments long, which no client writes. The bound keeps
+/// the largest document a small multiple of what the proto itself describes.
+pub const MAX_DEPTH: i64 = 100;
+
 /// The parameters this plugin accepts: gnostic's nine, plus `format`.
 pub const PARAMS: &[ParamSpec] = &[
     ParamSpec::single("version"),
@@ -49,7 +60,8 @@ pub struct Options {
     pub fq_schema_naming: bool,
     /// Enums as `{type: string, enum: [...]}` instead of `{type: integer}` (default `false`).
     pub enum_as_string: bool,
-    /// How many times a message field may recur when flattening query parameters (default 2).
+    /// How many times a message field may recur when flattening query parameters (default 2,
+    /// `0..=`[`MAX_DEPTH`]).
     pub depth: i64,
     /// A `default` response referring to `google.rpc.Status` on every operation (default `true`).
     pub default_response: bool,
@@ -83,9 +95,15 @@ impl Options {
         let defaults = Options::default();
         let depth = match params.get("depth") {
             None => defaults.depth,
-            Some(v) => v.parse::<i64>().map_err(|_| {
-                CodegenError::parameter("depth", format!("expected an integer, got '{v}'"))
-            })?,
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (0..=MAX_DEPTH).contains(&n) => n,
+                _ => {
+                    return Err(CodegenError::parameter(
+                        "depth",
+                        format!("'{v}' is not an integer from 0 to {MAX_DEPTH}"),
+                    ));
+                }
+            },
         };
         Ok(Options {
             version: params.string("version", &defaults.version),

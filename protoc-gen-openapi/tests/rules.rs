@@ -64,6 +64,7 @@ fn rules_become_constraints() {
     assert_eq!(p["outside"], json!({"type": "integer", "format": "int32"}));
     // 64-bit integers are JSON strings.
     assert_eq!(p["big"]["enum"], json!(["7", "8"]));
+    assert_eq!(p["big"]["format"], json!("int64"));
     assert_eq!(p["big"].get("minimum"), None);
     assert_eq!(p["accepted"]["enum"], json!([true]));
     assert_eq!(p["role"]["enum"], json!([0, 1, 2]));
@@ -74,9 +75,10 @@ fn rules_become_constraints() {
     assert_eq!(p["tags"]["items"]["minLength"], json!(2));
     assert_eq!(p["limits"]["maxProperties"], json!(3));
     assert_eq!(p["limits"]["additionalProperties"]["minimum"], json!(1));
+    // A message field is written as `null` when unset: nullable, its `$ref` in an `allOf`.
     assert_eq!(
         p["address"],
-        json!({"$ref": "#/components/schemas/Address"})
+        json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/Address"}]})
     );
     assert_eq!(p["motto"]["maxLength"], json!(80));
     assert_eq!(p["createdAt"]["readOnly"], json!(true));
