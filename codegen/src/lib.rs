@@ -15,6 +15,7 @@
 //!    element and reason) and never a partial output.
 //! 6. [`plugin_main`] is the whole body of a plugin binary (`--version`, stdin, stdout).
 
+mod descriptors;
 mod error;
 mod output;
 mod params;
@@ -28,10 +29,11 @@ pub mod names;
 pub mod testing;
 
 pub use comments::FileComments;
+pub use descriptors::pool_from_file_descriptor_set;
 pub use error::{CodegenError, Result};
 pub use output::{GeneratedFile, GeneratorOutput, package_file_name};
 pub use params::{ParamSpec, Params};
-pub use plugin::{Plugin, execute, execute_request, plugin_main};
+pub use plugin::{Plugin, execute, execute_request, generate, plugin_main};
 pub use request::PluginRequest;
 pub use rust_paths::{RustPaths, WktMapping};
 

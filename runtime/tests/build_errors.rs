@@ -63,3 +63,22 @@ message GetRequest { string name = 1; }
          '/v1/users/{id}' names field 'id': message demo.v1.GetRequest has no field 'id'"
     );
 }
+
+/// Issue 19: syntaxes prost-reflect does not read are errors naming the file, never a panic.
+#[test]
+fn unsupported_syntaxes_are_errors_not_panics() {
+    for header in [
+        "syntax = \"proto4\";",
+        "edition = \"2023\";",
+        "syntax = \"\";",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("s.proto"),
+            format!("{header}\npackage demo.v1;\nmessage M {{ string name = 1; }}\n"),
+        )
+        .unwrap();
+        let err = compile(dir.path(), "s.proto").unwrap_err().to_string();
+        assert!(err.starts_with("s.proto"), "{header}: {err}");
+    }
+}
