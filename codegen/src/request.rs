@@ -117,6 +117,15 @@ impl PluginRequest {
         .encode_to_vec()
     }
 
+    /// Refuses the request when an element of one of its files has no Rust name (a name made
+    /// only of underscores; see [`crate::names::check_rust_names`]). The generators of Rust
+    /// code call this first: their output names prost's and tonic's items.
+    pub fn check_rust_names(&self) -> Result<()> {
+        self.pool
+            .files()
+            .try_for_each(|file| crate::names::check_rust_names(&file))
+    }
+
     /// The descriptor pool with every file of the request.
     pub fn pool(&self) -> &DescriptorPool {
         &self.pool

@@ -223,6 +223,21 @@ impl Builder {
             .map(|f| f.package_name().to_string())
             .collect();
 
+        // A name made only of underscores has no Rust name: prost-build panics on it. Refuse
+        // it first, naming the file and element, like the generators do.
+        for file in pool.files() {
+            kratos_codegen::names::check_rust_names(&file).map_err(|e| match e {
+                kratos_codegen::CodegenError::Proto {
+                    file,
+                    element,
+                    reason,
+                } => BuildError::Proto {
+                    location: file,
+                    message: format!("{element}: {reason}"),
+                },
+                other => BuildError::Descriptor(other.to_string()),
+            })?;
+        }
         // prost-build, tonic-build and pbjson-build panic on some legal protos; a build script
         // gets their failure as an error instead.
         guard("prost-build/tonic-build", || {
@@ -298,6 +313,7 @@ impl Builder {
             if path.exists() {
                 pbjson_fix::emit_null_message_fields(&path, pool, package)?;
                 pbjson_fix::open_enums(&path)?;
+                pbjson_fix::escape_reserved_gen(&path)?;
             }
         }
         Ok(())
