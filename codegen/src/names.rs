@@ -82,7 +82,9 @@ pub fn check_rust_names(file: &prost_reflect::FileDescriptor) -> crate::Result<(
         }
         Ok(())
     };
+    // Depth first in declaration order, so that the first offending element is reported.
     let mut messages: Vec<prost_reflect::MessageDescriptor> = file.messages().collect();
+    messages.reverse();
     while let Some(message) = messages.pop() {
         if unnamed(message.name()) {
             return fail(format!("message {}", message.full_name()));
@@ -100,7 +102,10 @@ pub fn check_rust_names(file: &prost_reflect::FileDescriptor) -> crate::Result<(
         for e in message.child_enums() {
             check_enum(&e)?;
         }
-        messages.extend(message.child_messages());
+        let mut children: Vec<prost_reflect::MessageDescriptor> =
+            message.child_messages().collect();
+        children.reverse();
+        messages.extend(children);
     }
     for e in file.enums() {
         check_enum(&e)?;

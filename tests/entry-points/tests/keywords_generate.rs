@@ -151,3 +151,70 @@ fn keywords_are_raw_only_as_whole_identifiers() {
         );
     }
 }
+
+/// Names made only of underscores have no Rust name: through protoc and buf, the Rust
+/// generators answer with an error naming the file and the first such element (exit status 0,
+/// protoc and buf report it and fail), and the OpenAPI generator documents the API.
+#[test]
+fn names_made_only_of_underscores_are_refused_by_the_rust_generators() {
+    const UNDERSCORES: &str = "underscores/v1/underscores.proto";
+    let expected = format!(
+        "{UNDERSCORES}: message underscores.v1._: a name made only of underscores has no Rust name"
+    );
+    let bin = plugin_dir(&PLUGINS);
+    for plugin in PLUGINS {
+        let out = tempfile::tempdir().unwrap();
+        let short = plugin.trim_start_matches("protoc-gen-");
+        let output = Command::new("protoc")
+            .current_dir(workspace().join("testdata/keywords"))
+            .arg("-I.")
+            .arg(format!("-I{}", workspace().join("proto").display()))
+            .arg(format!("--plugin={plugin}={}", bin.join(plugin).display()))
+            .arg(format!("--{short}_out={}", out.path().display()))
+            .arg(UNDERSCORES)
+            .output()
+            .expect("run protoc");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if plugin == "protoc-gen-openapi" {
+            assert!(output.status.success(), "{plugin}: {stderr}");
+            let document = std::fs::read_to_string(out.path().join("openapi.json")).unwrap();
+            assert!(document.contains("\"/v1/underscores/"), "{document}");
+        } else {
+            assert!(!output.status.success(), "{plugin}");
+            assert!(stderr.contains(&expected), "{plugin}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{plugin}: {stderr}");
+        }
+    }
+
+    let work = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        workspace().join("testdata/keywords"),
+        work.path().join("keywords"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(workspace().join("proto"), work.path().join("kratos")).unwrap();
+    std::fs::write(
+        work.path().join("buf.yaml"),
+        "version: v2\nmodules:\n  - path: keywords\n  - path: kratos\n",
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join("buf.gen.yaml"),
+        "version: v2\nplugins:\n  - local: protoc-gen-rust-kratos-http\n    out: gen\n",
+    )
+    .unwrap();
+    let output = Command::new(tool("buf"))
+        .current_dir(work.path())
+        .env("PATH", path_with(&bin))
+        .args([
+            "generate",
+            "keywords",
+            "--path",
+            &format!("keywords/{UNDERSCORES}"),
+        ])
+        .output()
+        .expect("run buf");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains(&expected), "{stderr}");
+}
