@@ -33,6 +33,16 @@ pub enum CodegenError {
         /// Why it cannot be generated.
         reason: String,
     },
+    /// The generator panicked: a bug of the plugin, reported instead of unwinding.
+    #[error("internal error in {plugin} {version} (please report it): {message}")]
+    Internal {
+        /// The plugin's binary name.
+        plugin: &'static str,
+        /// The plugin's version.
+        version: &'static str,
+        /// The panic's message.
+        message: String,
+    },
     /// Generated code is not valid Rust (a bug in the plugin, reported instead of written).
     #[error("{file}: generated code does not parse: {reason}")]
     Format {

@@ -6,15 +6,21 @@
 //! 1. [`PluginRequest::decode`] reads a `CodeGeneratorRequest` **without losing extension
 //!    options**: each raw `proto_file` entry is decoded into a [`prost_reflect::DescriptorPool`]
 //!    (prost-types would silently drop `google.api.http`, `validate.rules`, `errors.code`, ...).
+//!    Each file's syntax and source-code-info spans are checked first and prost-reflect runs
+//!    under a panic guard, so an invalid descriptor is an error naming the file, never a panic
+//!    ([`pool_from_file_descriptor_set`] does the same for the build integration).
 //! 2. [`Params`] parses the `k=v,k2=v2` parameter string and rejects unknown keys and bad values.
 //! 3. [`names`] and [`RustPaths`] name Rust items exactly as prost-build does, so generated code
-//!    refers to prost's messages, enums and fields.
+//!    refers to prost's messages, enums and fields; [`names::ident`] is the one constructor of
+//!    identifiers (raw only for a whole keyword).
 //! 4. [`comments`] turns source comments into `///` documentation.
 //! 5. [`GeneratedFile`] formats the output with prettyplease and marks it `// @generated`;
 //!    [`execute`] assembles the `CodeGeneratorResponse`, with every error reported in it (file,
-//!    element and reason) and never a partial output.
+//!    element and reason) and never a partial output; [`generate`] is the panic guard shared with
+//!    the build integration.
 //! 6. [`plugin_main`] is the whole body of a plugin binary (`--version`, stdin, stdout).
 
+mod descriptors;
 mod error;
 mod output;
 mod params;
@@ -28,10 +34,11 @@ pub mod names;
 pub mod testing;
 
 pub use comments::FileComments;
+pub use descriptors::pool_from_file_descriptor_set;
 pub use error::{CodegenError, Result};
 pub use output::{GeneratedFile, GeneratorOutput, package_file_name};
 pub use params::{ParamSpec, Params};
-pub use plugin::{Plugin, execute, execute_request, plugin_main};
+pub use plugin::{Plugin, execute, execute_request, generate, plugin_main};
 pub use request::PluginRequest;
 pub use rust_paths::{RustPaths, WktMapping};
 

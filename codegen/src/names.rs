@@ -22,6 +22,107 @@ pub fn sanitize_identifier(ident: &str) -> String {
     }
 }
 
+/// The Rust identifier `text`, escaped as prost-build escapes a whole identifier: a keyword
+/// that can be raw becomes raw (`type` → `r#type`), `self`/`Self`/`super`/`crate`/`extern`/`_`
+/// get a `_` suffix, a leading digit gets a `_` prefix; text already written `r#...` stays raw.
+///
+/// This is the one place the generators make identifiers from proto names. A longer identifier
+/// that embeds a name (`register_type_http_server`) is built from the *unescaped* word
+/// ([`snake_word`], [`upper_camel_word`]) and then passed here whole, so it is raw only if the
+/// whole identifier is a keyword. Never panics: an empty text (a name made only of
+/// underscores, which [`check_rust_names`] refuses first) gives `_`, which then fails the
+/// syntax check of the output instead.
+pub fn ident(text: &str) -> proc_macro2::Ident {
+    let span = proc_macro2::Span::call_site();
+    let escaped = match text.strip_prefix("r#") {
+        Some(raw) => format!("r#{raw}"),
+        None => sanitize_identifier(text),
+    };
+    match escaped.strip_prefix("r#") {
+        Some(raw) => proc_macro2::Ident::new_raw(raw, span),
+        None if escaped.is_empty() => proc_macro2::Ident::new("_", span),
+        None => proc_macro2::Ident::new(&escaped, span),
+    }
+}
+
+/// `FooBar` → `foo_bar`, unescaped: the word embedded in longer identifiers.
+pub fn snake_word(s: &str) -> String {
+    s.to_snake_case()
+}
+
+/// `foo_bar` → `FooBar`, unescaped: the word embedded in longer identifiers.
+pub fn upper_camel_word(s: &str) -> String {
+    s.to_upper_camel_case()
+}
+
+/// Checks that every message, field, oneof, enum, enum value, service and method of `file` has
+/// a Rust name. A name made only of underscores has none: prost-build and tonic-build turn it
+/// into an empty identifier (prost-build 0.14 then panics on its own output), so no generated
+/// code can refer to it. Every other legal proto name has one (see [`ident`]).
+pub fn check_rust_names(file: &prost_reflect::FileDescriptor) -> crate::Result<()> {
+    fn unnamed(name: &str) -> bool {
+        name.chars().all(|c| c == '_')
+    }
+    let fail = |element: String| {
+        Err(crate::CodegenError::proto(
+            file.name(),
+            element,
+            "a name made only of underscores has no Rust name (prost-build and tonic-build \
+             generate an empty identifier for it); rename it",
+        ))
+    };
+    let check_enum = |e: &prost_reflect::EnumDescriptor| {
+        if unnamed(e.name()) {
+            return fail(format!("enum {}", e.full_name()));
+        }
+        for value in e.values() {
+            if unnamed(value.name()) {
+                return fail(format!("enum {} value {}", e.full_name(), value.name()));
+            }
+        }
+        Ok(())
+    };
+    // Depth first in declaration order, so that the first offending element is reported.
+    let mut messages: Vec<prost_reflect::MessageDescriptor> = file.messages().collect();
+    messages.reverse();
+    while let Some(message) = messages.pop() {
+        if unnamed(message.name()) {
+            return fail(format!("message {}", message.full_name()));
+        }
+        for field in message.fields() {
+            if unnamed(field.name()) {
+                return fail(format!("field {}", field.full_name()));
+            }
+        }
+        for oneof in message.oneofs() {
+            if unnamed(oneof.name()) {
+                return fail(format!("oneof {}", oneof.full_name()));
+            }
+        }
+        for e in message.child_enums() {
+            check_enum(&e)?;
+        }
+        let mut children: Vec<prost_reflect::MessageDescriptor> =
+            message.child_messages().collect();
+        children.reverse();
+        messages.extend(children);
+    }
+    for e in file.enums() {
+        check_enum(&e)?;
+    }
+    for service in file.services() {
+        if unnamed(service.name()) {
+            return fail(format!("service {}", service.full_name()));
+        }
+        for method in service.methods() {
+            if unnamed(method.name()) {
+                return fail(format!("method {}", method.full_name()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `FooBar` → `foo_bar`, escaped (prost's field and module names).
 pub fn to_snake(s: &str) -> String {
     sanitize_identifier(&s.to_snake_case())
@@ -107,6 +208,42 @@ mod tests {
         assert_eq!(to_upper_camel("foo_bar"), "FooBar");
         assert_eq!(to_upper_camel("self"), "Self_");
         assert_eq!(to_upper_camel("hello_request"), "HelloRequest");
+    }
+
+    #[test]
+    fn whole_identifiers_are_escaped_embedded_words_are_not() {
+        let text = |s: &str| ident(s).to_string();
+        for keyword in [
+            "as", "async", "await", "box", "break", "const", "continue", "dyn", "else", "enum",
+            "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+            "mut", "priv", "pub", "ref", "return", "static", "struct", "trait", "true", "try",
+            "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+            "abstract", "become", "do", "final", "macro", "override",
+        ] {
+            assert_eq!(text(keyword), format!("r#{keyword}"));
+            assert_eq!(text(&format!("r#{keyword}")), format!("r#{keyword}"));
+            assert_eq!(text(&to_snake(keyword)), format!("r#{keyword}"));
+            let embedded = format!("register_{}_http_server", snake_word(keyword));
+            assert_eq!(text(&embedded), embedded);
+        }
+        for (name, escaped) in [
+            ("self", "self_"),
+            ("Self", "Self_"),
+            ("super", "super_"),
+            ("crate", "crate_"),
+            ("extern", "extern_"),
+            ("union", "union"),
+            ("macro_rules", "macro_rules"),
+            ("raw", "raw"),
+            ("safe", "safe"),
+            ("1x", "_1x"),
+            ("", "_"),
+        ] {
+            assert_eq!(text(name), escaped, "{name}");
+        }
+        assert_eq!(snake_word("Self"), "self");
+        assert_eq!(upper_camel_word("type"), "Type");
+        assert_eq!(snake_word("__"), "");
     }
 
     #[test]

@@ -6,7 +6,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use prost::Message;
 use prost_types::compiler::{CodeGeneratorResponse, code_generator_response};
 
-use crate::error::Result;
+use crate::descriptors::panic_message;
+use crate::error::{CodegenError, Result};
 use crate::output::GeneratorOutput;
 use crate::request::PluginRequest;
 
@@ -39,9 +40,8 @@ pub fn execute_request(
     plugin: &Plugin,
     request: &PluginRequest,
 ) -> (CodeGeneratorResponse, Vec<String>) {
-    let result = catch_unwind(AssertUnwindSafe(|| (plugin.generate)(request)));
-    match result {
-        Ok(Ok(output)) => {
+    match generate(plugin, request) {
+        Ok(output) => {
             let file = output
                 .files
                 .into_iter()
@@ -59,19 +59,22 @@ pub fn execute_request(
             };
             (response, output.warnings)
         }
-        Ok(Err(e)) => (error_response(e.to_string()), Vec::new()),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            let message = format!(
-                "internal error in {} {} (please report it): {what}",
-                plugin.name, plugin.version
-            );
-            (error_response(message), Vec::new())
-        }
+        Err(e) => (error_response(e.to_string()), Vec::new()),
+    }
+}
+
+/// Runs the generator with the panic guard every entry point uses (the protoc plugin binaries
+/// through [`execute`], and the build integration directly): a panic is a bug of the plugin,
+/// reported as [`CodegenError::Internal`] instead of unwinding into protoc's plugin process or a
+/// user's build script.
+pub fn generate(plugin: &Plugin, request: &PluginRequest) -> Result<GeneratorOutput> {
+    match catch_unwind(AssertUnwindSafe(|| (plugin.generate)(request))) {
+        Ok(result) => result,
+        Err(panic) => Err(CodegenError::Internal {
+            plugin: plugin.name,
+            version: plugin.version,
+            message: panic_message(panic.as_ref()),
+        }),
     }
 }
 

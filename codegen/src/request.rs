@@ -3,6 +3,7 @@
 use prost::Message;
 use prost_reflect::{DescriptorPool, FileDescriptor};
 
+use crate::descriptors::{add_file, failing_file};
 use crate::error::{CodegenError, Result};
 
 /// The request as protoc (or buf, or the build integration) sends it.
@@ -36,15 +37,16 @@ impl PluginRequest {
     ///
     /// Files are added to the pool in the order protoc sends them (dependencies first).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let raw =
-            RawRequest::decode(bytes).map_err(|e| CodegenError::DecodeRequest(e.to_string()))?;
+        let raw = RawRequest::decode(bytes).map_err(|e| match failing_file(bytes) {
+            Some(file) => CodegenError::DecodeFile {
+                file,
+                reason: format!("the request does not decode inside this file's descriptor: {e}"),
+            },
+            None => CodegenError::DecodeRequest(e.to_string()),
+        })?;
         let mut pool = DescriptorPool::new();
         for file in &raw.proto_file {
-            pool.decode_file_descriptor_proto(file.as_slice())
-                .map_err(|e| CodegenError::DecodeFile {
-                    file: file_name_of(file),
-                    reason: e.to_string(),
-                })?;
+            add_file(&mut pool, file)?;
         }
         for name in &raw.file_to_generate {
             if pool.get_file_by_name(name).is_none() {
@@ -115,6 +117,15 @@ impl PluginRequest {
         .encode_to_vec()
     }
 
+    /// Refuses the request when an element of one of its files has no Rust name (a name made
+    /// only of underscores; see [`crate::names::check_rust_names`]). The generators of Rust
+    /// code call this first: their output names prost's and tonic's items.
+    pub fn check_rust_names(&self) -> Result<()> {
+        self.pool
+            .files()
+            .try_for_each(|file| crate::names::check_rust_names(&file))
+    }
+
     /// The descriptor pool with every file of the request.
     pub fn pool(&self) -> &DescriptorPool {
         &self.pool
@@ -136,17 +147,4 @@ impl PluginRequest {
             .iter()
             .filter_map(|name| self.pool.get_file_by_name(name))
     }
-}
-
-/// Best-effort name of an undecodable file, for the error message.
-fn file_name_of(bytes: &[u8]) -> String {
-    #[derive(Clone, PartialEq, Message)]
-    struct NameOnly {
-        #[prost(string, optional, tag = "1")]
-        name: Option<String>,
-    }
-    NameOnly::decode(bytes)
-        .ok()
-        .and_then(|n| n.name)
-        .unwrap_or_else(|| "<unnamed file>".into())
 }

@@ -25,7 +25,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kratos_codegen::names::{enum_variant, to_upper_camel};
+use kratos_codegen::names::{enum_variant, ident, to_upper_camel};
 use kratos_codegen::prost_reflect::{
     DescriptorPool, DynamicMessage, EnumDescriptor, ExtensionDescriptor, FileDescriptor,
 };
@@ -33,7 +33,7 @@ use kratos_codegen::{
     CodegenError, GeneratedFile, GeneratorOutput, Params, Plugin, PluginRequest, Result,
     package_file_name,
 };
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 mod case;
@@ -58,6 +58,7 @@ pub const MAX_CODE: i32 = 600;
 /// without a qualifying enum produce no output.
 pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
     Params::parse(request.parameter(), &[])?;
+    request.check_rust_names()?;
     let options = ErrorOptions::of(request.pool());
     let mut packages: BTreeMap<String, Package> = BTreeMap::new();
     for file in request.files_to_generate() {
@@ -162,16 +163,6 @@ fn out_of_range(file: &FileDescriptor, element: String, what: &str, code: i32) -
     )
 }
 
-/// A name made only of underscores: prost derives no Rust name from it (its own output for it
-/// would not compile), so the plugin refuses it.
-fn no_rust_name(file: &FileDescriptor, element: String) -> CodegenError {
-    CodegenError::proto(
-        file.name(),
-        element,
-        "the name has no letters or digits, so it has no Rust name",
-    )
-}
-
 fn error_enum(
     file: &FileDescriptor,
     enum_desc: &EnumDescriptor,
@@ -188,12 +179,6 @@ fn error_enum(
         ));
     }
     let rust_name = to_upper_camel(enum_desc.name());
-    if rust_name.is_empty() {
-        return Err(no_rust_name(
-            file,
-            format!("enum {}", enum_desc.full_name()),
-        ));
-    }
     let mut variants = Vec::new();
     let mut helpers = Vec::new();
     // Number → name of the first value with it (prost's variant, Go's String()).
@@ -223,12 +208,6 @@ fn error_enum(
             None => {
                 first_by_number.insert(value.number(), value.name().to_string());
                 let rust_name = enum_variant(enum_desc.name(), value.name());
-                if rust_name.is_empty() {
-                    return Err(no_rust_name(
-                        file,
-                        format!("enum {} value {}", enum_desc.full_name(), value.name()),
-                    ));
-                }
                 variants.push(Variant {
                     rust_name,
                     reason: value.name().to_string(),
@@ -341,14 +320,6 @@ impl Package {
             &header,
             quote!(#(#items)*),
         )
-    }
-}
-
-/// An identifier, raw when it is written `r#...`.
-fn ident(name: &str) -> Ident {
-    match name.strip_prefix("r#") {
-        Some(raw) => Ident::new_raw(raw, Span::call_site()),
-        None => Ident::new(name, Span::call_site()),
     }
 }
 

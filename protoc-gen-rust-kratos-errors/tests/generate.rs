@@ -176,8 +176,9 @@ fn clashing_function_names_are_errors() {
 fn names_without_a_rust_name_are_errors_not_panics() {
     assert_eq!(
         run(&["invalid/unnamed_value.proto"], "").unwrap_err(),
-        "invalid/unnamed_value.proto: enum pkg.Reason value _: the name has no letters or \
-         digits, so it has no Rust name"
+        "invalid/unnamed_value.proto: enum pkg.Reason value _: a name made only of underscores \
+         has no Rust name (prost-build and tonic-build generate an empty identifier for it); \
+         rename it"
     );
 }
 

@@ -1,12 +1,12 @@
 //! Generated binding code: request body, query and path variables into the request message,
 //! in Kratos' order (body, then query, then path variables; later ones win).
 
-use kratos_codegen::names::{field_ident, real_oneof};
+use kratos_codegen::names::{field_ident, ident, real_oneof};
 use kratos_codegen::{CodegenError, Result, RustPaths};
 use kratos_path_template::Template;
 use proc_macro2::TokenStream;
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::form::FormFns;
 use crate::rule::Route;
@@ -82,7 +82,7 @@ pub(crate) fn bind_body(
                     )));
                 }
             };
-            let ident = format_ident_raw(&field_ident(&field));
+            let ident = ident(&field_ident(&field));
             if is_http_body(&inner) {
                 let raw = raw_http_body(&rust_type(paths, inner.full_name(), package));
                 stmts.extend(quote! {
@@ -209,12 +209,4 @@ pub(crate) fn rust_type(paths: &RustPaths, full_name: &str, package: &str) -> To
     let path = paths.resolve(full_name, package);
     path.parse()
         .unwrap_or_else(|_| quote! { compile_error!("unrepresentable type path") })
-}
-
-/// An identifier that may be raw (`r#type`).
-pub(crate) fn format_ident_raw(name: &str) -> proc_macro2::Ident {
-    match name.strip_prefix("r#") {
-        Some(raw) => proc_macro2::Ident::new_raw(raw, proc_macro2::Span::call_site()),
-        None => format_ident!("{}", name),
-    }
 }

@@ -1,7 +1,7 @@
 //! The typed HTTP client generated per service: `<Service>HttpClient`, one method per RPC with
 //! an HTTP rule, calling its primary rule (Kratos' client uses the primary rule too).
 
-use kratos_codegen::names::{field_ident, real_oneof, to_upper_camel};
+use kratos_codegen::names::{field_ident, ident, real_oneof, upper_camel_word};
 use kratos_path_template::{Segment, Template};
 use proc_macro2::TokenStream;
 use prost_reflect::{
@@ -10,7 +10,7 @@ use prost_reflect::{
 use quote::{format_ident, quote};
 
 use crate::Options;
-use crate::bind::{format_ident_raw, is_http_body, rust_type};
+use crate::bind::{is_http_body, rust_type};
 use crate::form::FormFns;
 use crate::rule::Route;
 use crate::service::raw_reply;
@@ -38,10 +38,7 @@ pub(crate) fn generate(
     forms: &mut FormFns<'_>,
     warnings: &mut Vec<String>,
 ) -> TokenStream {
-    let client = format_ident!(
-        "{}HttpClient",
-        to_upper_camel(service.name()).trim_start_matches("r#")
-    );
+    let client = ident(&format!("{}HttpClient", upper_camel_word(service.name())));
     let mut fns = TokenStream::new();
     for m in methods {
         match method(m, package, options, forms) {
@@ -182,7 +179,7 @@ fn method(
                 .all(|f| !f.is_list() && real_oneof(f).is_none())
             {
                 let pushes = masks.iter().map(|f| {
-                    let ident = format_ident_raw(&field_ident(f));
+                    let ident = ident(&field_ident(f));
                     let json = f.json_name();
                     quote! {
                         if query.is_empty() {
@@ -214,7 +211,7 @@ fn method(
             let field = input
                 .get_field_by_name(name)
                 .ok_or_else(|| format!("body '{name}' is not a field"))?;
-            let ident = format_ident_raw(&field_ident(&field));
+            let ident = ident(&field_ident(&field));
             let Kind::Message(body_msg) = field.kind() else {
                 return Err(format!("body '{name}' is not a message"));
             };
@@ -358,7 +355,7 @@ fn reply_decode(
         && !field.is_map()
         && real_oneof(&field).is_none()
     {
-        let ident = format_ident_raw(&field_ident(&field));
+        let ident = ident(&field_ident(&field));
         let ty = rust_type(&options.paths, m.full_name(), package);
         return Ok(quote! {
             ::core::result::Result::Ok(#output_ty {
@@ -404,7 +401,7 @@ fn var_text(
         .collect::<Vec<_>>()
         .join(".");
     let leaf = fields.last()?;
-    let leaf_ident = format_ident_raw(&field_ident(leaf));
+    let leaf_ident = ident(&field_ident(leaf));
     let closure_var = format_ident!("m{}", fields.len() - 1);
     let owner = if fields.len() == 1 {
         quote! { request }
@@ -421,7 +418,7 @@ fn var_text(
     // Wrap in the intermediate messages, innermost first.
     let mut expr = text;
     for depth in (0..fields.len() - 1).rev() {
-        let field_ident = format_ident_raw(&field_ident(&fields[depth]));
+        let field_ident = ident(&field_ident(&fields[depth]));
         let owner = if depth == 0 {
             quote! { request }
         } else {

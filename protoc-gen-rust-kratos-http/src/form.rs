@@ -1,13 +1,15 @@
 //! Generated form binding: one function per message that sets a field from a key path and its
 //! values (query strings, `x-www-form-urlencoded` bodies and path variables all use it).
 
-use kratos_codegen::names::{field_ident, oneof_type_name, real_oneof, to_snake, to_upper_camel};
+use kratos_codegen::names::{
+    field_ident, ident, oneof_type_name, real_oneof, to_snake, to_upper_camel,
+};
 use kratos_codegen::{RustPaths, WktMapping};
 use proc_macro2::{Ident, TokenStream};
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use quote::{format_ident, quote};
 
-use crate::bind::{format_ident_raw, rust_type};
+use crate::bind::rust_type;
 use crate::on_demand::OnDemand;
 
 /// The form functions of one output file, generated on demand.
@@ -104,7 +106,7 @@ impl<'a> FormFns<'a> {
 
     fn field_body(&mut self, message: &MessageDescriptor, field: &FieldDescriptor) -> TokenStream {
         let name = field.name();
-        let ident = format_ident_raw(&field_ident(field));
+        let ident = ident(&field_ident(field));
         if field.is_map() {
             return self.map_body(field, &ident);
         }
@@ -205,10 +207,10 @@ impl<'a> FormFns<'a> {
         oneof: &prost_reflect::OneofDescriptor,
         field: &FieldDescriptor,
     ) -> (Ident, TokenStream) {
-        let oneof_field = format_ident_raw(&to_snake(oneof.name()));
+        let oneof_field = ident(&to_snake(oneof.name()));
         let module = self.module_of(message);
-        let enum_ident = format_ident_raw(&oneof_type_name(oneof));
-        let variant = format_ident_raw(&to_upper_camel(field.name()));
+        let enum_ident = ident(&oneof_type_name(oneof));
+        let variant = ident(&to_upper_camel(field.name()));
         (oneof_field, quote! { #module::#enum_ident::#variant })
     }
 
@@ -429,7 +431,7 @@ impl<'a> FormEncoders<'a> {
     }
 
     fn field(&mut self, field: &FieldDescriptor) -> TokenStream {
-        let ident = format_ident_raw(&field_ident(field));
+        let ident = ident(&field_ident(field));
         let json = field.json_name().to_string();
         if field.is_map() {
             let Kind::Message(entry) = field.kind() else {
@@ -497,17 +499,17 @@ impl<'a> FormEncoders<'a> {
         message: &MessageDescriptor,
         oneof: &prost_reflect::OneofDescriptor,
     ) -> TokenStream {
-        let oneof_field = format_ident_raw(&to_snake(oneof.name()));
+        let oneof_field = ident(&to_snake(oneof.name()));
         let type_path = self.paths.resolve(message.full_name(), self.package);
         let module = match type_path.rsplit_once("::") {
             Some((parent, _)) => format!("{parent}::{}", to_snake(message.name())),
             None => to_snake(message.name()),
         };
         let module: TokenStream = module.parse().unwrap_or_default();
-        let enum_ident = format_ident_raw(&oneof_type_name(oneof));
+        let enum_ident = ident(&oneof_type_name(oneof));
         let mut arms = TokenStream::new();
         for field in oneof.fields() {
-            let variant = format_ident_raw(&to_upper_camel(field.name()));
+            let variant = ident(&to_upper_camel(field.name()));
             let json = field.json_name().to_string();
             let body = match field.kind() {
                 Kind::Message(inner) if !is_wkt(&inner) => {

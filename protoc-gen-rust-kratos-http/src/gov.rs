@@ -4,14 +4,14 @@
 
 use kratos_codegen::RustPaths;
 use kratos_codegen::names::{
-    field_ident, go_camel_case, is_option_field, oneof_type_name, real_oneof, to_snake,
+    field_ident, go_camel_case, ident, is_option_field, oneof_type_name, real_oneof, to_snake,
     to_upper_camel,
 };
 use proc_macro2::{Ident, TokenStream};
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use quote::quote;
 
-use crate::bind::{format_ident_raw, rust_type};
+use crate::bind::rust_type;
 use crate::on_demand::OnDemand;
 
 /// The Go type name of a message: nested names joined with `_` (`Outer_Inner`).
@@ -118,7 +118,7 @@ impl<'a> GoViews<'a> {
     }
 
     fn field(&mut self, field: &FieldDescriptor) -> TokenStream {
-        let ident = format_ident_raw(&field_ident(field));
+        let ident = ident(&field_ident(field));
         if field.is_map() {
             return quote! { G::Map };
         }
@@ -144,18 +144,18 @@ impl<'a> GoViews<'a> {
         oneof: &prost_reflect::OneofDescriptor,
     ) -> TokenStream {
         let go_name = go_camel_case(oneof.name());
-        let oneof_field = format_ident_raw(&to_snake(oneof.name()));
+        let oneof_field = ident(&to_snake(oneof.name()));
         let type_path = self.paths.resolve(message.full_name(), self.package);
         let module = match type_path.rsplit_once("::") {
             Some((parent, _)) => format!("{parent}::{}", to_snake(message.name())),
             None => to_snake(message.name()),
         };
         let module: TokenStream = module.parse().unwrap_or_default();
-        let enum_ident = format_ident_raw(&oneof_type_name(oneof));
+        let enum_ident = ident(&oneof_type_name(oneof));
         let arms: Vec<TokenStream> = oneof
             .fields()
             .map(|f| {
-                let variant = format_ident_raw(&to_upper_camel(f.name()));
+                let variant = ident(&to_upper_camel(f.name()));
                 let member = go_camel_case(f.name());
                 let value = self.scalar(&f, quote! { v });
                 quote! {

@@ -53,6 +53,7 @@ pub const PARAMS: &[ParamSpec] = &[
 /// Generates the HTTP code for every file of the request, one output file per package.
 pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
     let options = Options::from_params(&Params::parse(request.parameter(), PARAMS)?)?;
+    request.check_rust_names()?;
     let mut by_package: BTreeMap<String, Vec<FileDescriptor>> = BTreeMap::new();
     for file in request.files_to_generate() {
         by_package

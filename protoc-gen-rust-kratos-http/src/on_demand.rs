@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use kratos_codegen::names::to_snake;
+use kratos_codegen::names::{ident, snake_word};
 use proc_macro2::Ident;
 use prost_reflect::MessageDescriptor;
-use quote::format_ident;
 
 /// The functions of one kind (`__form_*`, `__gov_*`, ...) of one output file.
 pub(crate) struct OnDemand {
@@ -36,14 +35,14 @@ impl OnDemand {
         let mangled = message
             .full_name()
             .split('.')
-            .map(|p| to_snake(p).trim_start_matches("r#").to_string())
+            .map(snake_word)
             .collect::<Vec<_>>()
             .join("_");
-        let ident = format_ident!("{}{}{}", self.prefix, mangled, self.suffix);
+        let name = ident(&format!("{}{}{}", self.prefix, mangled, self.suffix));
         self.names
-            .insert(message.full_name().to_string(), ident.clone());
+            .insert(message.full_name().to_string(), name.clone());
         self.pending.push(message.clone());
-        ident
+        name
     }
 
     /// The next message whose function is still to be generated.

@@ -3,7 +3,9 @@
 
 use kratos_codegen::comments::{FileComments, doc_attrs};
 use kratos_codegen::names::real_oneof;
-use kratos_codegen::names::{to_shouty_snake, to_snake, to_upper_camel, tonic_snake};
+use kratos_codegen::names::{
+    ident, snake_word, to_shouty_snake, to_snake, to_upper_camel, tonic_snake, upper_camel_word,
+};
 use kratos_codegen::{CodegenError, Result};
 use kratos_path_template::Template;
 use proc_macro2::TokenStream;
@@ -11,7 +13,7 @@ use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MethodDescriptor, Ser
 use quote::{format_ident, quote};
 
 use crate::Options;
-use crate::bind::{Site, bind_body, format_ident_raw, is_http_body, rust_type};
+use crate::bind::{Site, bind_body, is_http_body, rust_type};
 use crate::client;
 use crate::form::FormFns;
 use crate::rule::{self, Route};
@@ -62,12 +64,12 @@ fn generate_service(
         let element = format!("method {}", method.full_name());
         let routes = rule::routes(&method, &element, &options.omitempty_prefix)?;
         let stream = method.is_server_streaming();
-        let operation_const = format_ident!(
+        let operation_const = ident(&format!(
             "OPERATION_{}_{}",
             to_shouty_snake(service.name()),
             to_shouty_snake(method.name())
-        );
-        let fn_ident = format_ident_raw(&to_snake(method.name()));
+        ));
+        let fn_ident = ident(&to_snake(method.name()));
         if method.is_client_streaming() {
             if routes.is_some() {
                 warnings.push(format!(
@@ -126,7 +128,7 @@ fn generate_service(
         return Ok(TokenStream::new());
     }
 
-    let trait_ident = format_ident_raw(&to_upper_camel(service.name()));
+    let trait_ident = ident(&to_upper_camel(service.name()));
     let mut out = TokenStream::new();
     for plan in &plans {
         let konst = &plan.operation_const;
@@ -282,8 +284,8 @@ fn http_registration(
     trait_ident: &proc_macro2::Ident,
     warnings: &mut Vec<String>,
 ) -> Result<TokenStream> {
-    let service_snake = to_snake(service.name());
-    let register = format_ident!("register_{}_http_server", service_snake);
+    let service_snake = snake_word(service.name());
+    let register = ident(&format!("register_{service_snake}_http_server"));
     let mut routes = TokenStream::new();
     let mut binders = TokenStream::new();
     for plan in plans {
@@ -296,19 +298,15 @@ fn http_registration(
             let template = Template::parse(&route.path)
                 .map_err(|e| CodegenError::proto(file_name, &element, e.to_string()))?;
             check_route(file_name, &element, route, &plan.method, warnings)?;
-            let bind_fn = format_ident!(
-                "__bind_{}_{}_{}",
-                service_snake.trim_start_matches("r#"),
-                to_snake(plan.method.name()).trim_start_matches("r#"),
-                i
-            );
+            let bind_fn = ident(&format!(
+                "__bind_{service_snake}_{}_{i}",
+                snake_word(plan.method.name()),
+            ));
             let input = rust_type(&options.paths, plan.method.input().full_name(), package);
-            let reply_fn_ident = format_ident!(
-                "__reply_{}_{}_{}",
-                service_snake.trim_start_matches("r#"),
-                to_snake(plan.method.name()).trim_start_matches("r#"),
-                i
-            );
+            let reply_fn_ident = ident(&format!(
+                "__reply_{service_snake}_{}_{i}",
+                snake_word(plan.method.name()),
+            ));
             // How the reply is sent: events, raw (a whole `google.api.HttpBody`), or encoded.
             let (register_fn, reply_arg) = if plan.stream {
                 (format_ident!("route_stream"), TokenStream::new())
@@ -479,7 +477,7 @@ fn reply_encoder(
             )
         }
         Some(field) => {
-            let ident = format_ident_raw(&kratos_codegen::names::field_ident(&field));
+            let ident = ident(&kratos_codegen::names::field_ident(&field));
             let (json, proto) = (field.json_name(), field.name());
             // Any other field: its proto3 JSON value, written by the reply's own serializer.
             let value = quote! { codec.encode_field(reply, #json, #proto) };
@@ -559,14 +557,16 @@ fn grpc_adapter(
     options: &Options,
     trait_ident: &proc_macro2::Ident,
 ) -> TokenStream {
+    // tonic-build names its module and server after prost's name of the service (`Self_`
+    // for `Self`: `self__server::Self_Server`); ours embed the plain word.
     let upper = to_upper_camel(service.name());
-    let tonic_mod = format_ident!("{}_server", tonic_snake(upper.trim_start_matches("r#")));
-    let tonic_server = format_ident!("{}Server", upper.trim_start_matches("r#"));
-    let adapter = format_ident!("{}GrpcAdapter", upper.trim_start_matches("r#"));
-    let register = format_ident!(
+    let tonic_mod = ident(&format!("{}_server", tonic_snake(&upper)));
+    let tonic_server = ident(&format!("{upper}Server"));
+    let adapter = ident(&format!("{}GrpcAdapter", upper_camel_word(service.name())));
+    let register = ident(&format!(
         "register_{}_grpc_server",
-        to_snake(service.name()).trim_start_matches("r#")
-    );
+        snake_word(service.name())
+    ));
     let fields = plans.iter().map(|p| {
         let name = &p.fn_ident;
         let input = request_type(p, package, options);
@@ -616,7 +616,7 @@ fn grpc_adapter(
         };
         // tonic names a reply stream's type after the method: `<Method>Stream`.
         let (stream_decl, reply_ty) = if p.stream {
-            let stream_ty = format_ident!("{}Stream", p.method.name());
+            let stream_ty = ident(&format!("{}Stream", p.method.name()));
             (
                 quote! { type #stream_ty = ::kratos::__codegen::grpc::StatusStream<#output>; },
                 quote! { Self::#stream_ty },

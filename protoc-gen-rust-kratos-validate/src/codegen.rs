@@ -1,7 +1,7 @@
 //! Code generation: one `Check` and one `Validate` implementation per message, with the rule
 //! checks in Go PGV's order and Go PGV's messages.
 
-use kratos_codegen::names::{oneof_type_name, real_oneof, to_snake, to_upper_camel};
+use kratos_codegen::names::{ident, oneof_type_name, real_oneof, to_snake, to_upper_camel};
 use kratos_codegen::{CodegenError, Result, RustPaths, WktMapping};
 use proc_macro2::{Literal, TokenStream};
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor, Value};
@@ -602,11 +602,11 @@ impl Gen<'_> {
         };
         let enum_path = syn_path(&format!("{module}::{}", oneof_type_name(oneof)))?;
         let field_name = to_snake(oneof.name());
-        let field_ident = syn_ident(&field_name)?;
+        let field_ident = ident(&field_name);
         let mut arms = TokenStream::new();
         let mut any = false;
         for field in oneof.fields() {
-            let variant = syn_ident(&to_upper_camel(field.name()))?;
+            let variant = ident(&to_upper_camel(field.name()));
             let site = self.site(msg_go, &field, file);
             let rules = self.rules_of(&field);
             let body = self.singular_value(&field, rules.as_ref(), &site, package, true)?;
@@ -656,7 +656,7 @@ impl Gen<'_> {
     ) -> Result<TokenStream> {
         let site = self.site(msg_go, field, file);
         let rules = self.rules_of(field);
-        let ident = syn_ident(&to_snake(field.name()))?;
+        let ident = ident(&to_snake(field.name()));
         if field.is_map() {
             return self.map(field, rules.as_ref(), &site, package, quote!(&self.#ident));
         }
@@ -708,7 +708,7 @@ impl Gen<'_> {
                 let val = if in_oneof {
                     MsgVal::Present(quote!(__x))
                 } else {
-                    let ident = syn_ident(&to_snake(field.name()))?;
+                    let ident = ident(&to_snake(field.name()));
                     if field.containing_oneof().is_some() {
                         MsgVal::OptionalSet(quote!(&self.#ident))
                     } else {
@@ -1969,10 +1969,6 @@ fn syn_type(path: &str) -> Result<TokenStream> {
 
 fn syn_path(path: &str) -> Result<TokenStream> {
     syn_type(path)
-}
-
-fn syn_ident(name: &str) -> Result<TokenStream> {
-    syn_type(name)
 }
 
 /// Parsing Rust paths into tokens without a syn dependency: the token stream parser of

@@ -39,6 +39,7 @@ pub const PARAMS: &[ParamSpec] = &[ParamSpec::single("wkt"), ParamSpec::repeated
 /// Generates the validation code for every file of the request, one output file per package.
 pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
     let params = Params::parse(request.parameter(), PARAMS)?;
+    request.check_rust_names()?;
     let wkt = match params.choice("wkt", &["pbjson", "prost"], "pbjson")? {
         "prost" => WktMapping::Prost,
         _ => WktMapping::Pbjson,

@@ -81,3 +81,65 @@ message GetRequest { string name = 1; }
          '/v1/users/{id}' names field 'id': message demo.v1.GetRequest has no field 'id'"
     );
 }
+
+/// Issue 20: a name made only of underscores has no Rust name (prost-build panics on it); the
+/// build reports the file and element instead, for every kind of element.
+#[test]
+fn names_made_only_of_underscores_are_errors_not_panics() {
+    for (body, element) in [
+        ("message _ { string name = 1; }", "message demo.v1._"),
+        ("message M { string __ = 1; }", "field demo.v1.M.__"),
+        (
+            "message M { oneof _ { string a = 1; string b = 2; } }",
+            "oneof demo.v1.M._",
+        ),
+        ("enum _ { A = 0; }", "enum demo.v1._"),
+        ("enum E { E_A = 0; _ = 1; }", "enum demo.v1.E value _"),
+        ("message M { enum __ { M_A = 0; } }", "enum demo.v1.M.__"),
+        (
+            "message M { message _ { int32 x = 1; } }",
+            "message demo.v1.M._",
+        ),
+        (
+            "message M {} service _ { rpc Get(M) returns (M); }",
+            "service demo.v1._",
+        ),
+        (
+            "message M {} service S { rpc __(M) returns (M); }",
+            "method demo.v1.S.__",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("u.proto"),
+            format!("syntax = \"proto3\";\npackage demo.v1;\n{body}\n"),
+        )
+        .unwrap();
+        let err = compile(dir.path(), "u.proto").unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "u.proto: {element}: a name made only of underscores"
+            )),
+            "{body}: {err}"
+        );
+    }
+}
+
+/// Issue 19: syntaxes prost-reflect does not read are errors naming the file, never a panic.
+#[test]
+fn unsupported_syntaxes_are_errors_not_panics() {
+    for header in [
+        "syntax = \"proto4\";",
+        "edition = \"2023\";",
+        "syntax = \"\";",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("s.proto"),
+            format!("{header}\npackage demo.v1;\nmessage M {{ string name = 1; }}\n"),
+        )
+        .unwrap();
+        let err = compile(dir.path(), "s.proto").unwrap_err().to_string();
+        assert!(err.starts_with("s.proto"), "{header}: {err}");
+    }
+}

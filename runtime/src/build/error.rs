@@ -30,6 +30,15 @@ pub enum BuildError {
     /// pbjson-build failed.
     #[error("pbjson code generation: {0}")]
     Pbjson(String),
+    /// A code generation step of another crate (prost-build, tonic-build, pbjson-build)
+    /// panicked on the protos; its message says what it could not handle.
+    #[error("{step} failed on these protos (it panicked): {message}")]
+    Panicked {
+        /// The step, such as `prost-build/tonic-build`.
+        step: &'static str,
+        /// The panic's message.
+        message: String,
+    },
     /// A kratos generator reported an error.
     #[error("{plugin}: {reason}")]
     Generator {

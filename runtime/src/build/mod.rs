@@ -226,7 +226,7 @@ impl Builder {
         let fds_bytes = compiler.encode_file_descriptor_set();
         let fds = prost_types::FileDescriptorSet::decode(fds_bytes.as_slice())
             .map_err(|e| BuildError::Descriptor(e.to_string()))?;
-        let pool = prost_reflect::DescriptorPool::decode(fds_bytes.as_slice())
+        let pool = kratos_codegen::pool_from_file_descriptor_set(&fds_bytes)
             .map_err(|e| BuildError::Descriptor(e.to_string()))?;
         let packages: BTreeSet<String> = files
             .iter()
@@ -234,8 +234,29 @@ impl Builder {
             .map(|f| f.package_name().to_string())
             .collect();
 
-        self.run_prost_and_tonic(fds, &out_dir)?;
-        self.run_pbjson(&fds_bytes, &pool, &packages, &out_dir)?;
+        // A name made only of underscores has no Rust name: prost-build panics on it. Refuse
+        // it first, naming the file and element, like the generators do.
+        for file in pool.files() {
+            kratos_codegen::names::check_rust_names(&file).map_err(|e| match e {
+                kratos_codegen::CodegenError::Proto {
+                    file,
+                    element,
+                    reason,
+                } => BuildError::Proto {
+                    location: file,
+                    message: format!("{element}: {reason}"),
+                },
+                other => BuildError::Descriptor(other.to_string()),
+            })?;
+        }
+        // prost-build, tonic-build and pbjson-build panic on some legal protos; a build script
+        // gets their failure as an error instead.
+        guard("prost-build/tonic-build", || {
+            self.run_prost_and_tonic(fds, &out_dir)
+        })?;
+        guard("pbjson-build", || {
+            self.run_pbjson(&fds_bytes, &pool, &packages, &out_dir)
+        })?;
         let mut generated: Vec<String> = Vec::new();
         for generator in &self.generators {
             let names = self.run_generator(*generator, &pool, &files, &out_dir)?;
@@ -316,6 +337,7 @@ impl Builder {
             if path.exists() {
                 pbjson_fix::emit_null_message_fields(&path, pool, package)?;
                 pbjson_fix::open_enums(&path)?;
+                pbjson_fix::escape_reserved_gen(&path)?;
                 rewrite_crate_paths(&path, &["serde", "pbjson"])?;
             }
         }
@@ -369,10 +391,11 @@ impl Builder {
             plugin: plugin.name,
             reason: e.to_string(),
         })?;
-        let output = (plugin.generate)(&request).map_err(|e| BuildError::Generator {
-            plugin: plugin.name,
-            reason: e.to_string(),
-        })?;
+        let output =
+            kratos_codegen::generate(plugin, &request).map_err(|e| BuildError::Generator {
+                plugin: plugin.name,
+                reason: e.to_string(),
+            })?;
         for warning in &output.warnings {
             println!("cargo:warning={}: {warning}", plugin.name);
         }
@@ -412,6 +435,22 @@ fn rewrite_crate_paths(path: &Path, crates: &[&str]) -> Result<(), BuildError> {
         std::fs::write(path, rewritten).map_err(write_error)?;
     }
     Ok(())
+}
+
+/// Runs a code generation step of another crate, turning a panic into
+/// [`BuildError::Panicked`].
+fn guard<T>(
+    step: &'static str,
+    run: impl FnOnce() -> Result<T, BuildError>,
+) -> Result<T, BuildError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(BuildError::Panicked { step, message })
+    })
 }
 
 /// Writes `<package>.kratos.rs` for each package: the `include!`s of every file generated for

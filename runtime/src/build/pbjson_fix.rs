@@ -86,6 +86,81 @@ const INVALID_VARIANT: &str =
     ".map_err(|_| serde::ser::Error::custom(format!(\"Invalid variant {}\", ";
 
 /// Rewrites every failing enum conversion of the serialisers in `source` (see the module docs).
+/// Reserved `gen`: pbjson-build 0.9 escapes identifiers with prost-build's keyword list minus
+/// `gen`, which Rust 2024 reserves, so a field, oneof or message named `gen` gives `self.gen`,
+/// `gen: ...` and `gen::Type` where prost wrote `r#gen`. Rule: every identifier token `gen`
+/// outside string literals and comments becomes `r#gen` (pbjson's own locals are `gen__`, and
+/// the JSON names are string literals, so nothing else matches). Likewise pbjson names an enum
+/// value `Self` (`self`, `SELF`, or `KIND_SELF` in enum `Kind`) `Kind::Self`, which is not a
+/// path Rust accepts; prost names the variant `Self_`, so every `::Self` becomes `::Self_`.
+pub(super) fn escape_reserved_gen(path: &Path) -> Result<(), BuildError> {
+    let source = std::fs::read_to_string(path).map_err(|e| BuildError::Write {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    if let Some(patched) = raw_gen_identifiers(&source) {
+        std::fs::write(path, patched).map_err(|e| BuildError::Write {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    }
+    Ok(())
+}
+
+/// `source` with each bare identifier `gen` written `r#gen` and each `::Self` written
+/// `::Self_`, or `None` when it has neither.
+fn raw_gen_identifiers(source: &str) -> Option<String> {
+    let bytes = source.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = String::with_capacity(source.len());
+    let mut changed = false;
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // A string literal (pbjson writes no raw strings in code, only in doc attributes
+                // it does not emit): skip to the closing quote, honouring escapes.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b if is_ident(b) => {
+                let start = i;
+                while i < bytes.len() && is_ident(bytes[i]) {
+                    i += 1;
+                }
+                let raw_prefix = start >= 2 && &bytes[start - 2..start] == b"r#";
+                let after_path = start >= 2 && &bytes[start - 2..start] == b"::";
+                let replacement = match &bytes[start..i] {
+                    b"gen" if !raw_prefix => Some("r#gen"),
+                    b"Self" if after_path => Some("Self_"),
+                    _ => None,
+                };
+                if let Some(replacement) = replacement {
+                    out.push_str(&source[copied..start]);
+                    out.push_str(replacement);
+                    copied = i;
+                    changed = true;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&source[copied.min(source.len())..]);
+    Some(out)
+}
+
 pub(super) fn open_enums(path: &Path) -> Result<(), BuildError> {
     let source = std::fs::read_to_string(path).map_err(|e| BuildError::Write {
         path: path.to_path_buf(),
@@ -208,7 +283,27 @@ fn unexpected(element: &str, reason: &str) -> BuildError {
 
 #[cfg(test)]
 mod tests {
-    use super::rewrite_open_enums;
+    use super::{raw_gen_identifiers, rewrite_open_enums};
+
+    #[test]
+    fn bare_gen_identifiers_become_raw() {
+        let generated = concat!(
+            "struct_ser.serialize_field(\"gen\", &self.gen)?;\n",
+            "gen: gen__.unwrap_or_default(), // gen stays in comments\n",
+            "let v: gen::Kind = r#gen::Kind::A; \"a \\\" gen\"; regen; gen_x; general\n",
+            "\"SELF\" => Ok(kind::Kind::Self), Self::Kind, Self_\n",
+        );
+        assert_eq!(
+            raw_gen_identifiers(generated).as_deref(),
+            Some(concat!(
+                "struct_ser.serialize_field(\"gen\", &self.r#gen)?;\n",
+                "r#gen: gen__.unwrap_or_default(), // gen stays in comments\n",
+                "let v: r#gen::Kind = r#gen::Kind::A; \"a \\\" gen\"; regen; gen_x; general\n",
+                "\"SELF\" => Ok(kind::Kind::Self_), Self::Kind, Self_\n",
+            ))
+        );
+        assert_eq!(raw_gen_identifiers("self.r#gen; \"gen\"; gen__"), None);
+    }
 
     #[test]
     fn every_failing_enum_conversion_becomes_open() -> Result<(), super::BuildError> {

@@ -2,12 +2,11 @@
 //! file by file with what real protoc writes with the same plugins.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{files_in, path_with, plugin_dir, tool, workspace};
 
 /// The plugins the example's buf.gen.yaml runs, in order, with their options.
 fn example_plugins() -> Vec<(String, Vec<String>)> {
@@ -23,60 +22,16 @@ fn example_plugins() -> Vec<(String, Vec<String>)> {
     plugins
 }
 
-/// Builds the plugin binaries (a no-op when `cargo test --workspace` already built them) and
-/// returns the directory holding them.
-fn plugin_dir(plugins: &[String]) -> PathBuf {
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.arg("build").arg("--quiet").current_dir(workspace());
-    for p in plugins {
-        cmd.arg("-p").arg(p);
-    }
-    let status = cmd.status().unwrap();
-    assert!(status.success(), "cargo build of the plugins failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"));
-    target.join("debug")
-}
-
-fn tool(name: &str) -> PathBuf {
-    let local = workspace().join(".tools/node_modules/.bin").join(name);
-    if local.exists() {
-        local
-    } else {
-        PathBuf::from(name)
-    }
-}
-
-fn files_in(dir: &Path) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().into_string().unwrap(),
-                std::fs::read_to_string(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn buf_generate_writes_the_same_files_as_protoc() {
     let plugins = example_plugins();
     assert_eq!(plugins.len(), 4, "{plugins:?}");
-    let names: Vec<String> = plugins.iter().map(|(name, _)| name.clone()).collect();
+    let names: Vec<&str> = plugins.iter().map(|(name, _)| name.as_str()).collect();
     let bin = plugin_dir(&names);
     let example = workspace().join("examples/buf");
 
     let buf_out = tempfile::tempdir().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with(&bin);
     let output = Command::new(tool("buf"))
         .current_dir(&example)
         .env("PATH", &path)

@@ -3,13 +3,15 @@
 //! Inputs: the test protos with their source mutated at the token level (string literals such
 //! as HTTP templates, bodies and rule values replaced by generated text, numbers by edge
 //! values, identifiers by keywords and other names, lines dropped or repeated) and compiled
-//! into real requests, with random plugin parameters; and byte-level mutations of the encoded
-//! requests.
+//! into real requests, with random plugin parameters; byte-level mutations of the encoded
+//! requests; and structural mutations of their file descriptors (source-code-info spans,
+//! syntax, type names, duplicate names, imports, truncation).
 //!
 //! Properties: no panic (the plugin entry point turns one into an "internal error" reply,
 //! which counts as a failure here); a reply is either an error with no files or a complete
 //! set of files (unique names, Rust that parses, OpenAPI that loads); the same request always
-//! gets the same reply. The binaries write the encoded reply only after generation has
+//! gets the same reply; an invalid descriptor is answered with an error naming one of the
+//! request's files. The binaries write the encoded reply only after generation has
 //! finished (`kratos_codegen::plugin_main`), so no partial output reaches protoc.
 
 use std::path::{Path, PathBuf};
@@ -104,6 +106,102 @@ enum Request {
     },
     /// Raw request bytes for one plugin.
     Raw { bytes: Vec<u8>, plugin: usize },
+    /// A request whose file descriptors were mutated structurally (spans, syntax, type names,
+    /// duplicate names, imports, truncation), for one plugin.
+    Descriptors { bytes: Vec<u8>, plugin: usize },
+}
+
+/// Values for the elements of a source-code-info span.
+const SPAN_VALUES: &[i32] = &[0, 1, 2, 7, 100, -1, -100, i32::MAX, i32::MIN];
+
+/// Syntaxes, supported or not (prost-reflect 0.16 panics on unknown ones).
+const SYNTAXES: &[&str] = &["proto2", "proto3", "editions", "proto4", "", "PROTO3"];
+
+/// Mutates one file descriptor of a seed request the way invalid descriptors differ from valid
+/// ones: source-code-info spans of any length and values, unknown syntaxes, dangling or
+/// foreign type names, duplicated messages, enums, services and fields, dropped imports, and
+/// a truncated encoding. The files are re-encoded with prost-types (options not in it are
+/// dropped), so the generators still run on what stays valid.
+fn mutate_descriptors(u: &mut Unstructured<'_>, seed: &[u8]) -> GenResult<Vec<u8>> {
+    use prost_types::compiler::CodeGeneratorRequest;
+    let Ok(mut request) = CodeGeneratorRequest::decode(seed) else {
+        return Ok(seed.to_vec());
+    };
+    if request.proto_file.is_empty() {
+        return Ok(seed.to_vec());
+    }
+    for _ in 0..u.int_in_range(1..=3)? {
+        let i = u.int_in_range(0..=request.proto_file.len() - 1)?;
+        let file = &mut request.proto_file[i];
+        match u.int_in_range(0..=5)? {
+            0 => {
+                let info = file.source_code_info.get_or_insert_with(Default::default);
+                if info.location.is_empty() {
+                    info.location.push(Default::default());
+                }
+                for _ in 0..u.int_in_range(1..=4)? {
+                    let at = u.int_in_range(0..=info.location.len() - 1)?;
+                    let len = u.int_in_range(0..=5)?;
+                    let mut span = Vec::with_capacity(len);
+                    for _ in 0..len {
+                        span.push(*pick(u, SPAN_VALUES)?);
+                    }
+                    info.location[at].span = span;
+                }
+            }
+            1 => file.syntax = Some(pick(u, SYNTAXES)?.to_string()),
+            2 => {
+                let fields: Vec<&mut prost_types::FieldDescriptorProto> = file
+                    .message_type
+                    .iter_mut()
+                    .flat_map(|m| m.field.iter_mut())
+                    .filter(|f| f.type_name.is_some())
+                    .collect();
+                if !fields.is_empty() {
+                    let at = u.int_in_range(0..=fields.len() - 1)?;
+                    let name = pick(
+                        u,
+                        &[".nope.Missing", "Missing", ".google.protobuf.Nope", "", "."],
+                    )?;
+                    if let Some(field) = fields.into_iter().nth(at) {
+                        field.type_name = Some(name.to_string());
+                    }
+                }
+            }
+            3 => match u.int_in_range(0..=3)? {
+                0 if !file.message_type.is_empty() => {
+                    let m = file.message_type[0].clone();
+                    file.message_type.push(m);
+                }
+                1 if !file.enum_type.is_empty() => {
+                    let e = file.enum_type[0].clone();
+                    file.enum_type.push(e);
+                }
+                2 if !file.service.is_empty() => {
+                    let s = file.service[0].clone();
+                    file.service.push(s);
+                }
+                _ => {
+                    if let Some(m) = file.message_type.iter_mut().find(|m| !m.field.is_empty()) {
+                        let mut f = m.field[0].clone();
+                        f.number = Some(f.number() + 1000);
+                        m.field.push(f);
+                    }
+                }
+            },
+            4 if !file.dependency.is_empty() => {
+                let at = u.int_in_range(0..=file.dependency.len() - 1)?;
+                file.dependency.remove(at);
+            }
+            _ => {}
+        }
+    }
+    let mut bytes = request.encode_to_vec();
+    if u.ratio(1, 5)? && !bytes.is_empty() {
+        let at = u.int_in_range(0..=bytes.len() - 1)?;
+        bytes.truncate(at);
+    }
+    Ok(bytes)
 }
 
 fn testdata() -> PathBuf {
@@ -270,6 +368,13 @@ fn mutate_source(u: &mut Unstructured<'_>, source: &str) -> GenResult<String> {
 
 fn generate(u: &mut Unstructured<'_>, seeds: &[Vec<u8>]) -> GenResult<Request> {
     let plugin = u.int_in_range(0..=PLUGINS.len() - 1)?;
+    if u.ratio(1, 5)? {
+        let seed = pick(u, seeds)?;
+        return Ok(Request::Descriptors {
+            bytes: mutate_descriptors(u, seed)?,
+            plugin,
+        });
+    }
     if u.ratio(1, 4)? {
         let seed = pick(u, seeds)?;
         return Ok(Request::Raw {
@@ -348,7 +453,7 @@ fn check_response(plugin: &Plugin, response: &CodeGeneratorResponse) -> fuzz::Ou
 
 fn check(request: &Request) -> fuzz::Outcome {
     let (plugin, run): (&Plugin, Box<dyn Fn() -> CodeGeneratorResponse>) = match request {
-        Request::Raw { bytes, plugin } => {
+        Request::Raw { bytes, plugin } | Request::Descriptors { bytes, plugin } => {
             let p = PLUGINS[*plugin];
             (p, Box::new(move || kratos_codegen::execute(p, bytes).0))
         }
@@ -370,6 +475,24 @@ fn check(request: &Request) -> fuzz::Outcome {
     };
     let first = run();
     let outcome = check_response(plugin, &first)?;
+    // An invalid descriptor is reported against a file of the request, by name.
+    if let (Request::Descriptors { bytes, .. }, Some(error)) = (request, &first.error)
+        && let Some((file, _)) = error.split_once(": cannot load the file descriptor")
+        && !String::from_utf8_lossy(bytes).contains(file)
+    {
+        return Err(format!(
+            "a descriptor error names no file of the request: {error}"
+        ));
+    }
+    let outcome = match (request, &first.error) {
+        (Request::Descriptors { .. }, Some(e))
+            if e.contains(": cannot load the file descriptor") =>
+        {
+            "descriptors: invalid file named".to_string()
+        }
+        (Request::Descriptors { .. }, _) => format!("descriptors: {outcome}"),
+        _ => outcome,
+    };
     if run().encode_to_vec() != first.encode_to_vec() {
         return Err("the same request got a different reply".into());
     }
@@ -404,6 +527,12 @@ fn plugins_reply_with_an_error_or_complete_files() {
         corpus,
     }
     .run(|u, _| generate(u, &seeds), check);
+    // Structural descriptor mutations reach prost-reflect's validation (unknown syntaxes,
+    // bad spans, dangling names, duplicates) and are answered with errors naming the file.
+    assert!(
+        report.count("descriptors: invalid file named") > 10,
+        "{report:?}"
+    );
     // Mutated protos still compile often enough to reach the generators, and each plugin both
     // generates files and refuses some requests.
     for plugin in PLUGINS {
