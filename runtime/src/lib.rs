@@ -14,6 +14,9 @@
 //!   calls.
 //! - `config` (feature `config`): Kratos' configuration model: files, environment, etcd and
 //!   Consul KV merged, typed, watched and swapped atomically.
+//! - `log` (feature `log`, default): the tracing subscriber `App` installs (text or JSON
+//!   lines, runtime-changeable level, key redaction); `trace` (feature `otel`):
+//!   OpenTelemetry spans per call and OTLP export.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
 //! - `build` (feature `build`): the build.rs integration, no protoc needed.
 //!
@@ -27,6 +30,8 @@ pub mod context;
 pub mod errors;
 pub mod health;
 pub mod json;
+#[cfg(feature = "log")]
+pub mod log;
 pub mod metadata;
 pub mod middleware;
 mod open_enum;
@@ -35,6 +40,8 @@ mod panic;
 pub mod registry;
 pub mod selector;
 pub mod stream;
+#[cfg(feature = "otel")]
+pub mod trace;
 pub mod transport;
 pub mod types;
 pub mod validate;

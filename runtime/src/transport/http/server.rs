@@ -442,7 +442,7 @@ impl crate::transport::Server for Server {
                 Running::spawn(listener, options, move |_, _| service.clone())
             };
             self.running = Some(running);
-            tracing::info!(address = %local, "http server listening");
+            tracing::info!(address = %local, "[HTTP] server listening on: {local}");
             Ok(local)
         })
     }

@@ -145,7 +145,13 @@ where
             };
             // Binding runs before the chain but its outcome goes through it, so middleware
             // see binding failures too (Kratos skips middleware on them: issue #3815).
-            let ctx = Context::http(self.operation, self.path_template, parts.headers);
+            let info = crate::context::RequestInfo {
+                method: Some(parts.method),
+                target: Some(parts.uri),
+                peer: None,
+            };
+            let ctx = Context::http(self.operation, self.path_template, parts.headers)
+                .with_request_info(info);
             let result = self.endpoint.call_bound(ctx.clone(), bound).await;
             let headers = ctx.take_reply_headers();
             match (result, &self.reply) {
