@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::{EnvFilter, Layer as _, Registry, reload};
+use tracing_subscriber::{EnvFilter, Registry, reload};
 
 mod layer;
 
@@ -246,20 +246,19 @@ impl Logger {
         let filter = self.filter()?;
         let directives = filter.to_string();
         let (filter, reload) = reload::Layer::new(filter);
+        let handle = LogHandle {
+            reload,
+            current: Arc::new(Mutex::new(directives)),
+        };
         let layer = LogLayer::new(
             self.format,
             self.filter_keys.into(),
             &self.service,
             self.writer.clone(),
-        )
-        .with_filter(filter);
-        let registry = Registry::default().with(layer);
-        let handle = LogHandle {
-            reload,
-            current: Arc::new(Mutex::new(directives)),
-        };
+        );
         #[cfg(feature = "otel")]
-        let dispatch = {
+        {
+            use tracing_subscriber::Layer as _;
             let mut tracer = self.tracer;
             if tracer.is_none() && self.trace_from_env {
                 // The service name falls back to the logger's (the App's name).
@@ -268,20 +267,32 @@ impl Logger {
                     Err(e) => eprintln!("kratos: spans are not exported: {e}"),
                 }
             }
-            // Spans and events at info and above go to OpenTelemetry (not the per-call log
-            // events: their span has the outcome already), whatever the log level.
-            let otel = tracer.map(|provider| {
-                crate::trace::layer(&provider).with_filter(
-                    tracing_subscriber::filter::Targets::new()
-                        .with_default(tracing::Level::INFO)
-                        .with_target(ACCESS_TARGET, tracing_subscriber::filter::LevelFilter::OFF),
-                )
-            });
-            Dispatch::new(registry.with(otel))
-        };
-        #[cfg(not(feature = "otel"))]
-        let dispatch = Dispatch::new(registry);
-        Ok((dispatch, handle))
+            if let Some(provider) = tracer {
+                // Each layer filters on its own: the log level does not decide which calls
+                // are traced. Spans and events at info and above go to OpenTelemetry, except
+                // the per-call log events (the call's span has their outcome already).
+                //
+                // The OpenTelemetry filter is a dynamic one on purpose: every callsite then
+                // asks the filters each time it is hit, so no decision is ever taken from a
+                // filter state left by an `enabled!` check (tracing-subscriber keeps the
+                // per-layer answers of `enabled!` until the next span or event, which would
+                // otherwise apply them to a callsite that skips the check).
+                let otel_filter = tracing_subscriber::filter::filter_fn(|meta| {
+                    *meta.level() <= tracing::Level::INFO
+                        && !(meta.is_event() && meta.target() == ACCESS_TARGET)
+                })
+                .with_max_level_hint(tracing::Level::INFO);
+                let subscriber = Registry::default()
+                    .with(layer.with_filter(filter))
+                    .with(crate::trace::layer(&provider).with_filter(otel_filter));
+                return Ok((Dispatch::new(subscriber), handle));
+            }
+        }
+        // One layer: its level filter applies to the whole subscriber.
+        Ok((
+            Dispatch::new(Registry::default().with(filter).with(layer)),
+            handle,
+        ))
     }
 
     /// Installs the subscriber as the global default.
