@@ -142,3 +142,138 @@ fn stack(err: &Error) -> String {
     }
     text
 }
+
+#[cfg(all(test, feature = "log"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::context::{Context, Kind};
+    use crate::log::{Format, Logger};
+    use crate::middleware::chain;
+
+    /// A request counting how often it is formatted.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl std::fmt::Debug for Counted {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            f.write_str("Counted")
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        fn json(&self) -> Vec<serde_json::Value> {
+            String::from_utf8(self.0.lock().unwrap().clone())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        }
+    }
+
+    fn handler(fail: bool) -> Handler {
+        Handler::new(move |_ctx, req| async move {
+            if fail {
+                Err(Error::new(403, "DENIED", "no").with_cause(std::io::Error::other("disk")))
+            } else {
+                Ok(req)
+            }
+        })
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_disabled_access_log_formats_nothing() {
+        let formatted = Arc::new(AtomicUsize::new(0));
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let (handle, _guard) = Logger::new()
+            .format(Format::Json)
+            .level("info,kratos::access=off")
+            .writer(move || writer.clone())
+            .set_default()
+            .unwrap();
+        let h = chain(&[logging()], handler(false));
+        let ctx = || Context::new(Kind::Http, "/a.B/C", Default::default());
+        h.call(ctx(), Message::new(Counted(formatted.clone())))
+            .await
+            .unwrap();
+        assert_eq!(formatted.load(Ordering::SeqCst), 0);
+        assert!(lines.json().is_empty());
+        // Turned on while running: the next call is formatted once and logged.
+        handle.set_level("info").unwrap();
+        h.call(ctx(), Message::new(Counted(formatted.clone())))
+            .await
+            .unwrap();
+        assert_eq!(formatted.load(Ordering::SeqCst), 1);
+        assert_eq!(lines.json().len(), 1);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_event_per_call_with_kratos_keys_on_both_sides() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let (_handle, _guard) = Logger::new()
+            .format(Format::Json)
+            .level("info")
+            .writer(move || writer.clone())
+            .set_default()
+            .unwrap();
+        let redacting = Logging::new()
+            .redact_args(|req| match req.downcast_ref::<String>() {
+                Some(s) => format!("{} chars", s.len()),
+                None => "?".into(),
+            })
+            .build();
+        let server = Context::new(Kind::Grpc, "/a.B/C", Default::default());
+        chain(&[logging()], handler(false))
+            .call(server, Message::new("hello".to_string()))
+            .await
+            .unwrap();
+        let client = Context::client(Kind::Http, "/a.B/D", Default::default(), Default::default());
+        chain(&[redacting], handler(true))
+            .call(client, Message::new("secret".to_string()))
+            .await
+            .unwrap_err();
+        let lines = lines.json();
+        assert_eq!(lines.len(), 2);
+        let (ok, failed) = (&lines[0], &lines[1]);
+        assert_eq!(ok["level"], "INFO");
+        assert_eq!(ok["target"], ACCESS_TARGET);
+        assert_eq!(ok["kind"], "server");
+        assert_eq!(ok["component"], "grpc");
+        assert_eq!(ok["operation"], "/a.B/C");
+        assert_eq!(ok["args"], "\"hello\"");
+        assert_eq!(ok["code"], 200);
+        assert_eq!(ok["reason"], "");
+        assert_eq!(ok["stack"], "");
+        assert!(ok["latency"].as_f64().unwrap() >= 0.0);
+        assert_eq!(failed["level"], "ERROR");
+        assert_eq!(failed["kind"], "client");
+        assert_eq!(failed["component"], "http");
+        assert_eq!(failed["args"], "6 chars");
+        assert_eq!(failed["code"], 403);
+        assert_eq!(failed["reason"], "DENIED");
+        let stack = failed["stack"].as_str().unwrap();
+        assert!(
+            stack.contains("no") && stack.ends_with("caused by: disk"),
+            "{stack}"
+        );
+    }
+}
