@@ -147,9 +147,10 @@ impl Logger {
     }
 
     /// [`Logger::new`] with the format from `KRATOS_LOG_FORMAT` (`json` or `text`; another
-    /// value is ignored), and, with the feature `otel`, span export configured by the
-    /// `OTEL_*` variables when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
-    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set (see [`crate::trace`]).
+    /// value is ignored), and, with the feature `otel`, the OpenTelemetry layer: spans are
+    /// exported as the `OTEL_*` variables say when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set (see [`crate::trace`]), and otherwise
+    /// only given ids, so that log lines still carry the trace id of each call.
     pub fn from_env() -> Self {
         let mut logger = Logger::new();
         if let Some(format) = std::env::var(FORMAT_ENV)
@@ -262,9 +263,15 @@ impl Logger {
             let mut tracer = self.tracer;
             if tracer.is_none() && self.trace_from_env {
                 // The service name falls back to the logger's (the App's name).
+                // Without an endpoint, spans still get ids (and continue the caller's
+                // trace), so log lines carry trace ids; nothing is exported.
                 match crate::trace::provider_from_env(&self.service.name) {
-                    Ok(provider) => tracer = provider,
-                    Err(e) => eprintln!("kratos: spans are not exported: {e}"),
+                    Ok(Some(provider)) => tracer = Some(provider),
+                    Ok(None) => tracer = Some(crate::trace::local_provider()),
+                    Err(e) => {
+                        eprintln!("kratos: spans are not exported: {e}");
+                        tracer = Some(crate::trace::local_provider());
+                    }
                 }
             }
             if let Some(provider) = tracer {

@@ -317,6 +317,14 @@ pub fn provider_from_env(
         .transpose()
 }
 
+/// A provider exporting nothing: spans get ids (continuing the caller's trace, sampled as
+/// the caller decided, else sampled) for log lines and propagation only.
+pub fn local_provider() -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_sampler(SamplerSetting::ParentBasedAlwaysOn.sampler())
+        .build()
+}
+
 /// The `tracing` layer turning spans into OpenTelemetry spans of `provider`'s tracer (what
 /// [`crate::log::Logger::tracer_provider`] adds; for a subscriber of one's own).
 pub fn layer<S>(
