@@ -12,7 +12,7 @@
 //! [`App`](crate::App) installs a [`Logger::from_env`] subscriber with its id, name and
 //! version when none is set (opt out with [`App::default_subscriber`](crate::App)), so a
 //! service prints its listening addresses and one line per call (with the
-//! [logging middleware](crate::middleware::logging)) without any setup.
+//! [logging middleware](fn@crate::middleware::logging)) without any setup.
 //!
 //! Nothing is formatted for an event no layer wants: the level filter is consulted through
 //! `tracing`'s callsite interest before the event's fields are visited.
