@@ -169,3 +169,30 @@ fn formats_and_levels_parse_with_clear_errors() {
     let err = Logger::new().level("=[").into_dispatch().unwrap_err();
     assert!(err.to_string().contains("invalid log level '=['"), "{err}");
 }
+
+/// With the OpenTelemetry layer each layer has its own filter: the level still changes at
+/// run time, and events inside a span carry its trace and span ids.
+#[cfg(feature = "otel")]
+#[test]
+fn with_tracing_the_level_changes_and_lines_carry_trace_ids() {
+    let capture = Capture::default();
+    let (handle, _guard) = capture
+        .logger()
+        .format(Format::Json)
+        .level("warn")
+        .tracer_provider(crate::trace::local_provider())
+        .set_default()
+        .unwrap();
+    let span = tracing::info_span!("call");
+    span.in_scope(|| tracing::info!("hidden"));
+    handle.set_level("info").unwrap();
+    span.in_scope(|| tracing::info!("shown"));
+    tracing::info!("outside");
+    let lines = capture.json();
+    assert_eq!(lines.len(), 2, "{}", capture.text());
+    assert_eq!(lines[0]["msg"], "shown");
+    let trace = lines[0]["trace.id"].as_str().unwrap();
+    assert_eq!(trace.len(), 32);
+    assert_eq!(lines[0]["span.id"].as_str().unwrap().len(), 16);
+    assert!(lines[1].get("trace.id").is_none(), "{}", lines[1]);
+}
