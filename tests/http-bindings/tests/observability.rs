@@ -365,9 +365,11 @@ async fn one_trace_across_three_services(protocol: Protocol) {
     }
     assert_eq!(a_client.attributes["http.method"], "GET");
     assert_eq!(a_client.attributes["http.target"], "/v1/shelves/s/books/7");
-    // The gRPC server knows its peer; servers know the calling service's name.
-    assert_eq!(c_server.attributes["net.peer.ip"], "127.0.0.1");
-    assert!(c_server.attributes["net.peer.port"].parse::<u16>().is_ok());
+    // Servers know their peer and the calling service's name.
+    for span in [a_server, b_server, c_server] {
+        assert_eq!(span.attributes["net.peer.ip"], "127.0.0.1", "{span:#?}");
+        assert!(span.attributes["net.peer.port"].parse::<u16>().is_ok());
+    }
     for span in [b_server, c_server] {
         assert_eq!(span.attributes["peer.service"], "observed", "{span:#?}");
     }

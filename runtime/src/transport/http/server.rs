@@ -315,6 +315,9 @@ impl Server {
 #[derive(Clone)]
 struct Service {
     router: Arc<Router>,
+    /// The connection's peer (unknown behind tower layers: the layered stack is shared by
+    /// every connection).
+    peer: Option<SocketAddr>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Service {
@@ -324,7 +327,8 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let router = self.router.clone();
-        Box::pin(async move { Ok(dispatch(&router, request).await) })
+        let peer = self.peer;
+        Box::pin(async move { Ok(dispatch(&router, request, peer).await) })
     }
 }
 
@@ -345,7 +349,11 @@ impl tower_service::Service<Request<Incoming>> for Service {
     }
 }
 
-async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body> {
+async fn dispatch(
+    router: &Router,
+    request: Request<Incoming>,
+    peer: Option<SocketAddr>,
+) -> Response<Body> {
     let path = request.uri().path();
     let html = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
     // Kratos' router redirects unclean paths (`//`, `.`, `..`) to their clean form.
@@ -357,7 +365,7 @@ async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body>
         other => Err(other),
     };
     match found {
-        Ok((route, Ok(values))) => route.handler.clone().handle(request, values).await,
+        Ok((route, Ok(values))) => route.handler.clone().handle(request, values, peer).await,
         Ok((_, Err(e))) => {
             let err = Error::new(400, crate::codec::CODEC_REASON, e.to_string());
             response::error(
@@ -425,6 +433,7 @@ impl crate::transport::Server for Server {
             })?;
             let service = Service {
                 router: Arc::new(std::mem::take(&mut self.router)),
+                peer: None,
             };
             let options = ServeOptions {
                 kind: "http",
@@ -432,7 +441,10 @@ impl crate::transport::Server for Server {
                 http2_only: false,
             };
             let running = if self.layers.is_empty() {
-                Running::spawn(listener, options, move |_, _| service.clone())
+                Running::spawn(listener, options, move |peer, _| Service {
+                    router: service.router.clone(),
+                    peer: Some(peer),
+                })
             } else {
                 let mut stack = layers::boxed(service);
                 for layer in &self.layers {
