@@ -105,6 +105,7 @@ pub struct App {
     after_start: Vec<Hook>,
     before_stop: Vec<Hook>,
     after_stop: Vec<Hook>,
+    default_subscriber: bool,
 }
 
 impl std::fmt::Debug for App {
@@ -158,6 +159,7 @@ impl App {
             after_start: Vec::new(),
             before_stop: Vec::new(),
             after_stop: Vec::new(),
+            default_subscriber: true,
         }
     }
 
@@ -195,6 +197,17 @@ impl App {
     /// Adds a server.
     pub fn server(mut self, server: impl Server) -> Self {
         self.servers.push(Box::new(server));
+        self
+    }
+
+    /// Whether [`App::run_until`] installs a default tracing subscriber when none is in
+    /// effect (default `true`; feature `log`): [`crate::log::Logger::from_env`] with the
+    /// app's id, name and version, so the servers' listening addresses and the logging
+    /// middleware's lines are printed without setup (and, with the feature `otel`, spans are
+    /// exported when `OTEL_EXPORTER_OTLP_ENDPOINT` is set). A subscriber the program set
+    /// itself is always left alone; `false` never installs one.
+    pub fn default_subscriber(mut self, install: bool) -> Self {
+        self.default_subscriber = install;
         self
     }
 
@@ -323,6 +336,16 @@ impl App {
             metadata: self.metadata.clone(),
             endpoints: self.endpoints.clone(),
         };
+        #[cfg(feature = "log")]
+        if self.default_subscriber {
+            crate::log::install_default(crate::log::Logger::from_env().service_if_unset(
+                crate::log::Service {
+                    id: self.id.clone(),
+                    name: self.name.clone(),
+                    version: self.version.clone(),
+                },
+            ));
+        }
         for hook in std::mem::take(&mut self.before_start) {
             hook(instance.clone())
                 .await
@@ -432,6 +455,9 @@ impl App {
                 });
             }
         }
+        // Spans of the last calls are exported before the process goes.
+        #[cfg(feature = "otel")]
+        crate::trace::flush().await;
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.remove(0)),

@@ -61,6 +61,19 @@ struct Inner {
     path_template: Option<&'static str>,
     request_headers: HeaderMap,
     reply_headers: Mutex<HeaderMap>,
+    request: RequestInfo,
+}
+
+/// What a server knows about a served request beyond its headers: the HTTP method and target
+/// (HTTP calls) and the peer's address. Read by the tracing middleware for its attributes.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    /// The request method (HTTP calls).
+    pub method: Option<http::Method>,
+    /// The request target, path and query (HTTP calls).
+    pub target: Option<http::Uri>,
+    /// The address of the peer that sent the request, when the transport knows it.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl Context {
@@ -76,6 +89,7 @@ impl Context {
                 path_template: None,
                 request_headers,
                 reply_headers: Mutex::new(HeaderMap::new()),
+                request: RequestInfo::default(),
             }),
         }
     }
@@ -96,6 +110,7 @@ impl Context {
                 path_template: Some(path_template),
                 request_headers,
                 reply_headers: Mutex::new(HeaderMap::new()),
+                request: RequestInfo::default(),
             }),
         }
     }
@@ -119,8 +134,24 @@ impl Context {
                 path_template: None,
                 request_headers: HeaderMap::new(),
                 reply_headers: Mutex::new(HeaderMap::new()),
+                request: RequestInfo::default(),
             }),
         }
+    }
+
+    /// This context with `info` about the served request (set by the transports on a fresh
+    /// context, before anything else holds it; ignored once the context is shared).
+    pub(crate) fn with_request_info(mut self, info: RequestInfo) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.request = info;
+        }
+        self
+    }
+
+    /// The served request's method, target and peer, as far as the transport knows them
+    /// (empty on client calls).
+    pub fn request_info(&self) -> &RequestInfo {
+        &self.inner.request
     }
 
     /// Whether this is a server or a client call.

@@ -17,6 +17,9 @@
 //!   Consul KV merged, typed, watched and swapped atomically.
 //! - `tls` (feature `tls`): rustls on both servers and both clients, certificates reloaded
 //!   when their files change, mTLS.
+//! - `log` (feature `log`, default): the tracing subscriber `App` installs (text or JSON
+//!   lines, runtime-changeable level, key redaction); `trace` (feature `otel`):
+//!   OpenTelemetry spans per call and OTLP export.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
 //! - `build` (feature `build`): the build.rs integration, no protoc needed.
 //!
@@ -40,6 +43,8 @@ mod go_duration;
 pub mod health;
 #[cfg(feature = "runtime")]
 pub mod json;
+#[cfg(feature = "log")]
+pub mod log;
 #[cfg(feature = "runtime")]
 pub mod metadata;
 #[cfg(feature = "runtime")]
@@ -58,6 +63,8 @@ pub mod selector;
 pub mod stream;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "otel")]
+pub mod trace;
 #[cfg(feature = "runtime")]
 pub mod transport;
 #[cfg(feature = "runtime")]

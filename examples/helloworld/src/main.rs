@@ -73,8 +73,22 @@ fn servers(
             helloworld::DEFAULT_GREETING.to_string(),
         )
         .map_err(|e| e.to_string())?;
+    for m in observed() {
+        http = http.middleware(m.clone());
+        grpc = grpc.middleware(m);
+    }
     helloworld::servers_with(http, grpc, helloworld::GreeterService::new(greeting))
         .map_err(|e| e.to_string())
+}
+
+/// The middleware every call goes through: a span per call continuing the caller's trace,
+/// one log line per call (with the trace id), and Kratos' metadata (`x-md-` headers).
+fn observed() -> [kratos::middleware::Middleware; 3] {
+    [
+        kratos::trace::server(),
+        kratos::middleware::logging(),
+        kratos::middleware::metadata::server(),
+    ]
 }
 
 /// An etcd registrar on `host:port[,host:port…]` (etcd's client needs no protoc, so it is
@@ -108,12 +122,15 @@ async fn registrar(spec: &str) -> Result<std::sync::Arc<dyn kratos::registry::Re
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    // Logs (text, or JSON lines with KRATOS_LOG_FORMAT=json; level from RUST_LOG) with the
+    // service's identity, and span export when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    let id = std::env::var("HOSTNAME").unwrap_or_default();
+    if let Err(e) = kratos::log::Logger::from_env()
+        .service(id.clone(), "helloworld", env!("CARGO_PKG_VERSION"))
+        .init()
+    {
+        eprintln!("helloworld: {e}");
+    }
     let flags = Flags::parse();
     let config = match configure(&flags).await {
         Ok(config) => config,
@@ -129,7 +146,11 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let mut app = kratos::App::new()
+    let mut app = kratos::App::new();
+    if !id.is_empty() {
+        app = app.id(id);
+    }
+    let mut app = app
         .name("helloworld")
         .version(env!("CARGO_PKG_VERSION"))
         .server(http)

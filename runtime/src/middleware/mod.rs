@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::errors::Error;
 use crate::validate::Validator;
 
-mod logging;
+pub mod logging;
 pub mod metadata;
 pub mod ratelimit;
 mod recovery;
@@ -25,7 +25,7 @@ mod select;
 mod selector;
 mod timeout;
 
-pub use logging::logging;
+pub use logging::{Logging, logging};
 pub use recovery::{recovered_error, recovery};
 pub use select::{SelectBuilder, SelectError, select};
 pub use selector::Selector;

@@ -286,7 +286,7 @@ impl crate::transport::Server for Server {
             self.running = Some(Running::spawn(listener, options, move |peer, local| {
                 serve::GrpcService::new(routes.clone(), peer, local)
             }));
-            tracing::info!(address = %local, "grpc server listening");
+            tracing::info!(address = %local, "[gRPC] server listening on: {local}");
             Ok(local)
         })
     }
@@ -315,8 +315,9 @@ where
     Req: Send + Sync + std::fmt::Debug + 'static,
     Rep: Send + Sync + std::fmt::Debug + 'static,
 {
-    let (metadata, _extensions, message) = request.into_parts();
-    let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers());
+    let (metadata, extensions, message) = request.into_parts();
+    let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers())
+        .with_request_info(peer_info(&extensions));
     let result = endpoint.call(ctx.clone(), message).await;
     let reply_headers = ctx.take_reply_headers();
     match result {
@@ -340,6 +341,16 @@ where
     }
 }
 
+/// The peer's address, as the connection put it in the request's extensions.
+fn peer_info(extensions: &tonic::Extensions) -> crate::context::RequestInfo {
+    crate::context::RequestInfo {
+        peer: extensions
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|info| info.remote_addr),
+        ..Default::default()
+    }
+}
+
 /// A server stream as tonic's generated server trait returns it.
 pub type StatusStream<T> =
     std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
@@ -356,8 +367,9 @@ where
     Item: Send + 'static,
 {
     use tokio_stream::StreamExt as _;
-    let (metadata, _extensions, message) = request.into_parts();
-    let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers());
+    let (metadata, extensions, message) = request.into_parts();
+    let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers())
+        .with_request_info(peer_info(&extensions));
     let reply = endpoint.call(ctx.clone(), message).await;
     let headers = ctx.take_reply_headers();
     match reply.and_then(|r| {

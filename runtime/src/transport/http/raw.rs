@@ -28,6 +28,7 @@ where
         self: Arc<Self>,
         request: Request<hyper::body::Incoming>,
         vars: Vec<String>,
+        _peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<Response<Body>> {
         Box::pin(async move {
             let (parts, body) = request.into_parts();

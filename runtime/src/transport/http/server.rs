@@ -332,6 +332,9 @@ impl Server {
 #[derive(Clone)]
 struct Service {
     router: Arc<Router>,
+    /// The connection's peer (unknown behind tower layers: the layered stack is shared by
+    /// every connection).
+    peer: Option<SocketAddr>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Service {
@@ -341,7 +344,8 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let router = self.router.clone();
-        Box::pin(async move { Ok(dispatch(&router, request).await) })
+        let peer = self.peer;
+        Box::pin(async move { Ok(dispatch(&router, request, peer).await) })
     }
 }
 
@@ -362,7 +366,11 @@ impl tower_service::Service<Request<Incoming>> for Service {
     }
 }
 
-async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body> {
+async fn dispatch(
+    router: &Router,
+    request: Request<Incoming>,
+    peer: Option<SocketAddr>,
+) -> Response<Body> {
     let path = request.uri().path();
     let html = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
     // As Go's server, which refuses such a request line before any routing: a path with a `%`
@@ -390,7 +398,7 @@ async fn dispatch(router: &Router, request: Request<Incoming>) -> Response<Body>
         other => Err(other),
     };
     match found {
-        Ok((route, Ok(values))) => route.handler.clone().handle(request, values).await,
+        Ok((route, Ok(values))) => route.handler.clone().handle(request, values, peer).await,
         Ok((_, Err(e))) => {
             let err = Error::new(400, crate::codec::CODEC_REASON, e.to_string());
             response::error(
@@ -476,6 +484,7 @@ impl crate::transport::Server for Server {
             })?;
             let service = Service {
                 router: Arc::new(std::mem::take(&mut self.router)),
+                peer: None,
             };
             let options = ServeOptions {
                 kind: "http",
@@ -485,7 +494,10 @@ impl crate::transport::Server for Server {
                 tls,
             };
             let running = if self.layers.is_empty() {
-                Running::spawn(listener, options, move |_, _| service.clone())
+                Running::spawn(listener, options, move |peer, _| Service {
+                    router: service.router.clone(),
+                    peer: Some(peer),
+                })
             } else {
                 let mut stack = layers::boxed(service);
                 for layer in &self.layers {
@@ -495,7 +507,7 @@ impl crate::transport::Server for Server {
                 Running::spawn(listener, options, move |_, _| service.clone())
             };
             self.running = Some(running);
-            tracing::info!(address = %local, "http server listening");
+            tracing::info!(address = %local, "[HTTP] server listening on: {local}");
             Ok(local)
         })
     }

@@ -20,10 +20,12 @@ use crate::panic::CatchUnwind;
 
 /// What the router calls for a matched request.
 pub(crate) trait RouteHandler: Send + Sync + 'static {
+    /// `peer`: the client's address, when the server knows it.
     fn handle(
         self: Arc<Self>,
         request: Request<hyper::body::Incoming>,
         vars: Vec<String>,
+        peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<Response<Body>>;
 }
 
@@ -117,6 +119,7 @@ where
         self: Arc<Self>,
         request: Request<hyper::body::Incoming>,
         vars: Vec<String>,
+        peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<Response<Body>> {
         let operation = self.operation;
         let guarded = Box::pin(async move {
@@ -145,7 +148,13 @@ where
             };
             // Binding runs before the chain but its outcome goes through it, so middleware
             // see binding failures too (Kratos skips middleware on them: issue #3815).
-            let ctx = Context::http(self.operation, self.path_template, parts.headers);
+            let info = crate::context::RequestInfo {
+                method: Some(parts.method),
+                target: Some(parts.uri),
+                peer,
+            };
+            let ctx = Context::http(self.operation, self.path_template, parts.headers)
+                .with_request_info(info);
             let result = self.endpoint.call_bound(ctx.clone(), bound).await;
             let headers = ctx.take_reply_headers();
             match (result, &self.reply) {

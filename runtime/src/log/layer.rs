@@ -1,0 +1,327 @@
+//! The layer writing log lines: one line per event, formatted into a per-thread buffer and
+//! written whole.
+
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+use std::sync::{Arc, OnceLock};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber, dispatcher::WeakDispatch};
+use tracing_subscriber::layer::Context;
+
+use super::{Format, MakeWriter, Service};
+
+/// Writes each event it is given as one log line (see [`crate::log`]). Usable in a
+/// subscriber of one's own through [`super::Logger`]; the type is public for naming only.
+pub struct LogLayer {
+    format: Format,
+    filter_keys: Arc<[String]>,
+    /// `service.id`, `service.name` and `service.version`, already formatted for the format.
+    service: String,
+    writer: MakeWriter,
+    /// The subscriber this layer is part of, to find the OpenTelemetry context of the span
+    /// an event happens in.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    dispatch: OnceLock<WeakDispatch>,
+}
+
+impl fmt::Debug for LogLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogLayer")
+            .field("format", &self.format)
+            .field("filter_keys", &self.filter_keys)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+impl LogLayer {
+    pub(super) fn new(
+        format: Format,
+        filter_keys: Arc<[String]>,
+        service: &Service,
+        writer: MakeWriter,
+    ) -> Self {
+        let mut rendered = String::new();
+        for (key, value) in [
+            ("service.id", &service.id),
+            ("service.name", &service.name),
+            ("service.version", &service.version),
+        ] {
+            push_str_field(&mut rendered, format, key, value);
+        }
+        LogLayer {
+            format,
+            filter_keys,
+            service: rendered,
+            writer,
+            dispatch: OnceLock::new(),
+        }
+    }
+
+    /// The trace and span ids of the OpenTelemetry span the event happens in (its explicit
+    /// parent, else the current span), as lower-case hex.
+    #[cfg(feature = "otel")]
+    fn trace_ids(&self, event: &Event<'_>) -> Option<(String, String)> {
+        use opentelemetry::trace::TraceContextExt as _;
+        let dispatch = self.dispatch.get()?.upgrade()?;
+        let id = match event.parent() {
+            Some(id) => id.clone(),
+            None if event.is_contextual() => dispatch.current_span().id()?.clone(),
+            None => return None,
+        };
+        let cx = tracing_opentelemetry::get_otel_context(&id, &dispatch)?;
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid()
+            .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+    }
+
+    #[cfg(not(feature = "otel"))]
+    fn trace_ids(&self, _event: &Event<'_>) -> Option<(String, String)> {
+        None
+    }
+
+    fn render(&self, event: &Event<'_>, line: &mut String) {
+        let meta = event.metadata();
+        let level = meta.level().as_str();
+        let ts = timestamp();
+        match self.format {
+            Format::Text => {
+                line.push_str(level);
+                push_str_field(line, self.format, "ts", &ts);
+            }
+            Format::Json => {
+                line.push('{');
+                push_json_key(line, "ts", true);
+                push_json_str(line, &ts);
+                push_json_key(line, "level", false);
+                push_json_str(line, level);
+            }
+        }
+        push_str_field(line, self.format, "target", meta.target());
+        line.push_str(&self.service);
+        if let Some((trace, span)) = self.trace_ids(event) {
+            push_str_field(line, self.format, "trace.id", &trace);
+            push_str_field(line, self.format, "span.id", &span);
+        }
+        let mut visitor = Fields {
+            line,
+            format: self.format,
+            filter_keys: &self.filter_keys,
+        };
+        // The message first (Kratos' `msg`), then the other fields in their order.
+        event.record(&mut MessageOnly(&mut visitor));
+        event.record(&mut visitor);
+        if self.format == Format::Json {
+            line.push('}');
+        }
+        line.push('\n');
+    }
+}
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for LogLayer {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        LINE.with(|line| {
+            // A line being formatted on this thread already (an event emitted while
+            // formatting, by a Debug impl): format this one in a buffer of its own.
+            let mut own = String::new();
+            let mut borrowed = line.try_borrow_mut();
+            let line = match borrowed.as_deref_mut() {
+                Ok(line) => line,
+                Err(_) => &mut own,
+            };
+            line.clear();
+            self.render(event, line);
+            // A log line that cannot be written is dropped: logging must not fail the call.
+            let _ = (self.writer)().write_all(line.as_bytes());
+            if line.capacity() > 64 * 1024 {
+                *line = String::new();
+            }
+        });
+    }
+}
+
+fn timestamp() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Writes each field as `key=value` (text) or `,"key":value` (JSON), the message under `msg`.
+struct Fields<'a> {
+    line: &'a mut String,
+    format: Format,
+    filter_keys: &'a [String],
+}
+
+impl Fields<'_> {
+    fn key(&self, field: &Field) -> &'static str {
+        match field.name() {
+            "message" => "msg",
+            name => name,
+        }
+    }
+
+    fn redacted(&self, field: &Field) -> bool {
+        !self.filter_keys.is_empty() && self.filter_keys.iter().any(|k| k == field.name())
+    }
+
+    fn str(&mut self, field: &Field, value: &str) {
+        let key = self.key(field);
+        if self.redacted(field) {
+            push_str_field(self.line, self.format, key, "***");
+        } else {
+            push_str_field(self.line, self.format, key, value);
+        }
+    }
+
+    /// A value written bare (numbers, booleans).
+    fn bare(&mut self, field: &Field, value: impl fmt::Display) {
+        if self.redacted(field) {
+            return self.str(field, "");
+        }
+        let key = self.key(field);
+        push_key(self.line, self.format, key);
+        let _ = write!(self.line, "{value}");
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() != "message" {
+            self.str(field, value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            return;
+        }
+        if self.redacted(field) {
+            return self.str(field, "");
+        }
+        let text = format!("{value:?}");
+        self.str(field, &text);
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let text = value.to_string();
+        self.str(field, &text);
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.bare(field, value);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.bare(field, value);
+    }
+
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.bare(field, value);
+    }
+
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.bare(field, value);
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.bare(field, value);
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if value.is_finite() {
+            self.bare(field, value);
+        } else {
+            // JSON has no NaN or infinities.
+            let text = value.to_string();
+            self.str(field, &text);
+        }
+    }
+}
+
+/// Writes only the `message` field.
+struct MessageOnly<'a, 'b>(&'a mut Fields<'b>);
+
+impl Visit for MessageOnly<'_, '_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            push_str_field(self.0.line, self.0.format, "msg", value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            let text = format!("{value:?}");
+            push_str_field(self.0.line, self.0.format, "msg", &text);
+        }
+    }
+}
+
+fn push_key(line: &mut String, format: Format, key: &str) {
+    match format {
+        Format::Text => {
+            line.push(' ');
+            line.push_str(key);
+            line.push('=');
+        }
+        Format::Json => push_json_key(line, key, false),
+    }
+}
+
+/// Appends one string-valued field.
+fn push_str_field(line: &mut String, format: Format, key: &str, value: &str) {
+    push_key(line, format, key);
+    match format {
+        Format::Text => push_text_value(line, value),
+        Format::Json => push_json_str(line, value),
+    }
+}
+
+/// A text value: bare when it is one word, else quoted with Rust's string escapes (so a line
+/// is always one record, whatever the value holds).
+fn push_text_value(line: &mut String, value: &str) {
+    let plain = !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '=');
+    if plain {
+        line.push_str(value);
+    } else {
+        let _ = write!(line, "{value:?}");
+    }
+}
+
+fn push_json_key(line: &mut String, key: &str, first: bool) {
+    if !first {
+        line.push(',');
+    }
+    push_json_str(line, key);
+    line.push(':');
+}
+
+/// A JSON string with the escapes JSON requires.
+fn push_json_str(line: &mut String, value: &str) {
+    line.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => line.push_str("\\\""),
+            '\\' => line.push_str("\\\\"),
+            '\n' => line.push_str("\\n"),
+            '\r' => line.push_str("\\r"),
+            '\t' => line.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(line, "\\u{:04x}", c as u32);
+            }
+            c => line.push(c),
+        }
+    }
+    line.push('"');
+}

@@ -1,0 +1,146 @@
+//! The tracing middleware (Kratos' `tracing.Server()` and `tracing.Client()`).
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::Status;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use super::{SERVICE_HEADER, TRACE_TARGET};
+use crate::context::{Context, Kind, Side};
+use crate::errors::Error;
+use crate::middleware::{Handler, Message, Middleware};
+
+/// The server middleware: each served call runs in a span named after its operation, of kind
+/// server, child of the caller's span when the request carries a W3C `traceparent` (with its
+/// `tracestate` and `baggage`). The caller's `x-md-service-name` goes into the call's metadata
+/// and the span's `peer.service`. Attributes, as Kratos sets them: `rpc.system` (`http` or
+/// `grpc`), `rpc.service`, `rpc.method`, `http.method`, `http.route` (the path template),
+/// `http.target` (the path), `net.peer.ip`/`net.peer.port` (when the server knows the peer:
+/// not behind the HTTP server's tower layers); on failure the error is recorded
+/// as an `exception` event, `rpc.status_code` is the Kratos code and the status is error,
+/// else the status is ok. Only server calls are traced; a client chain is passed through.
+pub fn server() -> Middleware {
+    middleware(Side::Server)
+}
+
+/// The client middleware: each call made through a client with it runs in a span named
+/// after its operation, of kind client, child of the current span (the served call's, when a
+/// handler makes the call), whose context is sent in `traceparent`/`tracestate`/`baggage`
+/// with Kratos' `x-md-service-name` (see [`super::set_service_name`]). Attributes:
+/// `rpc.system`, `rpc.service`, `rpc.method`, and for HTTP `http.method` and `http.target`;
+/// outcomes as on the server. Only client calls are traced.
+pub fn client() -> Middleware {
+    middleware(Side::Client)
+}
+
+fn middleware(side: Side) -> Middleware {
+    Middleware::new(move |next: Handler| {
+        Handler::from_fn(move |ctx, req| {
+            if ctx.side() != side {
+                return next.call(ctx, req);
+            }
+            let span = match side {
+                Side::Server => tracing::info_span!(
+                    target: TRACE_TARGET, "call",
+                    otel.name = ctx.operation(), otel.kind = "server"
+                ),
+                Side::Client => tracing::info_span!(
+                    target: TRACE_TARGET, "call",
+                    otel.name = ctx.operation(), otel.kind = "client"
+                ),
+            };
+            if span.is_disabled() {
+                return next.call(ctx, req);
+            }
+            match side {
+                Side::Server => start_server(&span, &ctx),
+                Side::Client => start_client(&span, &ctx, &req),
+            }
+            let fut = next.call(ctx, req);
+            Box::pin(async move {
+                let reply = fut.instrument(span.clone()).await;
+                finish(&span, &reply);
+                reply
+            })
+        })
+    })
+}
+
+/// `rpc.system`, `rpc.service` and `rpc.method` of a call.
+fn rpc_attributes(span: &tracing::Span, ctx: &Context) {
+    span.set_attribute("rpc.system", ctx.kind().as_str());
+    // `/package.Service/Method`.
+    if let Some((service, method)) = ctx
+        .operation()
+        .strip_prefix('/')
+        .and_then(|op| op.split_once('/'))
+    {
+        span.set_attribute("rpc.service", service.to_string());
+        span.set_attribute("rpc.method", method.to_string());
+    }
+}
+
+fn start_server(span: &tracing::Span, ctx: &Context) {
+    let headers = ctx.request_headers();
+    // A span not traced by the OpenTelemetry layer has no parent to set: nothing to do.
+    let _ = span.set_parent(super::extract(headers));
+    rpc_attributes(span, ctx);
+    let info = ctx.request_info();
+    if ctx.kind() == Kind::Http {
+        if let Some(method) = &info.method {
+            span.set_attribute("http.method", method.as_str().to_string());
+        }
+        if let Some(route) = ctx.path_template() {
+            span.set_attribute("http.route", route);
+        }
+        if let Some(target) = &info.target {
+            span.set_attribute("http.target", target.path().to_string());
+        }
+    }
+    if let Some(peer) = info.peer {
+        span.set_attribute("net.peer.ip", peer.ip().to_string());
+        span.set_attribute("net.peer.port", i64::from(peer.port()));
+    }
+    if let Some(name) = headers.get(SERVICE_HEADER).and_then(|v| v.to_str().ok()) {
+        span.set_attribute("peer.service", name.to_string());
+        ctx.metadata().set(SERVICE_HEADER, name);
+    }
+}
+
+fn start_client(span: &tracing::Span, ctx: &Context, req: &Message) {
+    rpc_attributes(span, ctx);
+    if let Some(request) = req.downcast_ref::<crate::http::ClientRequest>() {
+        span.set_attribute("http.method", request.method.as_str().to_string());
+        let path = request
+            .path_and_query
+            .split_once('?')
+            .map_or(request.path_and_query.as_str(), |(path, _)| path);
+        span.set_attribute("http.target", path.to_string());
+    }
+    let cx = span.context();
+    let mut headers = ctx.outgoing_headers();
+    super::inject(&cx, &mut headers);
+    let service = super::service_name();
+    if !service.is_empty()
+        && let Ok(value) = http::HeaderValue::from_str(&service)
+    {
+        headers.insert(SERVICE_HEADER, value);
+    }
+}
+
+fn finish(span: &tracing::Span, reply: &Result<Message, Error>) {
+    match reply {
+        Ok(_) => span.set_status(Status::Ok),
+        Err(e) => {
+            span.add_event(
+                "exception",
+                vec![
+                    KeyValue::new("exception.type", e.reason().to_string()),
+                    KeyValue::new("exception.message", e.to_string()),
+                ],
+            );
+            span.set_attribute("rpc.status_code", i64::from(e.code()));
+            span.set_status(Status::error(e.to_string()));
+        }
+    }
+}
