@@ -14,6 +14,8 @@
 //!   calls.
 //! - `config` (feature `config`): Kratos' configuration model: files, environment, etcd and
 //!   Consul KV merged, typed, watched and swapped atomically.
+//! - `metrics` (feature `metrics`): Kratos' request metrics on servers and clients, served at
+//!   `/metrics` in the Prometheus text format.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
 //! - `build` (feature `build`): the build.rs integration, no protoc needed.
 //!
@@ -28,6 +30,8 @@ pub mod errors;
 pub mod health;
 pub mod json;
 pub mod metadata;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod middleware;
 mod open_enum;
 pub mod openapi;

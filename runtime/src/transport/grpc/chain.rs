@@ -55,6 +55,21 @@ impl std::fmt::Debug for GrpcReply {
     }
 }
 
+/// The error a gRPC client call's reply carries in its head, for client middleware that need
+/// the call's outcome (metrics, logging, tracing): a server that fails a call before sending
+/// any message answers with a trailers-only response, whose head holds the `grpc-status`
+/// (and Kratos' `ErrorInfo` detail). `None` when the head has no status or an `OK` one (the
+/// status then comes in trailers, after the chain has ended) and for a message that is not a
+/// gRPC reply.
+pub fn reply_error(reply: &Message) -> Option<Error> {
+    let reply = reply.downcast_ref::<GrpcReply>()?;
+    let slot = reply.0.lock().unwrap_or_else(PoisonError::into_inner);
+    let headers = slot.as_ref()?.headers();
+    headers.get("grpc-status")?;
+    let status = tonic::Status::from_header_map(headers)?;
+    (status.code() != tonic::Code::Ok).then(|| Error::from_status(&status))
+}
+
 fn take<T>(slot: Mutex<Option<T>>) -> Option<T> {
     slot.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
