@@ -128,12 +128,27 @@ fn innermost(channel: Channel) -> Handler {
             let mut request = take(request.0)
                 .ok_or_else(|| Error::new(500, "MIDDLEWARE", "the request was already taken"))?;
             *request.headers_mut() = std::mem::take(&mut *ctx.outgoing_headers());
-            let response = channel.oneshot(request).await.map_err(|e| {
-                Error::new(503, "UNAVAILABLE", format!("grpc call failed: {e}")).with_cause(e)
-            })?;
+            let response = channel.oneshot(request).await.map_err(channel_error)?;
             Ok(Message::new(GrpcReply(Mutex::new(Some(response)))))
         }
     })
+}
+
+/// The error of a call the channel could not make: 504 `TIMEOUT` when the channel's timeout
+/// ran out (tonic's `TimeoutExpired` in the error's chain; the same code and reason as the HTTP
+/// client's timeout, `DeadlineExceeded` to the caller), else 503 `UNAVAILABLE`.
+fn channel_error(e: tonic::transport::Error) -> Error {
+    let mut source: Option<&(dyn StdError + 'static)> = Some(&e);
+    let mut timed_out = false;
+    while let Some(err) = source {
+        timed_out |= err.is::<tonic::TimeoutExpired>();
+        source = err.source();
+    }
+    if timed_out {
+        Error::new(504, "TIMEOUT", format!("grpc call: {e}")).with_cause(e)
+    } else {
+        Error::new(503, "UNAVAILABLE", format!("grpc call failed: {e}")).with_cause(e)
+    }
 }
 
 impl tower_service::Service<http::Request<Body>> for ClientChannel {
