@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the kratos-rs test suite needs, idempotently: protoc (Debian's
 # protobuf-compiler and libprotobuf-dev for the well-known types), buf (npm package
-# @bufbuild/buf, into .tools/), and the Python test tools (into .tools/venv).
+# @bufbuild/buf, into .tools/), etcd and Prometheus for the tests that start them, and the
+# Python test tools (into .tools/venv).
 # Safe to run again: each step is skipped when what it installs is already there.
 set -euo pipefail
 
@@ -24,6 +25,9 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3-venv)
 command -v npm >/dev/null || apt_packages+=(npm)
 # etcd for the registry tests (started by the tests themselves on free loopback ports).
 command -v etcd >/dev/null || [ -x /usr/bin/etcd ] || apt_packages+=(etcd-server)
+# Prometheus for the metrics tests: promtool checks /metrics, and a real server started by
+# the tests scrapes it (the tests start it themselves; the package's own service is not used).
+command -v promtool >/dev/null && command -v prometheus >/dev/null || apt_packages+=(prometheus)
 if [ ${#apt_packages[@]} -gt 0 ]; then
     echo "install-deps: installing ${apt_packages[*]}"
     as_root apt-get update -qq

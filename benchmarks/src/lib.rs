@@ -195,6 +195,20 @@ impl Client {
         self.send(request).await
     }
 
+    /// `GET path` with extra `headers`: the status and the whole body.
+    pub async fn get_with_headers(
+        &mut self,
+        path: &str,
+        headers: &[(&'static str, &'static str)],
+    ) -> Result<(StatusCode, Bytes), ClientError> {
+        let mut request = http::Request::get(path).header(header::HOST, self.host.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(http_body_util::Full::new(Bytes::new()))?)
+            .await
+    }
+
     /// `POST path` with a JSON body: the status and the whole body.
     pub async fn post_json(
         &mut self,

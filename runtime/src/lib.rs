@@ -20,6 +20,8 @@
 //! - `log` (feature `log`, default): the tracing subscriber `App` installs (text or JSON
 //!   lines, runtime-changeable level, key redaction); `trace` (feature `otel`):
 //!   OpenTelemetry spans per call and OTLP export.
+//! - `metrics` (feature `metrics`): Kratos' request metrics on servers and clients, served at
+//!   `/metrics` in the Prometheus text format.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
 //! - `build` (feature `build`): the build.rs integration, no protoc needed.
 //!
@@ -47,6 +49,8 @@ pub mod json;
 pub mod log;
 #[cfg(feature = "runtime")]
 pub mod metadata;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "runtime")]
 pub mod middleware;
 #[cfg(feature = "runtime")]

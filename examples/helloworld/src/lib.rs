@@ -3,7 +3,8 @@
 //! `SayHello` is served on HTTP (`GET /helloworld/{name}`, `POST /say_hello`) and on gRPC
 //! (`helloworld.v1.Greeter/SayHello`) by one implementation, [`GreeterService`]. The HTTP server
 //! also serves the API's OpenAPI document at `/q/openapi.json` ([`OPENAPI_DOCUMENT`]) and
-//! Swagger UI at `/q/swagger-ui/` (see [`kratos::openapi`]).
+//! Swagger UI at `/q/swagger-ui/` (see [`kratos::openapi`]), and Kratos' request metrics of
+//! both servers at `/metrics` (see [`kratos::metrics`]).
 //!
 //! Configuration ([`load_config`]): kratos-layout's `configs/config.yaml` scanned into the
 //! [`conf::Bootstrap`] message of `conf/conf.proto`, with the environment, hot-reloaded;
@@ -105,7 +106,8 @@ impl pb::Greeter for GreeterService {
 }
 
 /// The HTTP and gRPC servers with the greeter (saying "Hello") registered on both; the HTTP
-/// server also serves [`OPENAPI_DOCUMENT`] and Swagger UI.
+/// server also serves [`OPENAPI_DOCUMENT`], Swagger UI, and both servers' Kratos request
+/// metrics at `/metrics` (Prometheus text format).
 pub fn servers(
     http: http::ServerBuilder,
     grpc: grpc::ServerBuilder,
@@ -120,10 +122,13 @@ pub fn servers_with(
     greeter: GreeterService,
 ) -> Result<(http::Server, grpc::Server), http::RouteError> {
     let service = Arc::new(greeter);
-    let mut http = http.build();
+    // Kratos' request metrics on both servers, served at /metrics.
+    let metrics = kratos::metrics::Metrics::new();
+    let mut http = http.middleware(metrics.server()).build();
+    metrics.register_http(&mut http)?;
     pb::register_greeter_http_server(&mut http, service.clone())?;
     kratos::openapi::register(&mut http, OPENAPI_DOCUMENT)?;
-    let mut grpc = grpc.build();
+    let mut grpc = grpc.middleware(metrics.server()).build();
     pb::register_greeter_grpc_server(&mut grpc, service);
     Ok((http, grpc))
 }

@@ -95,6 +95,21 @@ impl std::fmt::Debug for GrpcReply {
     }
 }
 
+/// The error a gRPC client call's reply carries in its head, for client middleware that need
+/// the call's outcome (metrics, logging, tracing): a server that fails a call before sending
+/// any message answers with a trailers-only response, whose head holds the `grpc-status`
+/// (and Kratos' `ErrorInfo` detail). `None` when the head has no status or an `OK` one (the
+/// status then comes in trailers, after the chain has ended) and for a message that is not a
+/// gRPC reply.
+pub fn reply_error(reply: &Message) -> Option<Error> {
+    let reply = reply.downcast_ref::<GrpcReply>()?;
+    let slot = reply.0.lock().unwrap_or_else(PoisonError::into_inner);
+    let headers = slot.as_ref()?.headers();
+    headers.get("grpc-status")?;
+    let status = tonic::Status::from_header_map(headers)?;
+    (status.code() != tonic::Code::Ok).then(|| Error::from_status(&status))
+}
+
 fn take<T>(slot: Mutex<Option<T>>) -> Option<T> {
     slot.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
@@ -170,13 +185,29 @@ fn innermost(transport: Transport) -> Handler {
                 // A status (such as no node available) is the call's error as it is.
                 match e.downcast::<tonic::Status>() {
                     Ok(status) => Error::from(*status),
-                    Err(e) => Error::new(503, "UNAVAILABLE", format!("grpc call failed: {e}"))
-                        .with_cause(CallError(e)),
+                    Err(e) => channel_error(e),
                 }
             })?;
             Ok(Message::new(GrpcReply(Mutex::new(Some(response)))))
         }
     })
+}
+
+/// The error of a call the channel could not make: 504 `TIMEOUT` when the channel's timeout
+/// ran out (tonic's `TimeoutExpired` in the error's chain; the same code and reason as the HTTP
+/// client's timeout, `DeadlineExceeded` to the caller), else 503 `UNAVAILABLE`.
+fn channel_error(e: BoxError) -> Error {
+    let mut source: Option<&(dyn StdError + 'static)> = Some(&*e);
+    let mut timed_out = false;
+    while let Some(err) = source {
+        timed_out |= err.is::<tonic::TimeoutExpired>();
+        source = err.source();
+    }
+    if timed_out {
+        Error::new(504, "TIMEOUT", format!("grpc call: {e}")).with_cause(CallError(e))
+    } else {
+        Error::new(503, "UNAVAILABLE", format!("grpc call failed: {e}")).with_cause(CallError(e))
+    }
 }
 
 impl tower_service::Service<http::Request<Body>> for ClientChannel {

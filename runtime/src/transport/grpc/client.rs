@@ -116,8 +116,9 @@ impl ChannelBuilder {
         self
     }
 
-    /// The timeout of each call (default 2 s, as Kratos); a call over it fails with
-    /// `Cancelled`, as tonic reports its timeouts.
+    /// The timeout of each call (default 2 s, as Kratos). A call over it fails with
+    /// `Cancelled`, as tonic reports its timeouts; on a channel with middleware it fails with
+    /// 504 `TIMEOUT` (`DeadlineExceeded`), which the middleware see too.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self

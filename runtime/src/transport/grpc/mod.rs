@@ -13,7 +13,7 @@ mod client;
 mod serve;
 
 pub use crate::transport::http::ClientError;
-pub use chain::{CallFuture, ClientChannel, GrpcClientRequest};
+pub use chain::{CallFuture, ClientChannel, GrpcClientRequest, reply_error};
 pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
 
 use std::convert::Infallible;

@@ -342,6 +342,10 @@ pub struct ClientRequest {
     pub path_and_query: String,
     body: Option<(HeaderValue, Vec<u8>)>,
     accept: HeaderValue,
+    /// When the client's timeout runs out: the innermost handler fails the call with 504
+    /// `TIMEOUT` then, so that the middleware see the timeout the caller gets.
+    deadline: tokio::time::Instant,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for ClientRequest {
@@ -357,6 +361,11 @@ impl std::fmt::Debug for ChainedReply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("http reply")
     }
+}
+
+/// The error of a call that got no reply within the client's `timeout`.
+fn timeout_error(timeout: Duration) -> Error {
+    Error::new(504, "TIMEOUT", format!("no reply within {timeout:?}"))
 }
 
 fn chain_error(what: &str, other: &Message) -> Error {
@@ -379,15 +388,16 @@ impl Transport {
                     .downcast::<ClientRequest>()
                     .map_err(|other| chain_error("request", &other))?;
                 let headers = std::mem::take(&mut *ctx.outgoing_headers());
-                let response = transport
-                    .round_trip(
-                        request.method,
-                        &request.path_and_query,
-                        request.body,
-                        request.accept,
-                        headers,
-                    )
-                    .await?;
+                let round_trip = transport.round_trip(
+                    request.method,
+                    &request.path_and_query,
+                    request.body,
+                    request.accept,
+                    headers,
+                );
+                let response = tokio::time::timeout_at(request.deadline, round_trip)
+                    .await
+                    .unwrap_or_else(|_| Err(timeout_error(request.timeout)))?;
                 Ok(Message::new(ChainedReply(std::sync::Mutex::new(Some(
                     response,
                 )))))
@@ -553,6 +563,7 @@ impl Client {
         path_and_query: &str,
         body: Option<RequestBody>,
     ) -> Result<Reply, Error> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let call = async {
             let accept = self.codec.content_type();
             let body = match body {
@@ -576,7 +587,7 @@ impl Client {
                 }
             };
             let response = self
-                .exchange(operation, method, path_and_query, body, accept)
+                .exchange(operation, method, path_and_query, body, accept, deadline)
                 .await?;
             let codec = reply_codec(response.headers());
             let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
@@ -587,7 +598,7 @@ impl Client {
                 body: bytes,
             })
         };
-        self.within_timeout(call).await
+        self.within_timeout(deadline, call).await
     }
 
     /// Calls a server-streaming method, whose reply is Server-Sent Events (`Accept:
@@ -619,15 +630,16 @@ impl Client {
     where
         T: DeserializeOwned + prost::Message + Default + Send + 'static,
     {
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let call = async {
             let accept = HeaderValue::from_static(super::events::CONTENT_TYPE);
             let body = body.map(|data| (self.codec.content_type(), data));
             let response = self
-                .exchange(operation, method, path_and_query, body, accept)
+                .exchange(operation, method, path_and_query, body, accept, deadline)
                 .await?;
             Ok(super::events::decode::<T>(response.into_body()))
         };
-        self.within_timeout(call).await
+        self.within_timeout(deadline, call).await
     }
 
     /// Sends the request, through the middleware chain when there is one, and returns the
@@ -639,6 +651,7 @@ impl Client {
         path_and_query: &str,
         body: Option<(HeaderValue, Vec<u8>)>,
         accept: HeaderValue,
+        deadline: tokio::time::Instant,
     ) -> Result<http::Response<Incoming>, Error> {
         let Some(chain) = &self.chain else {
             return self
@@ -657,6 +670,8 @@ impl Client {
             path_and_query: path_and_query.to_owned(),
             body,
             accept,
+            deadline,
+            timeout: self.timeout,
         };
         let reply = chain.call(ctx, Message::new(request)).await?;
         let reply = reply
@@ -669,18 +684,18 @@ impl Client {
         response.ok_or_else(|| Error::new(500, "MIDDLEWARE", "the reply was already taken"))
     }
 
-    /// Runs `call` within the client's timeout (504 `TIMEOUT` when it runs out).
+    /// Runs `call` until `deadline`, the client's timeout after the call started (504
+    /// `TIMEOUT` when it runs out). With middleware, the innermost handler fails at the same
+    /// deadline, and is polled first, so the chain sees the timeout and the caller gets the
+    /// chain's answer.
     async fn within_timeout<R>(
         &self,
+        deadline: tokio::time::Instant,
         call: impl Future<Output = Result<R, Error>>,
     ) -> Result<R, Error> {
-        match tokio::time::timeout(self.timeout, call).await {
+        match tokio::time::timeout_at(deadline, call).await {
             Ok(result) => result,
-            Err(_) => Err(Error::new(
-                504,
-                "TIMEOUT",
-                format!("no reply within {:?}", self.timeout),
-            )),
+            Err(_) => Err(timeout_error(self.timeout)),
         }
     }
 

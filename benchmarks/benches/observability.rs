@@ -1,0 +1,225 @@
+//! The request-path cost of observability (issue 14, item 8): `GET /v1/shelves/1` of the
+//! oracle service's generated routes over one kept-alive loopback connection (as `routing.rs`),
+//! served bare and with the observability middleware on, in the same run, timed in CPU time of
+//! the thread that runs client and servers (wall-clock time on a busy machine mostly measures
+//! the wait for a CPU):
+//!
+//! - `bare`: no middleware;
+//! - `metrics`: the metrics server middleware alone;
+//! - `observed`: Kratos' metrics (server middleware, counting into a registry like the one
+//!   `/metrics` serves), logging (one event per call, written by a `tracing` subscriber to a
+//!   sink so that formatting and writing are paid as in production) and metadata (the server
+//!   middleware reading `x-md-` headers; every request, to both, carries two).
+//!
+//! The target is `bare / observed` ≥ 0.8 (time per request; the same as the throughput
+//! ratio). The same setups, and each middleware alone, are also measured on an endpoint
+//! alone (no network), where the middleware's own cost is not lost in the round trip.
+//!
+//! Tracing: add the OpenTelemetry tracing middleware (sampler `always_on`) in
+//! [`observability`] when it lands; both groups then measure it with the rest.
+//!
+//! Run with `cargo bench -p benchmarks --bench observability`.
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use benchmarks::{Client, GET_PATH};
+use criterion::{Criterion, criterion_group, criterion_main};
+use kratos::metrics::Metrics;
+use kratos::middleware::{Middleware, logging, metadata};
+use kratos::transport::Server as _;
+use oracle_server::api as pb;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Kratos metadata headers sent with every request (to both setups): one global key, one
+/// local.
+const METADATA: &[(&str, &str)] = &[("x-md-global-tenant", "t1"), ("x-md-local-caller", "bench")];
+
+/// The observability middleware of a Kratos service, outermost first, recording into
+/// `metrics`. This is the hook for the tracing middleware: put it first when it exists.
+fn observability(metrics: &Metrics) -> Vec<Middleware> {
+    vec![metrics.server(), logging(), metadata::server()]
+}
+
+/// Logging writes every event, formatted, to a sink: the cost of logging in production
+/// without the cost of a terminal or a file.
+fn install_log_subscriber() {
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        panic!("a global tracing subscriber was already set");
+    }
+}
+
+fn server(middleware: &[Middleware]) -> Result<kratos::http::Server, BoxError> {
+    let builder = kratos::http::Server::builder().listener(benchmarks::bind_loopback(0)?);
+    let mut server = middleware
+        .iter()
+        .cloned()
+        .fold(builder, |b, m| b.middleware(m))
+        .build();
+    pb::register_library_http_server(&mut server, Arc::new(oracle_server::Library))?;
+    Ok(server)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => panic!("runtime: {e}"),
+    }
+}
+
+fn observability_cost(c: &mut Criterion) {
+    install_log_subscriber();
+    let runtime = runtime();
+    let metrics = Metrics::new();
+    // `metrics` alone on a registry of its own, so that the check below stays exact.
+    let metrics_only = Metrics::new();
+    let setups = [
+        ("bare", Vec::new()),
+        ("metrics", vec![metrics_only.server()]),
+        ("observed", observability(&metrics)),
+    ];
+    let started = runtime.block_on(async {
+        let mut out = Vec::new();
+        for (name, m) in setups {
+            let mut server = server(&m)?;
+            let addr = server.start().await?;
+            out.push((name, addr, server));
+        }
+        Ok::<_, BoxError>(out)
+    });
+    let servers = match started {
+        Ok(t) => t,
+        Err(e) => panic!("start the servers: {e}"),
+    };
+    // One request to each first: only the observed server counts it.
+    for (name, addr, _) in &servers {
+        let mut client = connect(&runtime, *addr);
+        runtime.block_on(get(&mut client));
+        let counted = metrics.render().contains("server_requests_code_total{");
+        if counted != (*name == "observed") {
+            panic!("{name}: the metrics middleware counted the first request: {counted}");
+        }
+    }
+    // Time is the benchmark thread's CPU time (see `ThreadClock`): client and servers share
+    // that thread, so it is the whole cost of a request, and unlike wall-clock time it does not
+    // count the time the thread waits for a CPU on a busy machine.
+    let clock = ThreadClock::open();
+    let mut group = c.benchmark_group("observability_get_shelf");
+    for (name, addr, _server) in &servers {
+        // Connected just before use: an idle connection would be closed by the server.
+        let mut client = connect(&runtime, *addr);
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    let start = clock.now();
+                    for _ in 0..iters {
+                        get(&mut client).await;
+                    }
+                    clock.now().saturating_sub(start)
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The CPU time of the current thread (`CLOCK_THREAD_CPUTIME_ID`); the wall clock where
+/// there is no such clock.
+struct ThreadClock {
+    #[cfg(not(unix))]
+    epoch: std::time::Instant,
+}
+
+impl ThreadClock {
+    fn open() -> Self {
+        ThreadClock {
+            #[cfg(not(unix))]
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    #[cfg(unix)]
+    fn now(&self) -> Duration {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(
+            u64::try_from(t.tv_sec).unwrap_or(0),
+            u32::try_from(t.tv_nsec).unwrap_or(0),
+        )
+    }
+
+    #[cfg(not(unix))]
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+}
+
+fn connect(runtime: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> Client {
+    match runtime.block_on(Client::connect(addr)) {
+        Ok(c) => c,
+        Err(e) => panic!("connect: {e}"),
+    }
+}
+
+/// One `GET` with the metadata headers, which must be answered 200.
+async fn get(client: &mut Client) {
+    match client.get_with_headers(GET_PATH, METADATA).await {
+        Ok((status, body)) if status == 200 => {
+            black_box(body);
+        }
+        other => panic!("GET {GET_PATH}: {other:?}"),
+    }
+}
+
+/// The middleware alone, without the network: one call of an endpoint whose method answers at
+/// once, bare (called directly), behind each observability middleware alone, and observed.
+fn endpoint_call(c: &mut Criterion) {
+    use kratos::middleware::Endpoint;
+    let runtime = runtime();
+    let metrics = Metrics::new();
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in METADATA {
+        headers.insert(*name, http::HeaderValue::from_static(value));
+    }
+    // Each middleware alone too, to see where the cost is.
+    let setups = [
+        ("direct", Vec::new()),
+        ("metrics", vec![metrics.server()]),
+        ("logging", vec![logging()]),
+        ("metadata", vec![metadata::server()]),
+        ("observed", observability(&metrics)),
+    ];
+    let clock = ThreadClock::open();
+    let mut group = c.benchmark_group("observability_endpoint_call");
+    for (name, middleware) in setups {
+        let endpoint = Endpoint::new(&middleware, |_ctx, x: u64| async move { Ok(x + 1) });
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = clock.now();
+                for _ in 0..iters {
+                    let ctx = kratos::Context::new(kratos::Kind::Http, "/a.B/C", headers.clone());
+                    let _ = black_box(runtime.block_on(endpoint.call(ctx, black_box(1))));
+                }
+                clock.now().saturating_sub(start)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    targets = observability_cost, endpoint_call
+}
+criterion_main!(benches);
