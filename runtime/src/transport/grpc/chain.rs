@@ -36,6 +36,8 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 pub struct ClientChannel {
     channel: Channel,
     chain: Option<Handler>,
+    /// The channel's per-call timeout, the deadline of a chained call's [`Context`].
+    timeout: Option<std::time::Duration>,
 }
 
 /// A gRPC client call's request, as client middleware see it: opaque.
@@ -48,6 +50,22 @@ impl std::fmt::Debug for GrpcClientRequest {
 }
 
 struct GrpcReply(Mutex<Option<http::Response<Body>>>);
+
+/// The gRPC status code a chained call's reply carries in its head, if any: a server that
+/// fails a call before sending any message answers with its status in the head (a
+/// "trailers-only" response), which is how client middleware such as the circuit breaker
+/// see the outcome of a failed unary call. `None` for any other reply (the status then comes
+/// in the trailers, after the chain has ended).
+pub(crate) fn reply_status(reply: &Message) -> Option<tonic::Code> {
+    let reply = reply.downcast_ref::<GrpcReply>()?;
+    let guard = reply.0.lock().unwrap_or_else(PoisonError::into_inner);
+    let status = guard.as_ref()?.headers().get("grpc-status")?;
+    std::str::from_utf8(status.as_bytes())
+        .ok()?
+        .parse::<i32>()
+        .ok()
+        .map(tonic::Code::from)
+}
 
 impl std::fmt::Debug for GrpcReply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,7 +111,18 @@ impl ClientChannel {
     /// `channel` behind `middleware` (first outermost).
     pub fn new(channel: Channel, middleware: &[Middleware]) -> Self {
         let chain = (!middleware.is_empty()).then(|| chain(middleware, innermost(channel.clone())));
-        ClientChannel { channel, chain }
+        ClientChannel {
+            channel,
+            chain,
+            timeout: None,
+        }
+    }
+
+    /// Records the channel's per-call timeout (which the channel itself enforces), so that
+    /// the [`Context::deadline`] of a call seen by middleware reflects it.
+    pub(crate) fn with_call_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The channel itself, without the middleware.
@@ -142,12 +171,16 @@ impl tower_service::Service<http::Request<Body>> for ClientChannel {
                 },
             };
         };
+        // The deadline: the channel's timeout, or the call's own `grpc-timeout` when shorter.
+        let call_timeout = super::serve::grpc_timeout(request.headers());
         let ctx = Context::client(
             Kind::Grpc,
             operation(request.uri().path()),
             std::mem::take(request.headers_mut()),
             crate::metadata::current_client_metadata(),
-        );
+        )
+        .with_timeout(self.timeout)
+        .with_timeout(call_timeout);
         let call = chain.call(
             ctx,
             Message::new(GrpcClientRequest(Mutex::new(Some(request)))),

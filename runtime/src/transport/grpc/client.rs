@@ -94,7 +94,8 @@ impl ChannelBuilder {
     /// runtime.
     pub fn build(self) -> Result<ClientChannel, ClientError> {
         let middleware = self.middleware.clone();
-        Ok(ClientChannel::new(self.build_with(None)?, &middleware))
+        let timeout = self.timeout;
+        Ok(ClientChannel::new(self.build_with(None)?, &middleware).with_call_timeout(timeout))
     }
 
     /// [`build`](ChannelBuilder::build), then, for a discovery endpoint, waits until the
@@ -116,7 +117,7 @@ impl ChannelBuilder {
                 _ => return Err(err),
             }
         }
-        Ok(ClientChannel::new(channel, &middleware))
+        Ok(ClientChannel::new(channel, &middleware).with_call_timeout(timeout))
     }
 
     fn build_with(

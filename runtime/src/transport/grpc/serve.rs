@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
+use tokio::time::Instant;
 use tonic::service::Routes;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service as _;
@@ -20,18 +21,40 @@ use crate::middleware::BoxFuture;
 pub(super) struct GrpcService {
     routes: Routes,
     info: TcpConnectInfo,
+    timeout: Option<Duration>,
 }
 
 impl GrpcService {
-    pub(super) fn new(routes: Routes, peer: SocketAddr, local: Option<SocketAddr>) -> Self {
+    pub(super) fn new(
+        routes: Routes,
+        peer: SocketAddr,
+        local: Option<SocketAddr>,
+        timeout: Option<Duration>,
+    ) -> Self {
         GrpcService {
             routes,
             info: TcpConnectInfo {
                 local_addr: local,
                 remote_addr: Some(peer),
             },
+            timeout,
         }
     }
+}
+
+/// What bounds a call, measured from its arrival: put in the request's extensions for the
+/// adapters ([`super::unary`] and the streaming ones), which build the call's [`Context`]
+/// deadline from it and apply the server's timeout to unary calls.
+///
+/// [`Context`]: crate::Context
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CallBounds {
+    /// When the call arrived.
+    pub(super) arrived: Instant,
+    /// The client's `grpc-timeout` (enforced here for every kind of call).
+    pub(super) grpc_timeout: Option<Duration>,
+    /// The server's per-call timeout (applied to unary calls by the adapter).
+    pub(super) server_timeout: Option<Duration>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for GrpcService {
@@ -42,6 +65,11 @@ impl hyper::service::Service<Request<Incoming>> for GrpcService {
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         request.extensions_mut().insert(self.info.clone());
         let timeout = grpc_timeout(request.headers());
+        request.extensions_mut().insert(CallBounds {
+            arrived: Instant::now(),
+            grpc_timeout: timeout,
+            server_timeout: self.timeout,
+        });
         // Routes are always ready (an axum router).
         let call = self.routes.clone().call(request);
         Box::pin(async move {
@@ -62,7 +90,7 @@ impl hyper::service::Service<Request<Incoming>> for GrpcService {
 /// The call's `grpc-timeout` (gRPC over HTTP/2: at most 8 digits and a unit, `H` hours, `M`
 /// minutes, `S` seconds, `m` milliseconds, `u` microseconds, `n` nanoseconds). A malformed
 /// value is ignored, as by tonic's server.
-fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+pub(super) fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
     let value = headers.get("grpc-timeout")?.as_bytes();
     let (&unit, digits) = value.split_last()?;
     if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {

@@ -572,7 +572,8 @@ impl Client {
             operation,
             http::HeaderMap::new(),
             crate::metadata::current_client_metadata(),
-        );
+        )
+        .with_timeout(Some(self.timeout));
         let request = ClientRequest {
             method,
             path_and_query: path_and_query.to_owned(),

@@ -36,6 +36,7 @@ pub struct ServerBuilder {
     max_body: usize,
     limits: ConnectionLimits,
     layers: Vec<LayerFn>,
+    timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -45,6 +46,7 @@ impl std::fmt::Debug for ServerBuilder {
             .field("max_body", &self.max_body)
             .field("limits", &self.limits)
             .field("layers", &self.layers.len())
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -72,6 +74,19 @@ impl ServerBuilder {
     /// operation, or `*`), after the middleware applied to every operation.
     pub fn middleware_for(mut self, selector: &str, middleware: Vec<Middleware>) -> Self {
         self.selector.add(selector, middleware);
+        self
+    }
+
+    /// The per-call timeout (Kratos' `http.Timeout`; default
+    /// [`DEFAULT_SERVER_TIMEOUT`](crate::middleware::DEFAULT_SERVER_TIMEOUT), 1 s, as Kratos):
+    /// a call of a generated route whose middleware and handler have not answered this long
+    /// after the request was routed is dropped and answered 504 `TIMEOUT`, and the handler sees
+    /// the limit as [`Context::deadline`]. `Duration::ZERO` means no limit. Server-streaming
+    /// routes (Server-Sent Events) are not bounded, as Kratos bounds no stream, nor are plain
+    /// [`Server::handle`] handlers. Reading the body is bounded by
+    /// [`ConnectionLimits::body_read_timeout`] instead.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = (!timeout.is_zero()).then_some(timeout);
         self
     }
 
@@ -121,6 +136,7 @@ impl ServerBuilder {
             max_body: self.max_body,
             limits: self.limits,
             layers: self.layers,
+            timeout: self.timeout,
             router: Router::default(),
             running: None,
         }
@@ -135,6 +151,7 @@ pub struct Server {
     max_body: usize,
     limits: ConnectionLimits,
     layers: Vec<LayerFn>,
+    timeout: Option<Duration>,
     router: Router,
     running: Option<Running>,
 }
@@ -150,7 +167,7 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// A builder with the defaults: address `:0`, no middleware, 4 MiB body limit, the
-    /// default [`ConnectionLimits`].
+    /// default [`ConnectionLimits`], a 1 s per-call timeout.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             address: ":0".into(),
@@ -159,7 +176,13 @@ impl Server {
             max_body: DEFAULT_MAX_BODY,
             limits: ConnectionLimits::default(),
             layers: Vec::new(),
+            timeout: Some(crate::middleware::DEFAULT_SERVER_TIMEOUT),
         }
+    }
+
+    /// The per-call timeout of generated unary routes (see [`ServerBuilder::timeout`]).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Registers a unary route (called by generated code). `bind` fills the request message
@@ -239,6 +262,11 @@ impl Server {
         let template = Arc::new(kratos_path_template::Template::parse(spec.path)?);
         let method = Router::parse_method(spec.path, spec.method)?;
         let middleware = self.selector.matching(spec.operation);
+        // As Kratos bounds no stream, the per-call timeout bounds unary replies only.
+        let call_timeout = match reply {
+            ReplyMode::Events(_) => None,
+            _ => self.timeout,
+        };
         let handler = UnaryRoute::new(
             spec.operation,
             spec.path,
@@ -248,6 +276,7 @@ impl Server {
             &middleware,
             spec.validator,
             self.body_limits(),
+            call_timeout,
             handler,
         );
         self.router.add(Route {
