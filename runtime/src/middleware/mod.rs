@@ -18,6 +18,8 @@ use crate::errors::Error;
 use crate::validate::Validator;
 
 pub mod circuitbreaker;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 mod logging;
 pub mod metadata;
 pub mod ratelimit;
