@@ -45,6 +45,9 @@
 
 mod keys;
 
+/// The `jsonwebtoken` crate the middleware is built on (to make keys and tokens without
+/// depending on it separately).
+pub use jsonwebtoken;
 pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 pub use keys::{SigningKey, VerifyingKeys};
 
