@@ -184,6 +184,7 @@ impl CircuitBreaker {
                 let breaker = group.breaker(ctx.operation());
                 let options = &group.inner.options;
                 let (count_rejections, failure) = (options.count_rejections, options.failure);
+                let deadline = ctx.deadline();
                 let call = breaker.allow().then(|| next.call(ctx, req));
                 async move {
                     let Some(call) = call else {
@@ -192,21 +193,56 @@ impl CircuitBreaker {
                         }
                         return Err(not_allowed());
                     };
+                    let outcome = Outcome {
+                        breaker,
+                        deadline,
+                        failure,
+                        counted: false,
+                    };
                     let result = call.await;
                     let code = match &result {
                         Err(err) => Some(err.code()),
                         Ok(reply) => crate::transport::grpc::reply_status(reply)
                             .map(crate::errors::grpc_code_to_http),
                     };
-                    if code.is_some_and(failure) {
-                        breaker.mark_failed();
-                    } else {
-                        breaker.mark_success();
-                    }
+                    outcome.count(code);
                     result
                 }
             })
         })
+    }
+}
+
+/// Counts a call that went: by its outcome's code, or, when the call is dropped before it
+/// ends (a timeout outside the chain, such as the HTTP client's, or a caller that gave up), as
+/// a 504 if its deadline had passed and not at all otherwise.
+struct Outcome {
+    breaker: Arc<SreBreaker>,
+    deadline: Option<tokio::time::Instant>,
+    failure: fn(i32) -> bool,
+    counted: bool,
+}
+
+impl Outcome {
+    /// Counts the call's outcome: `code` is its Kratos code (`None`: success).
+    fn count(mut self, code: Option<i32>) {
+        self.counted = true;
+        if code.is_some_and(self.failure) {
+            self.breaker.mark_failed();
+        } else {
+            self.breaker.mark_success();
+        }
+    }
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        let timed_out = self
+            .deadline
+            .is_some_and(|d| tokio::time::Instant::now() >= d);
+        if !self.counted && timed_out && (self.failure)(504) {
+            self.breaker.mark_failed();
+        }
     }
 }
 
@@ -317,6 +353,30 @@ mod tests {
             assert_eq!(stats[1].0, "/a.B/Other");
             assert_eq!((stats[1].1.accepts, stats[1].1.total), (1, 1));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_dropped_at_its_deadline_is_a_timeout_and_one_dropped_before_is_nothing() {
+        let breaker = group(Arc::new(ManualClock::new()), true);
+        let endpoint = Endpoint::new(&[breaker.middleware()], |_ctx, _req: u8| async move {
+            std::future::pending::<Result<u8, Error>>().await
+        });
+        let limit = Duration::from_millis(50);
+        // A timeout outside the chain (as the HTTP client's) drops the call at its deadline.
+        for _ in 0..3 {
+            let deadline = tokio::time::Instant::now() + limit;
+            let ctx = client_ctx("/a.B/Slow");
+            ctx.limit_deadline(deadline);
+            let dropped = tokio::time::timeout_at(deadline, endpoint.call(ctx, 1)).await;
+            assert!(dropped.is_err());
+        }
+        let stat = breaker.stat("/a.B/Slow").unwrap();
+        assert_eq!((stat.accepts, stat.total), (0, 3));
+        // A caller giving up before the deadline: not counted.
+        let ctx = client_ctx("/a.B/Slow").with_timeout(Some(Duration::from_secs(5)));
+        let gave_up = tokio::time::timeout(limit, endpoint.call(ctx, 1)).await;
+        assert!(gave_up.is_err());
+        assert_eq!(breaker.stat("/a.B/Slow").unwrap().total, 3);
     }
 
     #[tokio::test]

@@ -474,6 +474,7 @@ impl Client {
         path_and_query: &str,
         body: Option<RequestBody>,
     ) -> Result<Reply, Error> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let call = async {
             let accept = self.codec.content_type();
             let body = match body {
@@ -497,7 +498,7 @@ impl Client {
                 }
             };
             let response = self
-                .exchange(operation, method, path_and_query, body, accept)
+                .exchange(operation, method, path_and_query, body, accept, deadline)
                 .await?;
             let codec = reply_codec(response.headers());
             let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
@@ -508,7 +509,7 @@ impl Client {
                 body: bytes,
             })
         };
-        self.within_timeout(call).await
+        self.within_timeout(deadline, call).await
     }
 
     /// Calls a server-streaming method, whose reply is Server-Sent Events (`Accept:
@@ -540,19 +541,21 @@ impl Client {
     where
         T: DeserializeOwned + prost::Message + Default + Send + 'static,
     {
+        let deadline = tokio::time::Instant::now() + self.timeout;
         let call = async {
             let accept = HeaderValue::from_static(super::events::CONTENT_TYPE);
             let body = body.map(|data| (self.codec.content_type(), data));
             let response = self
-                .exchange(operation, method, path_and_query, body, accept)
+                .exchange(operation, method, path_and_query, body, accept, deadline)
                 .await?;
             Ok(super::events::decode::<T>(response.into_body()))
         };
-        self.within_timeout(call).await
+        self.within_timeout(deadline, call).await
     }
 
     /// Sends the request, through the middleware chain when there is one, and returns the
-    /// head of a 2xx reply (a non-2xx reply is its error).
+    /// head of a 2xx reply (a non-2xx reply is its error). `deadline` is the call's (the
+    /// chain's [`Context::deadline`]).
     async fn exchange(
         &self,
         operation: &'static str,
@@ -560,6 +563,7 @@ impl Client {
         path_and_query: &str,
         body: Option<(HeaderValue, Vec<u8>)>,
         accept: HeaderValue,
+        deadline: tokio::time::Instant,
     ) -> Result<http::Response<Incoming>, Error> {
         let Some(chain) = &self.chain else {
             return self
@@ -572,8 +576,8 @@ impl Client {
             operation,
             http::HeaderMap::new(),
             crate::metadata::current_client_metadata(),
-        )
-        .with_timeout(Some(self.timeout));
+        );
+        ctx.limit_deadline(deadline);
         let request = ClientRequest {
             method,
             path_and_query: path_and_query.to_owned(),
@@ -591,12 +595,14 @@ impl Client {
         response.ok_or_else(|| Error::new(500, "MIDDLEWARE", "the reply was already taken"))
     }
 
-    /// Runs `call` within the client's timeout (504 `TIMEOUT` when it runs out).
+    /// Runs `call` until `deadline`, the client's timeout from the call's start (504 `TIMEOUT`
+    /// when it runs out).
     async fn within_timeout<R>(
         &self,
+        deadline: tokio::time::Instant,
         call: impl Future<Output = Result<R, Error>>,
     ) -> Result<R, Error> {
-        match tokio::time::timeout(self.timeout, call).await {
+        match tokio::time::timeout_at(deadline, call).await {
             Ok(result) => result,
             Err(_) => Err(Error::new(
                 504,
