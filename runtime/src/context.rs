@@ -284,6 +284,11 @@ impl Context {
     }
 }
 
+/// Locks `m`; a panic while the lock was held leaves a map that is still valid to use.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -333,9 +338,4 @@ mod tests {
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(ctx.remaining(), Some(Duration::ZERO));
     }
-}
-
-/// Locks `m`; a panic while the lock was held leaves a map that is still valid to use.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

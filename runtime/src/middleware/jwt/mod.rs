@@ -629,7 +629,7 @@ mod tests {
             nbf: None,
         });
         // The innermost handler sees the header the middleware set.
-        let seen = Endpoint::new(&[sign.clone()], |ctx: Context, ()| async move {
+        let seen = Endpoint::new(std::slice::from_ref(&sign), |ctx: Context, ()| async move {
             let value = ctx
                 .outgoing_headers()
                 .get("authorization")
