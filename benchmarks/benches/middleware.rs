@@ -6,7 +6,13 @@
 //! (a fresh key's bucket is large enough never to reject), all in the same run.
 //!
 //! The same four are also measured on an endpoint alone (no network), where their own cost is
-//! not lost in the round trip's noise.
+//! not lost in the round trip's noise, with JWT verification (HS256), the circuit breaker, and
+//! the three together.
+//!
+//! `middleware_full_path` measures the whole protection stack a Kratos service pairs: the
+//! kratos HTTP client with the circuit breaker and JWT signing (HS256, a token signed per call)
+//! calling a server with BBR rate limiting and JWT verification, against the same client and
+//! server with no middleware, in the same run.
 //!
 //! Run with `cargo bench -p benchmarks --bench middleware`.
 // criterion_group! generates an undocumented public function.
@@ -19,6 +25,8 @@ use std::time::Duration;
 
 use benchmarks::{Client, GET_PATH};
 use criterion::{Criterion, criterion_group, criterion_main};
+use kratos::middleware::circuitbreaker::CircuitBreaker;
+use kratos::middleware::jwt::{self, Algorithm, DecodingKey, EncodingKey, SigningKey};
 use kratos::middleware::ratelimit::{Bbr, BbrOptions, Quota, header_key};
 use kratos::middleware::{Handler, Middleware};
 use kratos::transport::Server as _;
@@ -26,9 +34,38 @@ use oracle_server::api as pb;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+const SECRET: &[u8] = b"benchmark-secret";
+
+/// The claims the JWT benchmarks sign and verify.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+}
+
+fn claims() -> Claims {
+    Claims {
+        sub: "bench".into(),
+        exp: jwt::jsonwebtoken::get_current_timestamp() + 3600,
+    }
+}
+
+fn jwt_server() -> Middleware {
+    jwt::server::<Claims>(Algorithm::HS256, DecodingKey::from_secret(SECRET)).build()
+}
+
+fn jwt_client() -> Middleware {
+    let key = SigningKey::new(EncodingKey::from_secret(SECRET));
+    jwt::client(Algorithm::HS256, key, |_ctx| claims())
+}
+
 fn server(middleware: Option<Middleware>) -> Result<kratos::http::Server, BoxError> {
+    server_with(middleware.into_iter().collect())
+}
+
+fn server_with(middleware: Vec<Middleware>) -> Result<kratos::http::Server, BoxError> {
     let mut builder = kratos::http::Server::builder().listener(benchmarks::bind_loopback(0)?);
-    if let Some(m) = middleware {
+    for m in middleware {
         builder = builder.middleware(m);
     }
     let mut server = builder.build();
@@ -107,7 +144,17 @@ fn endpoint_call(c: &mut Criterion) {
     };
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::HOST, http::HeaderValue::from_static("client"));
-    let setups: [(&str, Vec<Middleware>); 4] = [
+    let token = jwt::jsonwebtoken::encode(
+        &jwt::jsonwebtoken::Header::new(Algorithm::HS256),
+        &claims(),
+        &EncodingKey::from_secret(SECRET),
+    );
+    let bearer = match token.map(|t| http::HeaderValue::try_from(format!("Bearer {t}"))) {
+        Ok(Ok(v)) => v,
+        _ => panic!("sign the benchmark token"),
+    };
+    headers.insert(http::header::AUTHORIZATION, bearer);
+    let setups: [(&str, Vec<Middleware>); 7] = [
         ("direct", vec![]),
         (
             "noop_middleware",
@@ -115,6 +162,16 @@ fn endpoint_call(c: &mut Criterion) {
         ),
         ("bbr", vec![Bbr::new(BbrOptions::default()).middleware()]),
         ("quota", vec![quota.middleware()]),
+        ("jwt_verify", vec![jwt_server()]),
+        ("breaker", vec![CircuitBreaker::default().middleware()]),
+        (
+            "bbr_breaker_jwt",
+            vec![
+                Bbr::new(BbrOptions::default()).middleware(),
+                CircuitBreaker::default().middleware(),
+                jwt_server(),
+            ],
+        ),
     ];
     let mut group = c.benchmark_group("middleware_endpoint_call");
     for (name, middleware) in setups {
@@ -129,9 +186,68 @@ fn endpoint_call(c: &mut Criterion) {
     group.finish();
 }
 
+/// A call through the kratos HTTP client to the server, bare and with the full stack
+/// (client: breaker + JWT signing; server: BBR + JWT verification).
+fn full_path(c: &mut Criterion) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => panic!("runtime: {e}"),
+    };
+    let setups: [(&str, Vec<Middleware>, Vec<Middleware>); 2] = [
+        ("bare", vec![], vec![]),
+        (
+            "ratelimit_breaker_jwt",
+            vec![Bbr::new(BbrOptions::default()).middleware(), jwt_server()],
+            vec![CircuitBreaker::default().middleware(), jwt_client()],
+        ),
+    ];
+    let mut group = c.benchmark_group("middleware_full_path");
+    for (name, server_middleware, client_middleware) in setups {
+        let started = runtime.block_on(async {
+            let mut server = server_with(server_middleware)?;
+            let addr = server.start().await?;
+            Ok::<_, BoxError>((server, addr))
+        });
+        let (_server, addr) = match started {
+            Ok(s) => s,
+            Err(e) => panic!("start the server: {e}"),
+        };
+        let mut builder = kratos::http::Client::builder(addr.to_string());
+        for m in client_middleware {
+            builder = builder.middleware(m);
+        }
+        let client = match builder.build() {
+            Ok(c) => c,
+            Err(e) => panic!("client: {e}"),
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let reply = client
+                        .invoke(
+                            pb::OPERATION_LIBRARY_GET_SHELF,
+                            http::Method::GET,
+                            GET_PATH,
+                            None,
+                        )
+                        .await;
+                    match reply {
+                        Ok((_, body)) => black_box(body),
+                        Err(e) => panic!("GET {GET_PATH}: {e}"),
+                    }
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = middleware_cost, endpoint_call
+    targets = middleware_cost, endpoint_call, full_path
 }
 criterion_main!(benches);

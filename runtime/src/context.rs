@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use http::HeaderMap;
+use http::{Extensions, HeaderMap};
+use tokio::time::Instant;
 
 use crate::metadata::Metadata;
 
@@ -42,7 +43,9 @@ tokio::task_local! {
 }
 
 /// The context of one call: transport kind, operation, request headers and the headers to
-/// send back. Cheap to clone (one shared allocation per call).
+/// send back, the call's deadline, and typed values middleware attach for later middleware and
+/// the handler ([`insert`](Context::insert) / [`get`](Context::get)). Cheap to clone (one
+/// shared allocation per call).
 ///
 /// The operation is `/package.Service/Method` on both transports, so one middleware selector
 /// covers a method whichever way it is called.
@@ -62,6 +65,10 @@ struct Inner {
     request_headers: HeaderMap,
     reply_headers: Mutex<HeaderMap>,
     request: RequestInfo,
+    /// Typed values (`http::Extensions` allocates its map on the first insert only).
+    extensions: Mutex<Extensions>,
+    /// When the call must be over; `None` when nothing bounds it.
+    deadline: Mutex<Option<Instant>>,
 }
 
 /// What a server knows about a served request beyond its headers: the HTTP method and target
@@ -76,21 +83,43 @@ pub struct RequestInfo {
     pub peer: Option<std::net::SocketAddr>,
 }
 
+impl Inner {
+    fn new(
+        kind: Kind,
+        side: Side,
+        operation: &'static str,
+        path_template: Option<&'static str>,
+        request_headers: HeaderMap,
+        outgoing: (HeaderMap, Metadata),
+    ) -> Self {
+        Inner {
+            kind,
+            side,
+            metadata: Mutex::new(outgoing.1),
+            outgoing_headers: Mutex::new(outgoing.0),
+            operation,
+            path_template,
+            request_headers,
+            reply_headers: Mutex::new(HeaderMap::new()),
+            request: RequestInfo::default(),
+            extensions: Mutex::new(Extensions::new()),
+            deadline: Mutex::new(None),
+        }
+    }
+}
+
 impl Context {
     /// A context for a call of `operation` over `kind`, with the request's headers.
     pub fn new(kind: Kind, operation: &'static str, request_headers: HeaderMap) -> Self {
         Context {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Inner::new(
                 kind,
-                side: Side::Server,
-                metadata: Mutex::default(),
-                outgoing_headers: Mutex::default(),
+                Side::Server,
                 operation,
-                path_template: None,
+                None,
                 request_headers,
-                reply_headers: Mutex::new(HeaderMap::new()),
-                request: RequestInfo::default(),
-            }),
+                Default::default(),
+            )),
         }
     }
 
@@ -101,17 +130,14 @@ impl Context {
         request_headers: HeaderMap,
     ) -> Self {
         Context {
-            inner: Arc::new(Inner {
-                kind: Kind::Http,
-                side: Side::Server,
-                metadata: Mutex::default(),
-                outgoing_headers: Mutex::default(),
+            inner: Arc::new(Inner::new(
+                Kind::Http,
+                Side::Server,
                 operation,
-                path_template: Some(path_template),
+                Some(path_template),
                 request_headers,
-                reply_headers: Mutex::new(HeaderMap::new()),
-                request: RequestInfo::default(),
-            }),
+                Default::default(),
+            )),
         }
     }
 
@@ -125,17 +151,14 @@ impl Context {
         metadata: Metadata,
     ) -> Self {
         Context {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Inner::new(
                 kind,
-                side: Side::Client,
-                metadata: Mutex::new(metadata),
-                outgoing_headers: Mutex::new(headers),
+                Side::Client,
                 operation,
-                path_template: None,
-                request_headers: HeaderMap::new(),
-                reply_headers: Mutex::new(HeaderMap::new()),
-                request: RequestInfo::default(),
-            }),
+                None,
+                HeaderMap::new(),
+                (headers, metadata),
+            )),
         }
     }
 
@@ -219,9 +242,129 @@ impl Context {
     pub(crate) fn take_reply_headers(&self) -> HeaderMap {
         std::mem::take(&mut *self.reply_headers())
     }
+
+    /// Attaches `value` to the call, replacing (and returning) the value of the same type
+    /// attached before: how a middleware hands what it learnt (JWT claims, a tenant) to the
+    /// middleware after it and to the handler, which read it with [`get`](Context::get). One
+    /// value per type, so give each piece its own type (a newtype). Nothing is allocated
+    /// for a call until its first insert.
+    ///
+    /// ```
+    /// use kratos::{Context, Kind};
+    /// #[derive(Clone, Debug, PartialEq)]
+    /// struct Tenant(String);
+    /// let ctx = Context::new(Kind::Http, "/shop.v1.Cart/Add", Default::default());
+    /// ctx.insert(Tenant("acme".into()));
+    /// assert_eq!(ctx.get::<Tenant>(), Some(Tenant("acme".into())));
+    /// ```
+    pub fn insert<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        lock(&self.inner.extensions).insert(value)
+    }
+
+    /// A clone of the value of type `T` attached to the call, if any (see
+    /// [`insert`](Context::insert)). Attach an `Arc` for values that are costly to clone.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        lock(&self.inner.extensions).get::<T>().cloned()
+    }
+
+    /// Detaches and returns the value of type `T` attached to the call, if any.
+    pub fn remove<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        lock(&self.inner.extensions).remove::<T>()
+    }
+
+    /// All the values attached to the call, to read several or to read one without cloning.
+    pub fn extensions(&self) -> MutexGuard<'_, Extensions> {
+        lock(&self.inner.extensions)
+    }
+
+    /// When the call must be over, if anything bounds it. On a server call: the earliest of
+    /// the client's gRPC `grpc-timeout` and the server's per-call timeout (unary calls; see
+    /// the servers' `timeout`), from when the call arrived; on a client call: the client's
+    /// per-call timeout from when the call started. Middleware such as
+    /// [`crate::middleware::timeout`] may bring it closer, never push it back.
+    pub fn deadline(&self) -> Option<Instant> {
+        *lock(&self.inner.deadline)
+    }
+
+    /// The time left until the [`deadline`](Context::deadline) (zero once it has passed), if
+    /// the call has one.
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        self.deadline()
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// Bounds the call by `deadline`: the context's deadline becomes the earlier of the two.
+    /// The context only records it; whoever set the bound enforces it (the servers, the
+    /// clients and the timeout middleware do).
+    pub fn limit_deadline(&self, deadline: Instant) {
+        let mut current = lock(&self.inner.deadline);
+        if current.is_none_or(|c| deadline < c) {
+            *current = Some(deadline);
+        }
+    }
+
+    /// [`limit_deadline`](Context::limit_deadline) to `timeout` from now, returning the
+    /// context (for transports building it).
+    pub(crate) fn with_timeout(self, timeout: Option<std::time::Duration>) -> Self {
+        if let Some(deadline) = timeout.and_then(|t| Instant::now().checked_add(t)) {
+            self.limit_deadline(deadline);
+        }
+        self
+    }
 }
 
 /// Locks `m`; a panic while the lock was held leaves a map that is still valid to use.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Tenant(&'static str);
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Subject(String);
+
+    #[test]
+    fn values_by_type_shared_by_clones() {
+        let ctx = Context::new(Kind::Grpc, "/a.B/C", HeaderMap::new());
+        assert_eq!(ctx.get::<Tenant>(), None);
+        assert_eq!(ctx.insert(Tenant("one")), None);
+        // A clone sees the same call: what a middleware inserts, the handler reads.
+        let seen_by_handler = ctx.clone();
+        assert_eq!(seen_by_handler.insert(Tenant("two")), Some(Tenant("one")));
+        seen_by_handler.insert(Subject("alice".into()));
+        seen_by_handler.insert(Arc::new(7u64));
+        assert_eq!(ctx.get::<Tenant>(), Some(Tenant("two")));
+        assert_eq!(ctx.get::<Subject>(), Some(Subject("alice".into())));
+        assert_eq!(ctx.get::<Arc<u64>>().as_deref(), Some(&7));
+        assert_eq!(ctx.remove::<Tenant>(), Some(Tenant("two")));
+        assert_eq!(seen_by_handler.get::<Tenant>(), None);
+        assert_eq!(ctx.extensions().len(), 2);
+        // Another call has its own values.
+        let other = Context::client(Kind::Http, "/a.B/C", HeaderMap::new(), Metadata::default());
+        assert!(other.extensions().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_only_comes_closer() {
+        let ctx = Context::new(Kind::Http, "/a.B/C", HeaderMap::new());
+        assert_eq!((ctx.deadline(), ctx.remaining()), (None, None));
+        let ctx = ctx.with_timeout(Some(Duration::from_secs(2)));
+        assert_eq!(ctx.remaining(), Some(Duration::from_secs(2)));
+        // A later, looser bound does not push it back; a tighter one wins.
+        ctx.limit_deadline(Instant::now() + Duration::from_secs(5));
+        assert_eq!(ctx.remaining(), Some(Duration::from_secs(2)));
+        let ctx = ctx.with_timeout(Some(Duration::from_millis(300)));
+        assert_eq!(ctx.remaining(), Some(Duration::from_millis(300)));
+        let ctx = ctx.with_timeout(None);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(ctx.remaining(), Some(Duration::ZERO));
+    }
 }

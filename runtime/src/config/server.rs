@@ -1,8 +1,8 @@
 //! Servers from configuration: kratos-layout's `server.http` and `server.grpc` sections.
 //!
-//! A section has `addr` (the listen address) and `timeout` (a per-call limit, Go syntax `"1s"`
-//! or nanoseconds, applied with [`middleware::timeout`](crate::middleware::timeout) first, so
-//! it bounds the whole chain); absent keys leave the builder as it is. A `network` key is
+//! A section has `addr` (the listen address) and `timeout` (the server's per-call limit, Go
+//! syntax `"1s"` or nanoseconds, set with the builders' `timeout`; `0s` means none, an absent
+//! key keeps the default of 1 s); absent keys leave the builder as it is. A `network` key is
 //! accepted and must be `tcp` (or empty). Precedence is the caller's: apply the section to a
 //! builder holding the defaults, then explicit command-line flags.
 //!
@@ -59,7 +59,7 @@ impl ServerSettings {
             builder = builder.address(addr.clone());
         }
         if let Some(timeout) = self.timeout {
-            builder = builder.middleware(crate::middleware::timeout(timeout));
+            builder = builder.timeout(timeout);
         }
         builder
     }
@@ -70,7 +70,7 @@ impl ServerSettings {
             builder = builder.address(addr.clone());
         }
         if let Some(timeout) = self.timeout {
-            builder = builder.middleware(crate::middleware::timeout(timeout));
+            builder = builder.timeout(timeout);
         }
         builder
     }

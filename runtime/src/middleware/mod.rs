@@ -17,6 +17,9 @@ use crate::context::Context;
 use crate::errors::Error;
 use crate::validate::Validator;
 
+pub mod circuitbreaker;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod logging;
 pub mod metadata;
 pub mod ratelimit;
@@ -29,7 +32,8 @@ pub use logging::{Logging, logging};
 pub use recovery::{recovered_error, recovery};
 pub use select::{SelectBuilder, SelectError, select};
 pub use selector::Selector;
-pub use timeout::{TIMEOUT_REASON, timeout};
+pub(crate) use timeout::bounded;
+pub use timeout::{DEFAULT_SERVER_TIMEOUT, TIMEOUT_REASON, timed_out, timeout};
 
 /// A request that could not be bound, passed through the chain so that middleware (logging,
 /// metrics) see binding failures too; the innermost handler answers with its error.

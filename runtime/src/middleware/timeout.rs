@@ -1,6 +1,9 @@
 //! Timeout: a call that takes longer than its limit fails with 504 `TIMEOUT`.
 
+use std::future::Future;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::{Handler, Middleware};
 use crate::errors::Error;
@@ -8,25 +11,47 @@ use crate::errors::Error;
 /// The reason of the error a call that ran out of time fails with.
 pub const TIMEOUT_REASON: &str = "TIMEOUT";
 
+/// The servers' default per-call timeout, as Kratos' (`timeout: 1s` in both servers'
+/// defaults): see `ServerBuilder::timeout` on [`crate::http`] and [`crate::grpc`].
+pub const DEFAULT_SERVER_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The error of a call that took longer than `limit`: 504 `TIMEOUT` (`DeadlineExceeded` over
+/// gRPC).
+pub fn timed_out(limit: Duration) -> Error {
+    Error::new(
+        504,
+        TIMEOUT_REASON,
+        format!("the call took longer than {limit:?}"),
+    )
+}
+
+/// Runs `call` until `deadline` (the moment `limit` after the call started): past it, the
+/// call is dropped and fails with [`timed_out`]. Shared by the servers' per-call timeout and
+/// the timeout middleware.
+pub(crate) async fn bounded<T>(
+    limit: Duration,
+    deadline: Instant,
+    call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::time::timeout_at(deadline, call)
+        .await
+        .unwrap_or_else(|_| Err(timed_out(limit)))
+}
+
 /// Bounds each call of the handlers and middleware it wraps to `limit`: when the limit passes,
 /// the call is dropped (cancelled at its next await) and fails with 504 `TIMEOUT`, which is
-/// `DeadlineExceeded` over gRPC. Kratos' servers apply such a limit to every call (1 s by
-/// default); here it is opt-in, per server or per operation with a selector, and bounds
-/// everything installed after it, so install it first to bound the whole chain. For a
-/// server-streaming method it bounds the wait for the stream, not the stream itself.
+/// `DeadlineExceeded` over gRPC. The call's [`Context::deadline`](crate::Context::deadline)
+/// comes closer when `limit` ends earlier. The servers already bound each unary call by their
+/// own timeout (1 s by default); this middleware sets a tighter limit on some operations (with
+/// a selector) or on client calls, and bounds everything installed after it, so install it
+/// first to bound the whole chain. For a server-streaming method it bounds the wait for the
+/// stream, not the stream itself.
 pub fn timeout(limit: Duration) -> Middleware {
     Middleware::new(move |next: Handler| {
-        Handler::new(move |ctx, req| {
-            let call = next.call(ctx, req);
-            async move {
-                tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
-                    Err(Error::new(
-                        504,
-                        TIMEOUT_REASON,
-                        format!("the call took longer than {limit:?}"),
-                    ))
-                })
-            }
+        Handler::new(move |ctx: crate::Context, req| {
+            let deadline = Instant::now() + limit;
+            ctx.limit_deadline(deadline);
+            bounded(limit, deadline, next.call(ctx, req))
         })
     })
 }

@@ -36,6 +36,8 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 pub struct ClientChannel {
     transport: Transport,
     chain: Option<Handler>,
+    /// The channel's per-call timeout, the deadline of a chained call's [`Context`].
+    timeout: Option<std::time::Duration>,
 }
 
 /// Where a channel's calls go.
@@ -150,6 +152,13 @@ impl ClientChannel {
         Self::with_transport(Transport::Single(channel), middleware)
     }
 
+    /// Records the channel's per-call timeout (which the channel itself enforces), so that
+    /// the [`Context::deadline`] of a call seen by middleware reflects it.
+    pub(crate) fn with_call_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     pub(crate) fn balanced(balanced: super::client::Balanced, middleware: &[Middleware]) -> Self {
         Self::with_transport(Transport::Balanced(balanced), middleware)
     }
@@ -157,7 +166,11 @@ impl ClientChannel {
     fn with_transport(transport: Transport, middleware: &[Middleware]) -> Self {
         let chain =
             (!middleware.is_empty()).then(|| chain(middleware, innermost(transport.clone())));
-        ClientChannel { transport, chain }
+        ClientChannel {
+            transport,
+            chain,
+            timeout: None,
+        }
     }
 
     /// The channel itself, without the middleware, for a channel to one address (`None` for a
@@ -237,12 +250,17 @@ impl tower_service::Service<http::Request<Body>> for ClientChannel {
                 },
             };
         };
+        // The deadline: the channel's timeout, or the call's own `grpc-timeout` when shorter.
+        // A malformed value is the server's to refuse; here it sets no deadline.
+        let call_timeout = super::serve::grpc_timeout(request.headers()).ok().flatten();
         let ctx = Context::client(
             Kind::Grpc,
             operation(request.uri().path()),
             std::mem::take(request.headers_mut()),
             crate::metadata::current_client_metadata(),
-        );
+        )
+        .with_timeout(self.timeout)
+        .with_timeout(call_timeout);
         let call = chain.call(
             ctx,
             Message::new(GrpcClientRequest(Mutex::new(Some(request)))),

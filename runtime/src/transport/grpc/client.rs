@@ -198,10 +198,12 @@ impl ChannelBuilder {
     /// be called within a tokio runtime.
     pub fn build(self) -> Result<ClientChannel, ClientError> {
         let middleware = self.middleware.clone();
+        let timeout = self.timeout;
         Ok(match self.build_target()? {
             Built::Single(channel) => ClientChannel::new(channel, &middleware),
             Built::Balanced(balanced) => ClientChannel::balanced(balanced, &middleware),
-        })
+        }
+        .with_call_timeout(timeout))
     }
 
     /// [`build`](ChannelBuilder::build), then, for a discovery endpoint, waits until the
@@ -222,7 +224,8 @@ impl ChannelBuilder {
                     .map_err(|_| err)?;
                 ClientChannel::balanced(balanced, &middleware)
             }
-        })
+        }
+        .with_call_timeout(timeout))
     }
 
     fn build_target(self) -> Result<Built, ClientError> {

@@ -42,6 +42,7 @@ pub struct ServerBuilder {
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
     health: Option<crate::health::Health>,
+    timeout: Option<Duration>,
 }
 
 impl ServerBuilder {
@@ -95,6 +96,18 @@ impl ServerBuilder {
         self
     }
 
+    /// The per-call timeout of unary calls (Kratos' `grpc.Timeout`; default
+    /// [`DEFAULT_SERVER_TIMEOUT`](crate::middleware::DEFAULT_SERVER_TIMEOUT), 1 s, as Kratos):
+    /// a unary call whose middleware and handler have not answered this long after it arrived
+    /// is dropped and fails with `DeadlineExceeded` (504 `TIMEOUT`); the handler sees the limit
+    /// as [`Context::deadline`]. `Duration::ZERO` means no limit. Streaming calls (client,
+    /// server and bidirectional) are not bounded, as Kratos' stream interceptor sets no
+    /// timeout; the client's `grpc-timeout` bounds every kind of call whatever this is.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = (!timeout.is_zero()).then_some(timeout);
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server {
         Server {
@@ -106,6 +119,7 @@ impl ServerBuilder {
             tls: self.tls,
             health: self.health,
             services: Vec::new(),
+            timeout: self.timeout,
             routes: RoutesBuilder::default(),
             running: None,
         }
@@ -132,6 +146,7 @@ pub struct Server {
     health: Option<crate::health::Health>,
     /// The names of the services added.
     services: Vec<&'static str>,
+    timeout: Option<Duration>,
     routes: RoutesBuilder,
     running: Option<Running>,
 }
@@ -147,7 +162,7 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// A builder with the defaults: address `:0`, no middleware, the default
-    /// [`ConnectionLimits`].
+    /// [`ConnectionLimits`], a 1 s per-call timeout for unary calls.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             address: ":0".into(),
@@ -157,7 +172,13 @@ impl Server {
             #[cfg(feature = "tls")]
             tls: None,
             health: None,
+            timeout: Some(crate::middleware::DEFAULT_SERVER_TIMEOUT),
         }
+    }
+
+    /// The per-call timeout of unary calls (see [`ServerBuilder::timeout`]).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// The service method `f` behind the middleware this server applies to `operation`, with
@@ -283,8 +304,9 @@ impl crate::transport::Server for Server {
                 #[cfg(feature = "tls")]
                 tls,
             };
+            let timeout = self.timeout;
             self.running = Some(Running::spawn(listener, options, move |peer, local| {
-                serve::GrpcService::new(routes.clone(), peer, local)
+                serve::GrpcService::new(routes.clone(), peer, local, timeout)
             }));
             tracing::info!(address = %local, "[gRPC] server listening on: {local}");
             Ok(local)
@@ -315,10 +337,58 @@ where
     Req: Send + Sync + std::fmt::Debug + 'static,
     Rep: Send + Sync + std::fmt::Debug + 'static,
 {
-    let (metadata, extensions, message) = request.into_parts();
+    answer(endpoint, operation, request, true).await
+}
+
+/// The [`Context`] of a call, its deadline set from the [`serve::CallBounds`] the connection
+/// put in the request: the client's `grpc-timeout`, and the server's timeout when
+/// `server_bounded`. Returns the server's limit and deadline when they apply.
+fn call_context(
+    operation: &'static str,
+    metadata: tonic::metadata::MetadataMap,
+    extensions: &tonic::Extensions,
+    server_bounded: bool,
+) -> (Context, Option<(Duration, tokio::time::Instant)>) {
     let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers())
-        .with_request_info(peer_info(&extensions));
-    let result = endpoint.call(ctx.clone(), message).await;
+        .with_request_info(peer_info(extensions));
+    let Some(bounds) = extensions.get::<serve::CallBounds>() else {
+        return (ctx, None);
+    };
+    if let Some(deadline) = bounds
+        .grpc_timeout
+        .and_then(|t| bounds.arrived.checked_add(t))
+    {
+        ctx.limit_deadline(deadline);
+    }
+    let server = bounds
+        .server_timeout
+        .filter(|_| server_bounded)
+        .and_then(|t| Some((t, bounds.arrived.checked_add(t)?)));
+    if let Some((_, deadline)) = server {
+        ctx.limit_deadline(deadline);
+    }
+    (ctx, server)
+}
+
+/// Serves a call with one reply through `endpoint`, bounded by the server's timeout when
+/// `server_bounded` (unary calls, not client streams).
+async fn answer<Req, Rep>(
+    endpoint: &Endpoint<Req, Rep>,
+    operation: &'static str,
+    request: tonic::Request<Req>,
+    server_bounded: bool,
+) -> Result<tonic::Response<Rep>, tonic::Status>
+where
+    Req: Send + Sync + std::fmt::Debug + 'static,
+    Rep: Send + Sync + std::fmt::Debug + 'static,
+{
+    let (metadata, extensions, message) = request.into_parts();
+    let (ctx, server_limit) = call_context(operation, metadata, &extensions, server_bounded);
+    let call = endpoint.call(ctx.clone(), message);
+    let result = match server_limit {
+        Some((limit, deadline)) => crate::middleware::bounded(limit, deadline, call).await,
+        None => call.await,
+    };
     let reply_headers = ctx.take_reply_headers();
     match result {
         Ok(reply) => {
@@ -368,8 +438,7 @@ where
 {
     use tokio_stream::StreamExt as _;
     let (metadata, extensions, message) = request.into_parts();
-    let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers())
-        .with_request_info(peer_info(&extensions));
+    let (ctx, _) = call_context(operation, metadata, &extensions, false);
     let reply = endpoint.call(ctx.clone(), message).await;
     let headers = ctx.take_reply_headers();
     match reply.and_then(|r| {
@@ -400,7 +469,13 @@ where
     Req: Send + 'static,
     Rep: Send + Sync + std::fmt::Debug + 'static,
 {
-    unary(endpoint, operation, request_stream(request, validator)).await
+    answer(
+        endpoint,
+        operation,
+        request_stream(request, validator),
+        false,
+    )
+    .await
 }
 
 /// Serves one bidirectional-streaming gRPC call through `endpoint` (called by generated

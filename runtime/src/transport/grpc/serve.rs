@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
+use tokio::time::Instant;
 use tonic::service::Routes;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service as _;
@@ -37,18 +38,40 @@ use crate::middleware::BoxFuture;
 pub(super) struct GrpcService {
     routes: Routes,
     info: TcpConnectInfo,
+    timeout: Option<Duration>,
 }
 
 impl GrpcService {
-    pub(super) fn new(routes: Routes, peer: SocketAddr, local: Option<SocketAddr>) -> Self {
+    pub(super) fn new(
+        routes: Routes,
+        peer: SocketAddr,
+        local: Option<SocketAddr>,
+        timeout: Option<Duration>,
+    ) -> Self {
         GrpcService {
             routes,
             info: TcpConnectInfo {
                 local_addr: local,
                 remote_addr: Some(peer),
             },
+            timeout,
         }
     }
+}
+
+/// What bounds a call, measured from its arrival: put in the request's extensions for the
+/// adapters ([`super::unary`] and the streaming ones), which build the call's [`Context`]
+/// deadline from it and apply the server's timeout to unary calls.
+///
+/// [`Context`]: crate::Context
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CallBounds {
+    /// When the call arrived.
+    pub(super) arrived: Instant,
+    /// The client's `grpc-timeout` (enforced here for every kind of call).
+    pub(super) grpc_timeout: Option<Duration>,
+    /// The server's per-call timeout (applied to unary calls by the adapter).
+    pub(super) server_timeout: Option<Duration>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for GrpcService {
@@ -69,6 +92,11 @@ impl hyper::service::Service<Request<Incoming>> for GrpcService {
             }
         };
         request.extensions_mut().insert(self.info.clone());
+        request.extensions_mut().insert(CallBounds {
+            arrived: Instant::now(),
+            grpc_timeout: timeout,
+            server_timeout: self.timeout,
+        });
         // Routes are always ready (an axum router).
         let call = self.routes.clone().call(request);
         Box::pin(async move {
@@ -123,7 +151,7 @@ fn trailers_only(
 /// The call's `grpc-timeout` (gRPC over HTTP/2: 1 to 8 ASCII digits and a unit, `H` hours,
 /// `M` minutes, `S` seconds, `m` milliseconds, `u` microseconds, `n` nanoseconds): `None`
 /// without one, why it is malformed otherwise.
-fn grpc_timeout(headers: &http::HeaderMap) -> Result<Option<Duration>, String> {
+pub(super) fn grpc_timeout(headers: &http::HeaderMap) -> Result<Option<Duration>, String> {
     let Some(value) = headers.get("grpc-timeout") else {
         return Ok(None);
     };

@@ -643,7 +643,8 @@ impl Client {
     }
 
     /// Sends the request, through the middleware chain when there is one, and returns the
-    /// head of a 2xx reply (a non-2xx reply is its error).
+    /// head of a 2xx reply (a non-2xx reply is its error). `deadline` is the call's (the
+    /// chain's [`Context::deadline`]).
     async fn exchange(
         &self,
         operation: &'static str,
@@ -665,6 +666,7 @@ impl Client {
             http::HeaderMap::new(),
             crate::metadata::current_client_metadata(),
         );
+        ctx.limit_deadline(deadline);
         let request = ClientRequest {
             method,
             path_and_query: path_and_query.to_owned(),

@@ -38,6 +38,7 @@ pub struct ServerBuilder {
     layers: Vec<LayerFn>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
+    timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -47,6 +48,7 @@ impl std::fmt::Debug for ServerBuilder {
             .field("max_body", &self.max_body)
             .field("limits", &self.limits)
             .field("layers", &self.layers.len())
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -74,6 +76,19 @@ impl ServerBuilder {
     /// operation, or `*`), after the middleware applied to every operation.
     pub fn middleware_for(mut self, selector: &str, middleware: Vec<Middleware>) -> Self {
         self.selector.add(selector, middleware);
+        self
+    }
+
+    /// The per-call timeout (Kratos' `http.Timeout`; default
+    /// [`DEFAULT_SERVER_TIMEOUT`](crate::middleware::DEFAULT_SERVER_TIMEOUT), 1 s, as Kratos):
+    /// a call of a generated route whose middleware and handler have not answered this long
+    /// after the request was routed is dropped and answered 504 `TIMEOUT`, and the handler sees
+    /// the limit as [`Context::deadline`]. `Duration::ZERO` means no limit. Server-streaming
+    /// routes (Server-Sent Events) are not bounded, as Kratos bounds no stream, nor are plain
+    /// [`Server::handle`] handlers. Reading the body is bounded by
+    /// [`ConnectionLimits::body_read_timeout`] instead.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = (!timeout.is_zero()).then_some(timeout);
         self
     }
 
@@ -134,6 +149,7 @@ impl ServerBuilder {
             layers: self.layers,
             #[cfg(feature = "tls")]
             tls: self.tls,
+            timeout: self.timeout,
             router: Router::default(),
             running: None,
         }
@@ -150,6 +166,7 @@ pub struct Server {
     layers: Vec<LayerFn>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
+    timeout: Option<Duration>,
     router: Router,
     running: Option<Running>,
 }
@@ -165,7 +182,7 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// A builder with the defaults: address `:0`, no middleware, 4 MiB body limit, the
-    /// default [`ConnectionLimits`].
+    /// default [`ConnectionLimits`], a 1 s per-call timeout.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             address: ":0".into(),
@@ -176,7 +193,13 @@ impl Server {
             layers: Vec::new(),
             #[cfg(feature = "tls")]
             tls: None,
+            timeout: Some(crate::middleware::DEFAULT_SERVER_TIMEOUT),
         }
+    }
+
+    /// The per-call timeout of generated unary routes (see [`ServerBuilder::timeout`]).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Registers a unary route (called by generated code). `bind` fills the request message
@@ -256,6 +279,11 @@ impl Server {
         let template = Arc::new(kratos_path_template::Template::parse(spec.path)?);
         let method = Router::parse_method(spec.path, spec.method)?;
         let middleware = self.selector.matching(spec.operation);
+        // As Kratos bounds no stream, the per-call timeout bounds unary replies only.
+        let call_timeout = match reply {
+            ReplyMode::Events(_) => None,
+            _ => self.timeout,
+        };
         let handler = UnaryRoute::new(
             spec.operation,
             spec.path,
@@ -265,6 +293,7 @@ impl Server {
             &middleware,
             spec.validator,
             self.body_limits(),
+            call_timeout,
             handler,
         );
         self.router.add(Route {

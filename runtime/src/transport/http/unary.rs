@@ -64,6 +64,8 @@ pub(crate) struct UnaryRoute<Req, Rep> {
     pub(crate) reply: ReplyMode<Rep>,
     pub(crate) endpoint: Endpoint<Req, Rep>,
     pub(crate) body_limits: BodyLimits,
+    /// The server's per-call timeout, when it applies to this route.
+    pub(crate) call_timeout: Option<std::time::Duration>,
 }
 
 /// The limits on reading a request body.
@@ -91,6 +93,7 @@ where
         middleware: &[crate::middleware::Middleware],
         validator: Option<crate::validate::Validator>,
         body_limits: BodyLimits,
+        call_timeout: Option<std::time::Duration>,
         f: F,
     ) -> Self
     where
@@ -106,6 +109,7 @@ where
             reply,
             endpoint: Endpoint::with_validator(middleware, validator, f),
             body_limits,
+            call_timeout,
         }
     }
 }
@@ -122,6 +126,8 @@ where
         peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<Response<Body>> {
         let operation = self.operation;
+        // The per-call timeout runs from when the request was routed, as Kratos' does.
+        let arrived = tokio::time::Instant::now();
         let guarded = Box::pin(async move {
             let (parts, body) = request.into_parts();
             let reply_codec = Codec::for_reply(&parts.headers);
@@ -155,7 +161,15 @@ where
             };
             let ctx = Context::http(self.operation, self.path_template, parts.headers)
                 .with_request_info(info);
-            let result = self.endpoint.call_bound(ctx.clone(), bound).await;
+            let result = match self.call_timeout {
+                Some(limit) => {
+                    let deadline = arrived + limit;
+                    ctx.limit_deadline(deadline);
+                    let call = self.endpoint.call_bound(ctx.clone(), bound);
+                    crate::middleware::bounded(limit, deadline, call).await
+                }
+                None => self.endpoint.call_bound(ctx.clone(), bound).await,
+            };
             let headers = ctx.take_reply_headers();
             match (result, &self.reply) {
                 (Ok(reply), ReplyMode::Whole(encode)) => match encode(&reply, reply_codec) {
