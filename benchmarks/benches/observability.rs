@@ -6,17 +6,17 @@
 //!
 //! - `bare`: no middleware;
 //! - `metrics`: the metrics server middleware alone;
-//! - `observed`: Kratos' metrics (server middleware, counting into a registry like the one
-//!   `/metrics` serves), logging (one event per call, written by a `tracing` subscriber to a
-//!   sink so that formatting and writing are paid as in production) and metadata (the server
-//!   middleware reading `x-md-` headers; every request, to both, carries two).
+//! - `observed`: OpenTelemetry tracing (the tracing middleware, a span per call, sampler
+//!   `always_on`, batched to an exporter that drops the spans: everything but the network),
+//!   Kratos' metrics (server middleware, counting into a registry like the one `/metrics`
+//!   serves), logging (one JSON line per call through `kratos::log`, with the trace and span
+//!   ids, written to a sink so that formatting and writing are paid as in production) and
+//!   metadata (the server middleware reading `x-md-` headers; every request, to both, carries
+//!   two).
 //!
 //! The target is `bare / observed` ≥ 0.8 (time per request; the same as the throughput
 //! ratio). The same setups, and each middleware alone, are also measured on an endpoint
 //! alone (no network), where the middleware's own cost is not lost in the round trip.
-//!
-//! Tracing: add the OpenTelemetry tracing middleware (sampler `always_on`) in
-//! [`observability`] when it lands; both groups then measure it with the rest.
 //!
 //! Run with `cargo bench -p benchmarks --bench observability`.
 // criterion_group! generates an undocumented public function.
@@ -40,20 +40,46 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const METADATA: &[(&str, &str)] = &[("x-md-global-tenant", "t1"), ("x-md-local-caller", "bench")];
 
 /// The observability middleware of a Kratos service, outermost first, recording into
-/// `metrics`. This is the hook for the tracing middleware: put it first when it exists.
+/// `metrics`: the tracing span first, so that the others run inside it.
 fn observability(metrics: &Metrics) -> Vec<Middleware> {
-    vec![metrics.server(), logging(), metadata::server()]
+    vec![
+        kratos::trace::server(),
+        metrics.server(),
+        logging(),
+        metadata::server(),
+    ]
 }
 
-/// Logging writes every event, formatted, to a sink: the cost of logging in production
-/// without the cost of a terminal or a file.
+/// An exporter that drops what it is given: the spans are built, sampled, batched and handed
+/// over as with a real exporter, without the network.
+#[derive(Debug)]
+struct DropExporter;
+
+impl opentelemetry_sdk::trace::SpanExporter for DropExporter {
+    fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        drop(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// The subscriber a service runs with: `kratos::log`'s JSON lines (every event formatted and
+/// written, to a sink: the cost of logging in production without a terminal or a file) and
+/// the OpenTelemetry layer, sampling every call.
 fn install_log_subscriber() {
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(std::io::sink)
-        .finish();
-    if tracing::subscriber::set_global_default(subscriber).is_err() {
-        panic!("a global tracing subscriber was already set");
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+        .with_batch_exporter(DropExporter)
+        .build();
+    let logger = kratos::log::Logger::new()
+        .format(kratos::log::Format::Json)
+        .level("info")
+        .writer(std::io::sink)
+        .tracer_provider(provider);
+    if let Err(e) = logger.init() {
+        panic!("the log subscriber: {e}");
     }
 }
 
@@ -197,6 +223,7 @@ fn endpoint_call(c: &mut Criterion) {
         ("metrics", vec![metrics.server()]),
         ("logging", vec![logging()]),
         ("metadata", vec![metadata::server()]),
+        ("tracing", vec![kratos::trace::server()]),
         ("observed", observability(&metrics)),
     ];
     let clock = ThreadClock::open();
