@@ -69,15 +69,30 @@ fn middleware(side: Side) -> Middleware {
 /// `rpc.system`, `rpc.service` and `rpc.method` of a call.
 fn rpc_attributes(span: &tracing::Span, ctx: &Context) {
     span.set_attribute("rpc.system", ctx.kind().as_str());
-    // `/package.Service/Method`.
-    if let Some((service, method)) = ctx
-        .operation()
+    // `/package.Service/Method`: both parts borrow the `'static` operation, no allocation.
+    let operation: &'static str = ctx.operation();
+    if let Some((service, method)) = operation
         .strip_prefix('/')
         .and_then(|op| op.split_once('/'))
     {
-        span.set_attribute("rpc.service", service.to_string());
-        span.set_attribute("rpc.method", method.to_string());
+        span.set_attribute("rpc.service", service);
+        span.set_attribute("rpc.method", method);
     }
+}
+
+/// The method's name as an attribute value: the standard methods without allocating.
+fn http_method(method: &http::Method) -> opentelemetry::Value {
+    let name: &'static str = match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::PATCH => "PATCH",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => return method.as_str().to_string().into(),
+    };
+    name.into()
 }
 
 fn start_server(span: &tracing::Span, ctx: &Context) {
@@ -88,7 +103,7 @@ fn start_server(span: &tracing::Span, ctx: &Context) {
     let info = ctx.request_info();
     if ctx.kind() == Kind::Http {
         if let Some(method) = &info.method {
-            span.set_attribute("http.method", method.as_str().to_string());
+            span.set_attribute("http.method", http_method(method));
         }
         if let Some(route) = ctx.path_template() {
             span.set_attribute("http.route", route);
@@ -110,7 +125,7 @@ fn start_server(span: &tracing::Span, ctx: &Context) {
 fn start_client(span: &tracing::Span, ctx: &Context, req: &Message) {
     rpc_attributes(span, ctx);
     if let Some(request) = req.downcast_ref::<crate::http::ClientRequest>() {
-        span.set_attribute("http.method", request.method.as_str().to_string());
+        span.set_attribute("http.method", http_method(&request.method));
         let path = request
             .path_and_query
             .split_once('?')
