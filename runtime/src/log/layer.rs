@@ -63,9 +63,9 @@ impl LogLayer {
     }
 
     /// The trace and span ids of the OpenTelemetry span the event happens in (its explicit
-    /// parent, else the current span), as lower-case hex.
+    /// parent, else the current span).
     #[cfg(feature = "otel")]
-    fn trace_ids(&self, event: &Event<'_>) -> Option<(String, String)> {
+    fn trace_ids(&self, event: &Event<'_>) -> Option<([u8; 16], [u8; 8])> {
         use opentelemetry::trace::TraceContextExt as _;
         let dispatch = self.dispatch.get()?.upgrade()?;
         let id = match event.parent() {
@@ -77,11 +77,11 @@ impl LogLayer {
         let span = cx.span();
         let sc = span.span_context();
         sc.is_valid()
-            .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+            .then(|| (sc.trace_id().to_bytes(), sc.span_id().to_bytes()))
     }
 
     #[cfg(not(feature = "otel"))]
-    fn trace_ids(&self, _event: &Event<'_>) -> Option<(String, String)> {
+    fn trace_ids(&self, _event: &Event<'_>) -> Option<([u8; 16], [u8; 8])> {
         None
     }
 
@@ -105,8 +105,9 @@ impl LogLayer {
         push_str_field(line, self.format, "target", meta.target());
         line.push_str(&self.service);
         if let Some((trace, span)) = self.trace_ids(event) {
-            push_str_field(line, self.format, "trace.id", &trace);
-            push_str_field(line, self.format, "span.id", &span);
+            let mut buf = [0u8; 32];
+            push_str_field(line, self.format, "trace.id", hex(&trace, &mut buf));
+            push_str_field(line, self.format, "span.id", hex(&span, &mut buf));
         }
         let mut visitor = Fields {
             line,
@@ -147,6 +148,17 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for LogLayer {
             }
         });
     }
+}
+
+/// `bytes` as lower-case hex (an OpenTelemetry id as W3C writes it), in `buf`.
+fn hex<'b>(bytes: &[u8], buf: &'b mut [u8; 32]) -> &'b str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let n = bytes.len().min(16) * 2;
+    for (i, b) in bytes.iter().take(16).enumerate() {
+        buf[2 * i] = DIGITS[usize::from(b >> 4)];
+        buf[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
 fn timestamp() -> String {
@@ -307,21 +319,100 @@ fn push_json_key(line: &mut String, key: &str, first: bool) {
     line.push(':');
 }
 
-/// A JSON string with the escapes JSON requires.
+/// A JSON string with the escapes JSON requires. Only ASCII bytes are escaped (quote,
+/// backslash, control characters), so the runs between them are copied whole: every cut is on
+/// a character boundary.
 fn push_json_str(line: &mut String, value: &str) {
+    line.reserve(value.len() + 2);
     line.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => line.push_str("\\\""),
-            '\\' => line.push_str("\\\\"),
-            '\n' => line.push_str("\\n"),
-            '\r' => line.push_str("\\r"),
-            '\t' => line.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(line, "\\u{:04x}", c as u32);
-            }
-            c => line.push(c),
+    let bytes = value.as_bytes();
+    // Most values need no escape: one branch-free pass over the bytes decides.
+    if bytes.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\') {
+        line.push_str(value);
+        line.push('"');
+        return;
+    }
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        line.push_str(&value[run..i]);
+        if escape.is_empty() {
+            let _ = write!(line, "\\u{b:04x}");
+        } else {
+            line.push_str(escape);
+        }
+        run = i + 1;
+    }
+    line.push_str(&value[run..]);
+    line.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{hex, push_json_str};
+
+    /// Ids are written as W3C writes them: lower-case hex, two digits a byte, leading zeros kept.
+    #[test]
+    fn ids_are_lower_case_hex() {
+        let mut buf = [0u8; 32];
+        assert_eq!(hex(&[0x00, 0x0a, 0xff, 0x10], &mut buf), "000aff10");
+        let trace: [u8; 16] = std::array::from_fn(|i| (i * 17) as u8);
+        let expected: String = trace.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&trace, &mut buf), expected);
+        #[cfg(feature = "otel")]
+        {
+            let id = opentelemetry::trace::TraceId::from_bytes(trace);
+            assert_eq!(hex(&trace, &mut buf), id.to_string());
+            let span = opentelemetry::trace::SpanId::from_bytes([1, 2, 3, 4, 5, 6, 7, 0xfe]);
+            assert_eq!(hex(&span.to_bytes(), &mut buf), span.to_string());
         }
     }
-    line.push('"');
+
+    /// Every string comes out as a JSON string literal that reads back as itself: control
+    /// characters, quotes and backslashes escaped wherever they are, everything else (multi-byte
+    /// characters included) copied as it is.
+    #[test]
+    fn json_strings_read_back_as_themselves() {
+        let mut cases: Vec<String> = [
+            "",
+            "plain",
+            "\"",
+            "\\",
+            "a\"b\\c",
+            "line\nbreak\r\ttab",
+            "ends with quote\"",
+            "\u{7f} and é, 中文, 🦀",
+            "🦀\n🦀\"",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Each control character alone, and between multi-byte characters.
+        for b in 0u8..0x20 {
+            let c = char::from(b);
+            cases.push(c.to_string());
+            cases.push(format!("é{c}🦀{c}"));
+        }
+        for case in cases {
+            let mut line = String::from("x");
+            push_json_str(&mut line, &case);
+            let literal = &line[1..];
+            let back: String = serde_json::from_str(literal).unwrap();
+            assert_eq!(back, case, "{literal}");
+            assert!(
+                !literal.chars().any(|c| (c as u32) < 0x20),
+                "raw control character in {literal:?}"
+            );
+        }
+    }
 }

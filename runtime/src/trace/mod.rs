@@ -333,9 +333,13 @@ pub fn layer<S>(
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
+    // Only Kratos' attributes: no source location, thread, or `target` attribute, and no
+    // busy/idle timings (two clock readings on every poll of a call's future).
     tracing_opentelemetry::OpenTelemetryLayer::new(provider.tracer("kratos"))
         .with_location(false)
         .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
 }
 
 /// Exports the spans every provider built by [`Settings::provider`] still buffers, waiting
