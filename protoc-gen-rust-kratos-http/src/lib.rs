@@ -16,21 +16,19 @@
 //! `extern_path=.proto.pkg=::rust::path` (repeatable), `wkt=pbjson|prost`.
 
 mod bind;
-mod client;
-mod form;
-mod gov;
-mod on_demand;
+mod context;
+mod helpers;
 mod options;
+mod plan;
+mod render;
 mod rule;
-mod service;
-
-use std::collections::BTreeMap;
 
 use kratos_codegen::{
-    CodegenError, GeneratedFile, GeneratorOutput, ParamSpec, Params, Plugin, PluginRequest, Result,
-    RustPaths, WktMapping, package_file_name,
+    FileComments, GeneratedFile, GeneratorOutput, ParamSpec, Params, Plugin, PluginRequest, Result,
+    package_file_name,
 };
 use prost_reflect::FileDescriptor;
+use std::collections::BTreeMap;
 
 pub use options::Options;
 
@@ -67,16 +65,24 @@ pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
         // produce the same output.
         files.sort_by(|a, b| a.name().cmp(b.name()));
         let mut items = proc_macro2::TokenStream::new();
-        let mut forms = form::FormFns::new(&options.paths, options.wkt, &package);
+        let mut helpers = helpers::FileHelpers::new(&options.paths, options.wkt, &package);
         for file in &files {
-            items.extend(service::generate_file(
+            let mut ctx = context::Gen {
+                options: &options,
                 file,
-                &options,
-                &mut forms,
-                &mut output.warnings,
-            )?);
+                package: &package,
+                comments: FileComments::new(file),
+                helpers: &mut helpers,
+                warnings: &mut output.warnings,
+            };
+            for service in file.services() {
+                let plan = plan::service(&service, &options, ctx.warnings)?;
+                if !plan.is_empty() {
+                    items.extend(render::service(&mut ctx, &plan));
+                }
+            }
         }
-        items.extend(forms.finish());
+        items.extend(helpers.finish());
         if items.is_empty() {
             continue;
         }
@@ -94,31 +100,4 @@ pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
         )?);
     }
     Ok(output)
-}
-
-impl Options {
-    fn from_params(params: &Params) -> Result<Self> {
-        let wkt = match params.choice("wkt", &["pbjson", "prost"], "pbjson")? {
-            "prost" => WktMapping::Prost,
-            _ => WktMapping::Pbjson,
-        };
-        let mut paths = RustPaths::new(wkt);
-        for value in params.all("extern_path") {
-            paths.add_extern_param(value)?;
-        }
-        let prefix = params.string("omitempty_prefix", "");
-        if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
-            return Err(CodegenError::parameter(
-                "omitempty_prefix",
-                format!("'{prefix}' must start with '/' and not end with '/'"),
-            ));
-        }
-        Ok(Options {
-            wkt,
-            omitempty: params.bool("omitempty", true)?,
-            omitempty_prefix: prefix,
-            grpc: params.bool("grpc", true)?,
-            paths,
-        })
-    }
 }
