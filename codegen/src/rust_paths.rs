@@ -7,6 +7,7 @@ use prost_reflect::OneofDescriptor;
 
 use crate::error::{CodegenError, Result};
 use crate::names::{ident, oneof_type_name, to_snake, to_upper_camel};
+use crate::params::{ParamSpec, Params};
 
 /// How the well-known types (`google.protobuf.*`) are mapped to Rust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,11 +21,17 @@ pub enum WktMapping {
     Prost,
 }
 
+/// The parameters [`RustPaths::from_params`] reads, for a plugin's parameter list.
+pub const RUST_PATH_PARAMS: [ParamSpec; 2] =
+    [ParamSpec::single("wkt"), ParamSpec::repeated("extern_path")];
+
 /// Resolves fully qualified proto type names (`.pkg.Msg.Nested`) to Rust paths the way
 /// prost-build does: `super::` up to the common ancestor module, then snake-case modules for
 /// packages and parent messages, then the UpperCamel type name. Extern paths take precedence.
 #[derive(Debug, Clone)]
 pub struct RustPaths {
+    /// How the well-known types are mapped.
+    wkt: WktMapping,
     /// Proto path prefix (`.google.protobuf`) → Rust path (`::pbjson_types`).
     externs: BTreeMap<String, String>,
 }
@@ -61,7 +68,27 @@ impl RustPaths {
                 }
             }
         }
-        RustPaths { externs }
+        RustPaths { wkt, externs }
+    }
+
+    /// The paths given by the parameters every Rust generator of the suite takes:
+    /// `wkt=pbjson|prost` (default `pbjson`) and `extern_path=.proto.path=::rust::path`
+    /// (repeatable), in prost-build's meaning.
+    pub fn from_params(params: &Params) -> Result<Self> {
+        let wkt = match params.choice("wkt", &["pbjson", "prost"], "pbjson")? {
+            "prost" => WktMapping::Prost,
+            _ => WktMapping::Pbjson,
+        };
+        let mut paths = RustPaths::new(wkt);
+        for value in params.all("extern_path") {
+            paths.add_extern_param(value)?;
+        }
+        Ok(paths)
+    }
+
+    /// How the well-known types are mapped.
+    pub fn wkt(&self) -> WktMapping {
+        self.wkt
     }
 
     /// Adds an extern path, in prost-build's form: `.my.pkg` → `::my_crate::pkg`.
@@ -252,6 +279,21 @@ mod tests {
             "::prost::alloc::string::String"
         );
         assert_eq!(prost.resolve(".google.protobuf.Empty", "a"), "()");
+    }
+
+    #[test]
+    fn parameters_give_the_mapping_and_extern_paths() {
+        let spec = &RUST_PATH_PARAMS;
+        let paths =
+            RustPaths::from_params(&Params::parse("wkt=prost,extern_path=.a=::x", spec).unwrap())
+                .unwrap();
+        assert_eq!(paths.wkt(), WktMapping::Prost);
+        assert_eq!(paths.resolve(".a.B", "c"), "::x::B");
+        assert_eq!(paths.resolve(".google.protobuf.Empty", "c"), "()");
+        let default = RustPaths::from_params(&Params::parse("", spec).unwrap()).unwrap();
+        assert_eq!(default.wkt(), WktMapping::Pbjson);
+        assert!(RustPaths::from_params(&Params::parse("wkt=gogo", spec).unwrap()).is_err());
+        assert!(RustPaths::from_params(&Params::parse("extern_path=a", spec).unwrap()).is_err());
     }
 
     #[test]

@@ -21,14 +21,7 @@ pub struct Options {
 impl Options {
     /// The options given by the plugin's parameters.
     pub(crate) fn from_params(params: &Params) -> Result<Self> {
-        let wkt = match params.choice("wkt", &["pbjson", "prost"], "pbjson")? {
-            "prost" => WktMapping::Prost,
-            _ => WktMapping::Pbjson,
-        };
-        let mut paths = RustPaths::new(wkt);
-        for value in params.all("extern_path") {
-            paths.add_extern_param(value)?;
-        }
+        let paths = RustPaths::from_params(params)?;
         let prefix = params.string("omitempty_prefix", "");
         if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
             return Err(CodegenError::parameter(
@@ -37,7 +30,7 @@ impl Options {
             ));
         }
         Ok(Options {
-            wkt,
+            wkt: paths.wkt(),
             omitempty: params.bool("omitempty", true)?,
             omitempty_prefix: prefix,
             grpc: params.bool("grpc", true)?,

@@ -23,7 +23,7 @@ impl Gen<'_> {
         package: &str,
     ) -> Result<TokenStream> {
         let full = desc.full_name();
-        let ty = self.rust_type(full, package)?;
+        let ty = self.paths.type_tokens(full, package);
         let typed = rules.and_then(type_rules);
         let msg_rules = rules.and_then(|r| r.msg("message"));
         let required = msg_rules.as_ref().is_some_and(|m| m.flag("required"));

@@ -8,7 +8,7 @@
 //! [`wkt`] (wrappers, `Duration`, `Timestamp`, `Any`), [`repeated`] and [`map`] each add their
 //! part of [`Gen`].
 
-use kratos_codegen::names::{ident, oneof_type_name, real_oneof, to_snake, to_upper_camel};
+use kratos_codegen::names::{ident, real_oneof, to_snake, to_upper_camel};
 use kratos_codegen::{Result, RustPaths, WktMapping};
 use proc_macro2::TokenStream;
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, Value};
@@ -75,38 +75,7 @@ enum MsgVal {
     Present(TokenStream),
 }
 
-fn syn_type(path: &str) -> Result<TokenStream> {
-    let ty: syn_lite::Type = syn_lite::parse(path)?;
-    Ok(ty.0)
-}
-
-fn syn_path(path: &str) -> Result<TokenStream> {
-    syn_type(path)
-}
-
-/// Parsing Rust paths into tokens without a syn dependency: the token stream parser of
-/// proc-macro2 is enough for paths such as `super::a::B` and `r#type`.
-mod syn_lite {
-    use kratos_codegen::{CodegenError, Result};
-    use proc_macro2::TokenStream;
-
-    pub struct Type(pub TokenStream);
-
-    pub fn parse(path: &str) -> Result<Type> {
-        path.parse::<TokenStream>()
-            .map(Type)
-            .map_err(|e| CodegenError::Format {
-                file: path.to_string(),
-                reason: e.to_string(),
-            })
-    }
-}
-
 impl Gen<'_> {
-    fn rust_type(&self, full_name: &str, package: &str) -> Result<TokenStream> {
-        let path = self.paths.resolve(full_name, package);
-        syn_type(&path)
-    }
     /// `impl Check` and `impl Validate` for `msg`, or nothing when it is `ignored`.
     pub fn message(&self, msg: &MessageDescriptor, file: &str) -> Result<TokenStream> {
         let options = msg.options();
@@ -114,7 +83,7 @@ impl Gen<'_> {
             return Ok(TokenStream::new());
         }
         let package = msg.package_name().to_string();
-        let ty = self.rust_type(msg.full_name(), &package)?;
+        let ty = self.paths.type_tokens(msg.full_name(), &package);
         let disabled = Extensions::flag(&self.ext.disabled, &options);
         let relative = msg
             .full_name()
@@ -143,7 +112,7 @@ impl Gen<'_> {
                 body.extend(self.field(&msg_go, field, file, &package)?);
             }
             for oneof in msg.oneofs().filter(|o| !o.is_synthetic()) {
-                body.extend(self.oneof(msg, &msg_go, &oneof, file, &package)?);
+                body.extend(self.oneof(&msg_go, &oneof, file, &package)?);
             }
             for field in &optional {
                 body.extend(self.field(&msg_go, field, file, &package)?);
@@ -188,19 +157,13 @@ impl Gen<'_> {
     }
     fn oneof(
         &self,
-        msg: &MessageDescriptor,
         msg_go: &str,
         oneof: &prost_reflect::OneofDescriptor,
         file: &str,
         package: &str,
     ) -> Result<TokenStream> {
         let required = Extensions::flag(&self.ext.required, &oneof.options());
-        let msg_path = self.paths.resolve(msg.full_name(), package);
-        let module = match msg_path.rsplit_once("::") {
-            Some((prefix, _)) => format!("{prefix}::{}", to_snake(msg.name())),
-            None => to_snake(msg.name()),
-        };
-        let enum_path = syn_path(&format!("{module}::{}", oneof_type_name(oneof)))?;
+        let enum_path = self.paths.oneof_enum_tokens(oneof, package);
         let field_name = to_snake(oneof.name());
         let field_ident = ident(&field_name);
         let mut arms = TokenStream::new();
