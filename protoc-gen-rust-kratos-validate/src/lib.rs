@@ -4,7 +4,7 @@
 //! For every message of the files to generate (one output file per package,
 //! `<package>.kratos_validate.rs`, included in the same module as prost's output), the plugin
 //! implements `kratos::validate::Validate` (`validate()`: the first violation,
-//! `validate_all()`: every violation) and the runtime's `kratos::validate::rt::Check`, unless
+//! `validate_all()`: every violation) and the runtime's `Check` (reached through `kratos::__codegen::validate`, the surface all generated code uses), unless
 //! the message is `(validate.ignored)`. Messages are in Go's form,
 //! `invalid Msg.Field: value must be ...`. Rule sets that Go PGV refuses (contradictory or
 //! ill-typed rules) are plugin errors naming the file, field and rule.

@@ -119,7 +119,7 @@ impl Gen<'_> {
             let l = Literal::byte_string(&c);
             body.extend(quote!(if #b != &#l[..] { #push }));
         }
-        let rt = quote!(::kratos::validate::rt);
+        let rt = quote!(::kratos::__codegen::validate);
         if r.flag("ip") {
             let push = site.push("value must be a valid IP address");
             body.extend(quote!(if !#rt::bytes_is_ip(#b) { #push }));

@@ -109,7 +109,7 @@ impl Gen<'_> {
                     let embed = site.embed();
                     quote! {
                         let mut __sub = __v.nested();
-                        (&&::kratos::validate::rt::MaybeCheck(__m)).kratos_maybe_check(&mut __sub);
+                        (&&::kratos::__codegen::validate::MaybeCheck(__m)).kratos_maybe_check(&mut __sub);
                         #embed
                     }
                 };

@@ -124,22 +124,22 @@ impl Gen<'_> {
         );
         Ok(quote! {
             #[doc = #doc_check]
-            impl ::kratos::validate::rt::Check for #ty {
+            impl ::kratos::__codegen::validate::Check for #ty {
                 #[allow(unused_variables, unused_imports, clippy::all)]
-                fn kratos_check(&self, __v: &mut ::kratos::validate::rt::Violations) {
-                    use ::kratos::validate::rt::{ViaCheck as _, ViaNothing as _};
+                fn kratos_check(&self, __v: &mut ::kratos::__codegen::validate::Violations) {
+                    use ::kratos::__codegen::validate::{ViaCheck as _, ViaNothing as _};
                     #body
                 }
             }
             impl ::kratos::validate::Validate for #ty {
                 fn validate(&self) -> ::core::result::Result<(), ::kratos::validate::ValidationError> {
-                    let mut v = ::kratos::validate::rt::Violations::new(false);
-                    ::kratos::validate::rt::Check::kratos_check(self, &mut v);
+                    let mut v = ::kratos::__codegen::validate::Violations::new(false);
+                    ::kratos::__codegen::validate::Check::kratos_check(self, &mut v);
                     v.into_first()
                 }
                 fn validate_all(&self) -> ::core::result::Result<(), ::std::vec::Vec<::kratos::validate::ValidationError>> {
-                    let mut v = ::kratos::validate::rt::Violations::new(true);
-                    ::kratos::validate::rt::Check::kratos_check(self, &mut v);
+                    let mut v = ::kratos::__codegen::validate::Violations::new(true);
+                    ::kratos::__codegen::validate::Check::kratos_check(self, &mut v);
                     v.into_all()
                 }
             }

@@ -81,13 +81,12 @@ impl Gen<'_> {
                     ::core::convert::AsRef::<[u8]>::as_ref(__item)
                 )),
                 Kind::Float | Kind::Double => {
-                    quote!(::kratos::validate::rt::f64_key(f64::from(*__item)))
+                    quote!(::kratos::__codegen::validate::f64_key(f64::from(*__item)))
                 }
                 _ => quote!(::core::option::Option::Some(*__item)),
             };
             let push = elem_site.push("repeated value must contain unique items");
-            seen_decl =
-                quote!(let mut __seen = ::kratos::validate::rt::HashSet::with_capacity(__f.len()););
+            seen_decl = quote!(let mut __seen = ::kratos::__codegen::validate::HashSet::with_capacity(__f.len()););
             seen_check = quote! {
                 if let ::core::option::Option::Some(__k) = #key {
                     if !__seen.insert(__k) { #push }

@@ -156,7 +156,7 @@ impl Gen<'_> {
             body.extend(quote!(if matches!(#s, #(#not_ins)|*) { #push }));
         }
         // lengths in runes
-        let runes = quote!(::kratos::validate::rt::rune_count(#s));
+        let runes = quote!(::kratos::__codegen::validate::rune_count(#s));
         let eq_min_max = |a: Option<u64>, b: Option<u64>| match (a, b) {
             (Some(a), Some(b)) if a == b => Some(a),
             _ => None,
@@ -208,7 +208,7 @@ impl Gen<'_> {
             let push = site.push(&format!("value contains substring {}", gofmt::quote(&p)));
             body.extend(quote!(if #s.contains(#p) { #push }));
         }
-        let rt = quote!(::kratos::validate::rt);
+        let rt = quote!(::kratos::__codegen::validate);
         if r.flag("ip") {
             let push = site.push("value must be a valid IP address");
             body.extend(quote!(if !#rt::is_ip(#s) { #push }));

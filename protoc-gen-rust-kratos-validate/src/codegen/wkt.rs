@@ -156,7 +156,7 @@ impl Gen<'_> {
         if cmp.is_empty() {
             return Ok((TokenStream::new(), none));
         }
-        let rt = quote!(::kratos::validate::rt);
+        let rt = quote!(::kratos::__codegen::validate);
         let invalid = site.push_cause("value is not a valid duration", quote!(__e));
         let body = quote! {
             match #rt::duration_check_valid(__m.seconds, __m.nanos) {
@@ -268,7 +268,7 @@ impl Gen<'_> {
         if cmp.is_empty() {
             return Ok((TokenStream::new(), none));
         }
-        let rt = quote!(::kratos::validate::rt);
+        let rt = quote!(::kratos::__codegen::validate);
         let now = if now_needed {
             quote!(let __now: i128 = #rt::now_nanos();)
         } else {
