@@ -7,6 +7,8 @@
 
 use prost_reflect::{DynamicMessage, MethodDescriptor, Value};
 
+use crate::extension::extension_value;
+
 /// The standard verbs of `google.api.HttpRule`, as its field names.
 const VERBS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
@@ -48,14 +50,7 @@ impl HttpRule {
     /// The `google.api.http` option of `method`, or `None` when it has none (or the request does
     /// not define the extension).
     pub fn of(method: &MethodDescriptor) -> Option<HttpRule> {
-        let ext = method
-            .parent_pool()
-            .get_extension_by_name("google.api.http")?;
-        let options = method.options();
-        if !options.has_extension(&ext) {
-            return None;
-        }
-        let value = options.get_extension(&ext);
+        let value = extension_value(method.parent_pool(), &method.options(), "google.api.http")?;
         let rule = value.as_message()?;
         let mut out = HttpRule::read(rule);
         if let Some(Value::List(bindings)) =

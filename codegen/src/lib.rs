@@ -24,6 +24,7 @@
 
 mod descriptors;
 mod error;
+mod extension;
 mod http_rule;
 mod output;
 mod package;
@@ -40,6 +41,7 @@ pub mod testing;
 pub use comments::FileComments;
 pub use descriptors::pool_from_file_descriptor_set;
 pub use error::{CodegenError, Result};
+pub use extension::extension_value;
 pub use http_rule::{HttpPattern, HttpRule};
 pub use output::{GeneratedFile, GeneratorOutput, package_file_name};
 pub use package::{files_by_package, generated_header};

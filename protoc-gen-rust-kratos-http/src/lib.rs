@@ -31,11 +31,7 @@ use kratos_codegen::{
 pub use options::Options;
 
 /// The plugin: name, version and generation function.
-pub const PLUGIN: Plugin = Plugin {
-    name: "protoc-gen-rust-kratos-http",
-    version: env!("CARGO_PKG_VERSION"),
-    generate,
-};
+pub const PLUGIN: Plugin = kratos_codegen::plugin!(generate);
 
 /// The parameters this plugin accepts.
 pub const PARAMS: &[ParamSpec] = &[

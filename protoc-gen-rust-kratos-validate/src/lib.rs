@@ -25,11 +25,7 @@ use kratos_codegen::{
 use prost_reflect::MessageDescriptor;
 
 /// The plugin: name, version and generation function.
-pub const PLUGIN: Plugin = Plugin {
-    name: "protoc-gen-rust-kratos-validate",
-    version: env!("CARGO_PKG_VERSION"),
-    generate,
-};
+pub const PLUGIN: Plugin = kratos_codegen::plugin!(generate);
 
 /// The parameters this plugin accepts.
 pub const PARAMS: &[ParamSpec] = &RUST_PATH_PARAMS;

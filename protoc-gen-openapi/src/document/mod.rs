@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kratos_codegen::names::go_camel_case;
-use kratos_codegen::{CodegenError, Result};
+use kratos_codegen::{CodegenError, Result, extension_value};
 use prost_reflect::{FileDescriptor, MethodDescriptor, ServiceDescriptor};
 use serde_json::{Map, Value as Json, json};
 
@@ -380,16 +380,12 @@ fn finish(document: &mut Json) {
 
 /// The `google.api.default_host` of a service, when set.
 fn default_host(service: &ServiceDescriptor) -> Option<String> {
-    let ext = service
-        .parent_pool()
-        .get_extension_by_name("google.api.default_host")?;
-    let options = service.options();
-    if !options.has_extension(&ext) {
-        return None;
-    }
-    options
-        .get_extension(&ext)
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    extension_value(
+        service.parent_pool(),
+        &service.options(),
+        "google.api.default_host",
+    )?
+    .as_str()
+    .filter(|s| !s.is_empty())
+    .map(str::to_string)
 }

@@ -1,7 +1,7 @@
 //! Component schemas of messages and the schemas of their fields, with field behaviors and
 //! `validate.rules` constraints.
 
-use kratos_codegen::{CodegenError, Result};
+use kratos_codegen::{CodegenError, Result, extension_value};
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, Value};
 use serde_json::{Map, Value as Json, json};
 
@@ -118,17 +118,14 @@ pub(crate) fn written_as_null(field: &FieldDescriptor) -> bool {
 
 /// The `google.api.field_behavior` values of a field.
 fn field_behaviors(field: &FieldDescriptor) -> Vec<i32> {
-    let Some(ext) = field
-        .parent_pool()
-        .get_extension_by_name("google.api.field_behavior")
-    else {
+    let Some(value) = extension_value(
+        field.parent_pool(),
+        &field.options(),
+        "google.api.field_behavior",
+    ) else {
         return Vec::new();
     };
-    let options = field.options();
-    if !options.has_extension(&ext) {
-        return Vec::new();
-    }
-    match options.get_extension(&ext).as_ref() {
+    match value {
         Value::List(values) => values
             .iter()
             .filter_map(|v| v.as_enum_number().or_else(|| v.as_i32()))
