@@ -44,7 +44,7 @@ pub use error::{CodegenError, Result};
 pub use extension::extension_value;
 pub use http_rule::{HttpPattern, HttpRule};
 pub use output::{GeneratedFile, GeneratorOutput, package_file_name};
-pub use package::{files_by_package, generated_header};
+pub use package::{files_by_package, generated_header, package_rust_file};
 pub use params::{ParamSpec, Params};
 pub use plugin::{Plugin, execute, execute_request, generate, plugin_main};
 pub use request::PluginRequest;

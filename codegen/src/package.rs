@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use prost_reflect::FileDescriptor;
 
+use crate::error::Result;
+use crate::output::{GeneratedFile, package_file_name};
 use crate::plugin::Plugin;
 
 /// The files of a request grouped by proto package, packages in name order and each package's
@@ -39,4 +41,24 @@ pub fn generated_header(plugin: &Plugin, sources: &[FileDescriptor]) -> Vec<Stri
     ];
     header.extend(sources.iter().map(|f| format!("source: {}", f.name())));
     header
+}
+
+/// The Rust file of one proto package, `<package>.<suffix>.rs` with the [`generated_header`] of
+/// `sources`, or `None` when `items` is empty: a package with nothing to generate gets no file.
+pub fn package_rust_file(
+    plugin: &Plugin,
+    package: &str,
+    suffix: &str,
+    sources: &[FileDescriptor],
+    items: proc_macro2::TokenStream,
+) -> Result<Option<GeneratedFile>> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    GeneratedFile::rust(
+        package_file_name(package, suffix),
+        &generated_header(plugin, sources),
+        items,
+    )
+    .map(Some)
 }

@@ -24,8 +24,8 @@ mod render;
 mod rule;
 
 use kratos_codegen::{
-    FileComments, GeneratedFile, GeneratorOutput, ParamSpec, Params, Plugin, PluginRequest,
-    RUST_PATH_PARAMS, Result, files_by_package, generated_header, package_file_name,
+    FileComments, GeneratorOutput, ParamSpec, Params, Plugin, PluginRequest, RUST_PATH_PARAMS,
+    Result, files_by_package, package_rust_file,
 };
 
 pub use options::Options;
@@ -67,12 +67,11 @@ pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
             }
         }
         items.extend(helpers.finish());
-        if items.is_empty() {
-            continue;
-        }
-        output.files.push(GeneratedFile::rust(
-            package_file_name(&package, "kratos_http"),
-            &generated_header(&PLUGIN, &files),
+        output.files.extend(package_rust_file(
+            &PLUGIN,
+            &package,
+            "kratos_http",
+            &files,
             items,
         )?);
     }

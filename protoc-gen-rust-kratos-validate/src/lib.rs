@@ -19,8 +19,8 @@ mod re2;
 mod rules;
 
 use kratos_codegen::{
-    GeneratedFile, GeneratorOutput, ParamSpec, Params, Plugin, PluginRequest, RUST_PATH_PARAMS,
-    Result, RustPaths, files_by_package, generated_header, package_file_name,
+    GeneratorOutput, ParamSpec, Params, Plugin, PluginRequest, RUST_PATH_PARAMS, Result, RustPaths,
+    files_by_package, package_rust_file,
 };
 use prost_reflect::MessageDescriptor;
 
@@ -54,12 +54,11 @@ pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
                 stack.extend(children);
             }
         }
-        if items.is_empty() {
-            continue;
-        }
-        output.files.push(GeneratedFile::rust(
-            package_file_name(&package, "kratos_validate"),
-            &generated_header(&PLUGIN, &files),
+        output.files.extend(package_rust_file(
+            &PLUGIN,
+            &package,
+            "kratos_validate",
+            &files,
             items,
         )?);
     }
