@@ -123,12 +123,10 @@ pub(super) fn num_bound(v: &Value, ty: NumTy) -> Option<Bound> {
 }
 
 /// The generation-time checks on a range (Go PGV's `checkNums`).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn check_range(
     site: &Site,
     rule: &str,
     has_const: bool,
-    other_rules: bool,
     in_len: usize,
     not_in_len: usize,
     b: &Ranges,
@@ -141,7 +139,7 @@ pub(super) fn check_range(
         ));
     }
     let any_range = b.lt.is_some() || b.lte.is_some() || b.gt.is_some() || b.gte.is_some();
-    if has_const && (in_len > 0 || not_in_len > 0 || any_range || other_rules) {
+    if has_const && (in_len > 0 || not_in_len > 0 || any_range) {
         return Err(site.err(rule, "`const` can be the only rule on a field"));
     }
     if in_len > 0 && any_range {

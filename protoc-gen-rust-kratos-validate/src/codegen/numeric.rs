@@ -41,7 +41,6 @@ impl Gen<'_> {
             site,
             rule,
             konst.is_some(),
-            false,
             ins.len(),
             not_ins.len(),
             &ranges,

@@ -113,7 +113,6 @@ impl Gen<'_> {
             site,
             "duration",
             konst.is_some(),
-            false,
             ins.len(),
             not_ins.len(),
             &ranges,
@@ -186,16 +185,7 @@ impl Gen<'_> {
             gte: ts("gte"),
         };
         let konst = ts("const");
-        check_range(
-            site,
-            "timestamp",
-            konst.is_some(),
-            false,
-            0,
-            0,
-            &ranges,
-            false,
-        )?;
+        check_range(site, "timestamp", konst.is_some(), 0, 0, &ranges, false)?;
         let lt_now = r.has("lt_now");
         let gt_now = r.has("gt_now");
         let within = r.msg("within");
