@@ -18,11 +18,16 @@
 //!    [`execute`] assembles the `CodeGeneratorResponse`, with every error reported in it (file,
 //!    element and reason) and never a partial output; [`generate`] is the panic guard shared with
 //!    the build integration.
-//! 6. [`plugin_main`] is the whole body of a plugin binary (`--version`, stdin, stdout).
+//! 6. [`HttpRule`] reads a method's `google.api.http` rule (HTTP and OpenAPI plugins);
+//!    [`files_by_package`] and [`generated_header`] shape the one-file-per-package output.
+//! 7. [`plugin_main`] is the whole body of a plugin binary (`--version`, stdin, stdout).
 
 mod descriptors;
 mod error;
+mod extension;
+mod http_rule;
 mod output;
+mod package;
 mod params;
 mod plugin;
 mod request;
@@ -36,11 +41,14 @@ pub mod testing;
 pub use comments::FileComments;
 pub use descriptors::pool_from_file_descriptor_set;
 pub use error::{CodegenError, Result};
+pub use extension::extension_value;
+pub use http_rule::{HttpPattern, HttpRule};
 pub use output::{GeneratedFile, GeneratorOutput, package_file_name};
+pub use package::{files_by_package, generated_header, package_rust_file};
 pub use params::{ParamSpec, Params};
 pub use plugin::{Plugin, execute, execute_request, generate, plugin_main};
 pub use request::PluginRequest;
-pub use rust_paths::{RustPaths, WktMapping};
+pub use rust_paths::{RUST_PATH_PARAMS, RustPaths, WktMapping};
 
 /// Re-exported so plugins and tests use the same version of prost-reflect as this crate.
 pub use prost_reflect;

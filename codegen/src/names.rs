@@ -343,5 +343,10 @@ mod go_naming_tests {
         assert_eq!(go_camel_case("big_ids"), "BigIds");
         assert_eq!(go_camel_case("fooBar"), "FooBar");
         assert_eq!(go_camel_case("Foo.bar"), "FooBar");
+        // Service and method names, as gnostic's OpenAPI operation ids use them.
+        assert_eq!(go_camel_case("SayHello"), "SayHello");
+        assert_eq!(go_camel_case("say_hello"), "SayHello");
+        assert_eq!(go_camel_case("_x"), "XX");
+        assert_eq!(go_camel_case("a2b"), "A2B");
     }
 }

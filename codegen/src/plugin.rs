@@ -129,3 +129,20 @@ pub fn plugin_main(plugin: &Plugin) -> i32 {
     }
     0
 }
+
+/// The [`Plugin`] of the calling crate: its package name (which is the plugin binary's name),
+/// its version, and the given generation function.
+///
+/// ```text
+/// pub const PLUGIN: Plugin = kratos_codegen::plugin!(generate);
+/// ```
+#[macro_export]
+macro_rules! plugin {
+    ($generate:expr) => {
+        $crate::Plugin {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            generate: $generate,
+        }
+    };
+}

@@ -2,8 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use proc_macro2::TokenStream;
+use prost_reflect::OneofDescriptor;
+
 use crate::error::{CodegenError, Result};
-use crate::names::{to_snake, to_upper_camel};
+use crate::names::{ident, oneof_type_name, to_snake, to_upper_camel};
+use crate::params::{ParamSpec, Params};
 
 /// How the well-known types (`google.protobuf.*`) are mapped to Rust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,11 +21,17 @@ pub enum WktMapping {
     Prost,
 }
 
+/// The parameters [`RustPaths::from_params`] reads, for a plugin's parameter list.
+pub const RUST_PATH_PARAMS: [ParamSpec; 2] =
+    [ParamSpec::single("wkt"), ParamSpec::repeated("extern_path")];
+
 /// Resolves fully qualified proto type names (`.pkg.Msg.Nested`) to Rust paths the way
 /// prost-build does: `super::` up to the common ancestor module, then snake-case modules for
 /// packages and parent messages, then the UpperCamel type name. Extern paths take precedence.
 #[derive(Debug, Clone)]
 pub struct RustPaths {
+    /// How the well-known types are mapped.
+    wkt: WktMapping,
     /// Proto path prefix (`.google.protobuf`) → Rust path (`::pbjson_types`).
     externs: BTreeMap<String, String>,
 }
@@ -58,7 +68,27 @@ impl RustPaths {
                 }
             }
         }
-        RustPaths { externs }
+        RustPaths { wkt, externs }
+    }
+
+    /// The paths given by the parameters every Rust generator of the suite takes:
+    /// `wkt=pbjson|prost` (default `pbjson`) and `extern_path=.proto.path=::rust::path`
+    /// (repeatable), in prost-build's meaning.
+    pub fn from_params(params: &Params) -> Result<Self> {
+        let wkt = match params.choice("wkt", &["pbjson", "prost"], "pbjson")? {
+            "prost" => WktMapping::Prost,
+            _ => WktMapping::Pbjson,
+        };
+        let mut paths = RustPaths::new(wkt);
+        for value in params.all("extern_path") {
+            paths.add_extern_param(value)?;
+        }
+        Ok(paths)
+    }
+
+    /// How the well-known types are mapped.
+    pub fn wkt(&self) -> WktMapping {
+        self.wkt
     }
 
     /// Adds an extern path, in prost-build's form: `.my.pkg` → `::my_crate::pkg`.
@@ -74,6 +104,13 @@ impl RustPaths {
             return Err(CodegenError::parameter(
                 "extern_path",
                 format!("'{proto_path}' has an empty Rust path"),
+            ));
+        }
+        // Every path `resolve` returns must be Rust tokens (see `type_tokens`).
+        if let Err(e) = rust_path.parse::<TokenStream>() {
+            return Err(CodegenError::parameter(
+                "extern_path",
+                format!("'{rust_path}' is not a Rust path: {e}"),
             ));
         }
         self.externs.insert(proto_path.into(), rust_path.into());
@@ -118,6 +155,38 @@ impl RustPaths {
             .join("::")
     }
 
+    /// The Rust type of `fq_name` as tokens, as seen from the module of `from_package`: the
+    /// one way generators turn a proto type into a Rust type. Paths come from prost's naming
+    /// rules (escaped identifiers) or from extern paths, which [`RustPaths::add_extern`] checks
+    /// are Rust tokens, so the parse cannot fail; were it to, the tokens are a
+    /// `compile_error!` naming the path rather than a panic.
+    pub fn type_tokens(&self, fq_name: &str, from_package: &str) -> TokenStream {
+        path_tokens(&self.resolve(fq_name, from_package))
+    }
+
+    /// The module prost puts the nested items (oneof enums, nested messages) of message
+    /// `fq_name` in: the message's path with its last segment in snake case
+    /// (`super::a::Outer` → `super::a::outer`).
+    pub fn nested_module(&self, fq_name: &str, from_package: &str) -> String {
+        let name = fq_name.rsplit('.').next().unwrap_or(fq_name);
+        match self.resolve(fq_name, from_package).rsplit_once("::") {
+            Some((parent, _)) => format!("{parent}::{}", to_snake(name)),
+            None => to_snake(name),
+        }
+    }
+
+    /// [`RustPaths::nested_module`] as tokens.
+    pub fn nested_module_tokens(&self, fq_name: &str, from_package: &str) -> TokenStream {
+        path_tokens(&self.nested_module(fq_name, from_package))
+    }
+
+    /// The enum prost generates for a (real) oneof, as tokens: `<nested module>::<Enum>`.
+    pub fn oneof_enum_tokens(&self, oneof: &OneofDescriptor, from_package: &str) -> TokenStream {
+        let module = self.nested_module_tokens(oneof.parent_message().full_name(), from_package);
+        let enum_ident = ident(&oneof_type_name(oneof));
+        quote::quote! { #module::#enum_ident }
+    }
+
     fn resolve_extern(&self, dotted: &str) -> Option<String> {
         if let Some(path) = self.externs.get(dotted) {
             return Some(path.clone());
@@ -134,6 +203,14 @@ impl RustPaths {
         }
         None
     }
+}
+
+/// A Rust path as tokens (see [`RustPaths::type_tokens`]).
+fn path_tokens(path: &str) -> TokenStream {
+    path.parse().unwrap_or_else(|_| {
+        let message = format!("unrepresentable type path {path}");
+        quote::quote! { compile_error!(#message) }
+    })
 }
 
 #[cfg(test)]
@@ -156,6 +233,29 @@ mod tests {
         assert_eq!(paths.resolve(".Top", ""), "Top");
         assert_eq!(paths.resolve(".pkg.Top", ""), "pkg::Top");
         assert_eq!(paths.resolve(".type.Self", "x"), "super::r#type::Self_");
+    }
+
+    #[test]
+    fn type_and_module_tokens_follow_the_paths() {
+        let paths = RustPaths::default();
+        let text = |t: TokenStream| t.to_string().replace(' ', "");
+        assert_eq!(
+            text(paths.type_tokens(".a.b.Outer.Inner", "a.b")),
+            "outer::Inner"
+        );
+        assert_eq!(
+            text(paths.type_tokens(".type.Self", "x")),
+            "super::r#type::Self_"
+        );
+        assert_eq!(paths.nested_module(".a.b.Outer", "a.b"), "outer");
+        assert_eq!(
+            paths.nested_module(".a.b.Outer.Type", "a.c"),
+            "super::b::outer::r#type"
+        );
+        assert_eq!(
+            paths.nested_module("google.protobuf.Value", "a"),
+            "::pbjson_types::value"
+        );
     }
 
     #[test]
@@ -182,6 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn parameters_give_the_mapping_and_extern_paths() {
+        let spec = &RUST_PATH_PARAMS;
+        let paths =
+            RustPaths::from_params(&Params::parse("wkt=prost,extern_path=.a=::x", spec).unwrap())
+                .unwrap();
+        assert_eq!(paths.wkt(), WktMapping::Prost);
+        assert_eq!(paths.resolve(".a.B", "c"), "::x::B");
+        assert_eq!(paths.resolve(".google.protobuf.Empty", "c"), "()");
+        let default = RustPaths::from_params(&Params::parse("", spec).unwrap()).unwrap();
+        assert_eq!(default.wkt(), WktMapping::Pbjson);
+        assert!(RustPaths::from_params(&Params::parse("wkt=gogo", spec).unwrap()).is_err());
+        assert!(RustPaths::from_params(&Params::parse("extern_path=a", spec).unwrap()).is_err());
+    }
+
+    #[test]
     fn extern_paths_take_precedence() {
         let mut paths = RustPaths::default();
         paths.add_extern_param(".common.v1=::common::v1").unwrap();
@@ -190,6 +305,7 @@ mod tests {
             "::common::v1::page::Token"
         );
         assert!(paths.add_extern_param("common=::c").is_err());
+        assert!(paths.add_extern_param(".common=::c::\"").is_err());
         assert!(paths.add_extern_param(".common").is_err());
     }
 }

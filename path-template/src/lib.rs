@@ -24,6 +24,7 @@ mod decode;
 mod matcher;
 mod parser;
 pub mod percent;
+pub mod scan;
 
 pub use decode::{DecodeError, decode_single_segment};
 pub use matcher::Captures;

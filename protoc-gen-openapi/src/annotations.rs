@@ -7,21 +7,16 @@
 //! `specification_extension` entries become keys of the enclosing object), `*OrReference` and
 //! other single-`oneof` messages are their set member, `_ref` is `$ref`, `Any` holds YAML text.
 
+use kratos_codegen::extension_value;
 use prost_reflect::{DynamicMessage, Kind, ReflectMessage, Value};
 use serde_json::{Map, Value as Json};
 
 /// The `(openapi.v3.<name>)` option of `options` as OpenAPI JSON, when set.
 pub(crate) fn option(options: &DynamicMessage, name: &str) -> Result<Option<Json>, String> {
     let pool = options.descriptor().parent_pool().clone();
-    let Some(ext) = pool.get_extension_by_name(&format!("openapi.v3.{name}")) else {
-        return Ok(None);
-    };
-    if !options.has_extension(&ext) {
-        return Ok(None);
-    }
-    match options.get_extension(&ext).as_message() {
-        Some(msg) => message_to_json(msg).map(Some),
-        None => Ok(None),
+    match extension_value(&pool, options, &format!("openapi.v3.{name}")) {
+        Some(Value::Message(msg)) => message_to_json(&msg).map(Some),
+        _ => Ok(None),
     }
 }
 

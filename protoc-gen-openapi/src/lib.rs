@@ -21,11 +21,7 @@ use serde_json::Value as Json;
 pub use options::{Format, MAX_DEPTH, Naming, Options, PARAMS};
 
 /// The plugin: name, version and generation function.
-pub const PLUGIN: Plugin = Plugin {
-    name: "protoc-gen-openapi",
-    version: env!("CARGO_PKG_VERSION"),
-    generate,
-};
+pub const PLUGIN: Plugin = kratos_codegen::plugin!(generate);
 
 /// Generates the OpenAPI document(s) for a request.
 pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {

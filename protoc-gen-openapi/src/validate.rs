@@ -4,6 +4,7 @@
 //! cannot be stated is left out, so the schema may accept more than the server does but never
 //! rejects a valid value.
 
+use kratos_codegen::extension_value;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, ReflectMessage, Value};
 use serde_json::{Map, Value as Json, json};
 
@@ -11,14 +12,10 @@ use crate::annotations::number;
 
 /// The `(validate.rules)` option of `field`, when set.
 pub(crate) fn field_rules(field: &FieldDescriptor) -> Option<DynamicMessage> {
-    let ext = field
-        .parent_pool()
-        .get_extension_by_name("validate.rules")?;
-    let options = field.options();
-    if !options.has_extension(&ext) {
-        return None;
+    match extension_value(field.parent_pool(), &field.options(), "validate.rules")? {
+        Value::Message(rules) => Some(rules),
+        _ => None,
     }
-    options.get_extension(&ext).as_message().cloned()
 }
 
 /// Whether the rules make the field required (`message.required`, or `required` of the

@@ -39,11 +39,7 @@ use quote::quote;
 mod case;
 
 /// The plugin: binary name, version and generation function.
-pub const PLUGIN: Plugin = Plugin {
-    name: "protoc-gen-rust-kratos-errors",
-    version: env!("CARGO_PKG_VERSION"),
-    generate,
-};
+pub const PLUGIN: Plugin = kratos_codegen::plugin!(generate);
 
 /// The suffix of the output files: `<package>.kratos_errors.rs`.
 pub const FILE_SUFFIX: &str = "kratos_errors";

@@ -1,6 +1,6 @@
 //! The plugin's options, from its parameters.
 
-use kratos_codegen::{RustPaths, WktMapping};
+use kratos_codegen::{CodegenError, Params, Result, RustPaths, WktMapping};
 
 /// Options of the HTTP generator.
 #[derive(Debug, Clone)]
@@ -16,4 +16,25 @@ pub struct Options {
     pub wkt: WktMapping,
     /// How proto types map to Rust paths.
     pub paths: RustPaths,
+}
+
+impl Options {
+    /// The options given by the plugin's parameters.
+    pub(crate) fn from_params(params: &Params) -> Result<Self> {
+        let paths = RustPaths::from_params(params)?;
+        let prefix = params.string("omitempty_prefix", "");
+        if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
+            return Err(CodegenError::parameter(
+                "omitempty_prefix",
+                format!("'{prefix}' must start with '/' and not end with '/'"),
+            ));
+        }
+        Ok(Options {
+            wkt: paths.wkt(),
+            omitempty: params.bool("omitempty", true)?,
+            omitempty_prefix: prefix,
+            grpc: params.bool("grpc", true)?,
+            paths,
+        })
+    }
 }

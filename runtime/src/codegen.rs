@@ -56,8 +56,11 @@ pub use crate::middleware::Endpoint;
 #[doc(hidden)]
 pub use crate::open_enum::OpenEnum;
 
-/// Used by generated code to find a request type's validator at compile time.
+/// Used by generated code to find a request type's validator at compile time, and by the code
+/// `protoc-gen-rust-kratos-validate` generates (the violation collector, nested validation,
+/// format checkers, Go's renderings).
 #[doc(hidden)]
 pub mod validate {
+    pub use crate::validate::rt::*;
     pub use crate::validate::{Probe, ProbeNone, ProbeValidate, Validator};
 }

@@ -14,7 +14,7 @@ use crate::errors::Error;
 mod formats;
 mod golang;
 mod middleware;
-pub mod rt;
+pub(crate) mod rt;
 
 pub use middleware::middleware;
 

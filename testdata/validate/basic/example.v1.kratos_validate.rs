@@ -3,16 +3,16 @@
 // versions: protoc-gen-rust-kratos-validate 0.1.0
 // source: example.proto
 /// Validation of `example.v1.CreateUserRequest` against its protoc-gen-validate rules.
-impl ::kratos::validate::rt::Check for CreateUserRequest {
+impl ::kratos::__codegen::validate::Check for CreateUserRequest {
     #[allow(unused_variables, unused_imports, clippy::all)]
-    fn kratos_check(&self, __v: &mut ::kratos::validate::rt::Violations) {
-        use ::kratos::validate::rt::{ViaCheck as _, ViaNothing as _};
+    fn kratos_check(&self, __v: &mut ::kratos::__codegen::validate::Violations) {
+        use ::kratos::__codegen::validate::{ViaCheck as _, ViaNothing as _};
         {
             let __x = &self.name;
             {
                 let __s: &str = ::core::convert::AsRef::<str>::as_ref(__x);
                 {
-                    let __l = ::kratos::validate::rt::rune_count(__s);
+                    let __l = ::kratos::__codegen::validate::rune_count(__s);
                     if __l < 1usize || __l > 32usize {
                         __v.push(
                             "name",
@@ -23,9 +23,9 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
                         }
                     }
                 }
-                static __PATTERN: ::kratos::validate::rt::LazyLock<
-                    ::kratos::validate::rt::Pattern,
-                > = ::kratos::validate::rt::LazyLock::new(|| ::kratos::validate::rt::Pattern::new(
+                static __PATTERN: ::kratos::__codegen::validate::LazyLock<
+                    ::kratos::__codegen::validate::Pattern,
+                > = ::kratos::__codegen::validate::LazyLock::new(|| ::kratos::__codegen::validate::Pattern::new(
                     "^[0-9A-Za-z_]+$",
                 ));
                 if !__PATTERN.is_match(__s) {
@@ -43,7 +43,7 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
             let __x = &self.email;
             {
                 let __s: &str = ::core::convert::AsRef::<str>::as_ref(__x);
-                if let ::core::result::Result::Err(__e) = ::kratos::validate::rt::validate_email(
+                if let ::core::result::Result::Err(__e) = ::kratos::__codegen::validate::validate_email(
                     __s,
                 ) {
                     __v.push(
@@ -85,7 +85,9 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
                     return;
                 }
             }
-            let mut __seen = ::kratos::validate::rt::HashSet::with_capacity(__f.len());
+            let mut __seen = ::kratos::__codegen::validate::HashSet::with_capacity(
+                __f.len(),
+            );
             for (__idx, __item) in __f.iter().enumerate() {
                 if let ::core::option::Option::Some(__k) = ::core::option::Option::Some(
                     ::core::convert::AsRef::<str>::as_ref(__item),
@@ -105,7 +107,7 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
                 }
                 {
                     let __s: &str = ::core::convert::AsRef::<str>::as_ref(__item);
-                    if ::kratos::validate::rt::rune_count(__s) < 1usize {
+                    if ::kratos::__codegen::validate::rune_count(__s) < 1usize {
                         __v.push(
                             ::std::format!("tags[{}]", __idx),
                             ::std::format!(
@@ -146,7 +148,7 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
             if let ::core::option::Option::Some(__m) = &self.address {
                 let __m: &create_user_request::Address = __m;
                 let mut __sub = __v.nested();
-                (&&::kratos::validate::rt::MaybeCheck(__m))
+                (&&::kratos::__codegen::validate::MaybeCheck(__m))
                     .kratos_maybe_check(&mut __sub);
                 if !__sub.is_empty() {
                     __v.embed(
@@ -171,7 +173,7 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
         {
             if let ::core::option::Option::Some(__m) = &self.ttl {
                 let __m: &::pbjson_types::Duration = __m;
-                match ::kratos::validate::rt::duration_check_valid(
+                match ::kratos::__codegen::validate::duration_check_valid(
                     __m.seconds,
                     __m.nanos,
                 ) {
@@ -188,7 +190,7 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
                         }
                     }
                     ::core::result::Result::Ok(()) => {
-                        let __d: i64 = ::kratos::validate::rt::duration_nanos(
+                        let __d: i64 = ::kratos::__codegen::validate::duration_nanos(
                             __m.seconds,
                             __m.nanos,
                         );
@@ -208,7 +210,7 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
         {
             if let ::core::option::Option::Some(__m) = &self.birthday {
                 let __m: &::pbjson_types::Timestamp = __m;
-                match ::kratos::validate::rt::timestamp_check_valid(
+                match ::kratos::__codegen::validate::timestamp_check_valid(
                     __m.seconds,
                     __m.nanos,
                 ) {
@@ -225,11 +227,11 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
                         }
                     }
                     ::core::result::Result::Ok(()) => {
-                        let __t: i128 = ::kratos::validate::rt::timestamp_nanos(
+                        let __t: i128 = ::kratos::__codegen::validate::timestamp_nanos(
                             __m.seconds,
                             __m.nanos,
                         );
-                        let __now: i128 = ::kratos::validate::rt::now_nanos();
+                        let __now: i128 = ::kratos::__codegen::validate::now_nanos();
                         if __t >= __now {
                             __v.push(
                                 "birthday",
@@ -250,7 +252,7 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
                     let __x = &__m.value;
                     {
                         let __s: &str = ::core::convert::AsRef::<str>::as_ref(__x);
-                        if ::kratos::validate::rt::rune_count(__s) > 16usize {
+                        if ::kratos::__codegen::validate::rune_count(__s) > 16usize {
                             __v.push(
                                 "nickname",
                                 "invalid CreateUserRequest.Nickname: value length must be at most 16 runes",
@@ -296,9 +298,9 @@ impl ::kratos::validate::rt::Check for CreateUserRequest {
         match &self.contact {
             ::core::option::Option::Some(create_user_request::Contact::Phone(__x)) => {
                 let __s: &str = ::core::convert::AsRef::<str>::as_ref(__x);
-                static __PATTERN: ::kratos::validate::rt::LazyLock<
-                    ::kratos::validate::rt::Pattern,
-                > = ::kratos::validate::rt::LazyLock::new(|| ::kratos::validate::rt::Pattern::new(
+                static __PATTERN: ::kratos::__codegen::validate::LazyLock<
+                    ::kratos::__codegen::validate::Pattern,
+                > = ::kratos::__codegen::validate::LazyLock::new(|| ::kratos::__codegen::validate::Pattern::new(
                     "^\\+[0-9]+$",
                 ));
                 if !__PATTERN.is_match(__s) {
@@ -355,8 +357,8 @@ impl ::kratos::validate::Validate for CreateUserRequest {
     fn validate(
         &self,
     ) -> ::core::result::Result<(), ::kratos::validate::ValidationError> {
-        let mut v = ::kratos::validate::rt::Violations::new(false);
-        ::kratos::validate::rt::Check::kratos_check(self, &mut v);
+        let mut v = ::kratos::__codegen::validate::Violations::new(false);
+        ::kratos::__codegen::validate::Check::kratos_check(self, &mut v);
         v.into_first()
     }
     fn validate_all(
@@ -365,21 +367,21 @@ impl ::kratos::validate::Validate for CreateUserRequest {
         (),
         ::std::vec::Vec<::kratos::validate::ValidationError>,
     > {
-        let mut v = ::kratos::validate::rt::Violations::new(true);
-        ::kratos::validate::rt::Check::kratos_check(self, &mut v);
+        let mut v = ::kratos::__codegen::validate::Violations::new(true);
+        ::kratos::__codegen::validate::Check::kratos_check(self, &mut v);
         v.into_all()
     }
 }
 /// Validation of `example.v1.CreateUserRequest.Address` against its protoc-gen-validate rules.
-impl ::kratos::validate::rt::Check for create_user_request::Address {
+impl ::kratos::__codegen::validate::Check for create_user_request::Address {
     #[allow(unused_variables, unused_imports, clippy::all)]
-    fn kratos_check(&self, __v: &mut ::kratos::validate::rt::Violations) {
-        use ::kratos::validate::rt::{ViaCheck as _, ViaNothing as _};
+    fn kratos_check(&self, __v: &mut ::kratos::__codegen::validate::Violations) {
+        use ::kratos::__codegen::validate::{ViaCheck as _, ViaNothing as _};
         {
             let __x = &self.city;
             {
                 let __s: &str = ::core::convert::AsRef::<str>::as_ref(__x);
-                if ::kratos::validate::rt::rune_count(__s) < 1usize {
+                if ::kratos::__codegen::validate::rune_count(__s) < 1usize {
                     __v.push(
                         "city",
                         "invalid CreateUserRequest_Address.City: value length must be at least 1 runes",
@@ -396,8 +398,8 @@ impl ::kratos::validate::Validate for create_user_request::Address {
     fn validate(
         &self,
     ) -> ::core::result::Result<(), ::kratos::validate::ValidationError> {
-        let mut v = ::kratos::validate::rt::Violations::new(false);
-        ::kratos::validate::rt::Check::kratos_check(self, &mut v);
+        let mut v = ::kratos::__codegen::validate::Violations::new(false);
+        ::kratos::__codegen::validate::Check::kratos_check(self, &mut v);
         v.into_first()
     }
     fn validate_all(
@@ -406,24 +408,24 @@ impl ::kratos::validate::Validate for create_user_request::Address {
         (),
         ::std::vec::Vec<::kratos::validate::ValidationError>,
     > {
-        let mut v = ::kratos::validate::rt::Violations::new(true);
-        ::kratos::validate::rt::Check::kratos_check(self, &mut v);
+        let mut v = ::kratos::__codegen::validate::Violations::new(true);
+        ::kratos::__codegen::validate::Check::kratos_check(self, &mut v);
         v.into_all()
     }
 }
 /// Validation of `example.v1.Disabled` against its protoc-gen-validate rules.
-impl ::kratos::validate::rt::Check for Disabled {
+impl ::kratos::__codegen::validate::Check for Disabled {
     #[allow(unused_variables, unused_imports, clippy::all)]
-    fn kratos_check(&self, __v: &mut ::kratos::validate::rt::Violations) {
-        use ::kratos::validate::rt::{ViaCheck as _, ViaNothing as _};
+    fn kratos_check(&self, __v: &mut ::kratos::__codegen::validate::Violations) {
+        use ::kratos::__codegen::validate::{ViaCheck as _, ViaNothing as _};
     }
 }
 impl ::kratos::validate::Validate for Disabled {
     fn validate(
         &self,
     ) -> ::core::result::Result<(), ::kratos::validate::ValidationError> {
-        let mut v = ::kratos::validate::rt::Violations::new(false);
-        ::kratos::validate::rt::Check::kratos_check(self, &mut v);
+        let mut v = ::kratos::__codegen::validate::Violations::new(false);
+        ::kratos::__codegen::validate::Check::kratos_check(self, &mut v);
         v.into_first()
     }
     fn validate_all(
@@ -432,8 +434,8 @@ impl ::kratos::validate::Validate for Disabled {
         (),
         ::std::vec::Vec<::kratos::validate::ValidationError>,
     > {
-        let mut v = ::kratos::validate::rt::Violations::new(true);
-        ::kratos::validate::rt::Check::kratos_check(self, &mut v);
+        let mut v = ::kratos::__codegen::validate::Violations::new(true);
+        ::kratos::__codegen::validate::Check::kratos_check(self, &mut v);
         v.into_all()
     }
 }

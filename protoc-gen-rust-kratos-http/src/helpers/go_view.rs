@@ -4,15 +4,13 @@
 
 use kratos_codegen::RustPaths;
 use kratos_codegen::names::{
-    field_ident, go_camel_case, ident, is_option_field, oneof_type_name, real_oneof, to_snake,
-    to_upper_camel,
+    field_ident, go_camel_case, ident, is_option_field, real_oneof, to_snake, to_upper_camel,
 };
 use proc_macro2::{Ident, TokenStream};
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use quote::quote;
 
-use crate::bind::rust_type;
-use crate::on_demand::OnDemand;
+use super::on_demand::OnDemand;
 
 /// The Go type name of a message: nested names joined with `_` (`Outer_Inner`).
 pub(crate) fn go_type_name(message: &MessageDescriptor) -> String {
@@ -61,7 +59,7 @@ impl<'a> GoViews<'a> {
 
     fn function(&mut self, message: &MessageDescriptor) -> TokenStream {
         let ident = self.of(message);
-        let ty = rust_type(self.paths, message.full_name(), self.package);
+        let ty = self.paths.type_tokens(message.full_name(), self.package);
         let mut entries = Vec::new();
         let mut oneofs_done = Vec::new();
         for field in message.fields() {
@@ -71,7 +69,7 @@ impl<'a> GoViews<'a> {
                     continue;
                 }
                 oneofs_done.push(oneof.name().to_string());
-                entries.push(self.oneof(message, &oneof));
+                entries.push(self.oneof(&oneof));
                 continue;
             }
             let name = go_camel_case(field.name());
@@ -138,20 +136,10 @@ impl<'a> GoViews<'a> {
         self.scalar(field, quote! { &msg.#ident })
     }
 
-    fn oneof(
-        &mut self,
-        message: &MessageDescriptor,
-        oneof: &prost_reflect::OneofDescriptor,
-    ) -> TokenStream {
+    fn oneof(&mut self, oneof: &prost_reflect::OneofDescriptor) -> TokenStream {
         let go_name = go_camel_case(oneof.name());
         let oneof_field = ident(&to_snake(oneof.name()));
-        let type_path = self.paths.resolve(message.full_name(), self.package);
-        let module = match type_path.rsplit_once("::") {
-            Some((parent, _)) => format!("{parent}::{}", to_snake(message.name())),
-            None => to_snake(message.name()),
-        };
-        let module: TokenStream = module.parse().unwrap_or_default();
-        let enum_ident = ident(&oneof_type_name(oneof));
+        let enum_path = self.paths.oneof_enum_tokens(oneof, self.package);
         let arms: Vec<TokenStream> = oneof
             .fields()
             .map(|f| {
@@ -159,7 +147,7 @@ impl<'a> GoViews<'a> {
                 let member = go_camel_case(f.name());
                 let value = self.scalar(&f, quote! { v });
                 quote! {
-                    ::core::option::Option::Some(#module::#enum_ident::#variant(v)) => {
+                    ::core::option::Option::Some(#enum_path::#variant(v)) => {
                         G::Struct(::std::vec![(#member, #value)])
                     }
                 }

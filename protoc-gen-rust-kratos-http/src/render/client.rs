@@ -1,50 +1,30 @@
 //! The typed HTTP client generated per service: `<Service>HttpClient`, one method per RPC with
 //! an HTTP rule, calling its primary rule (Kratos' client uses the primary rule too).
 
-use kratos_codegen::names::{field_ident, ident, real_oneof, upper_camel_word};
-use kratos_path_template::{Segment, Template};
+use kratos_codegen::names::{field_ident, ident, is_option_field, real_oneof, upper_camel_word};
+use kratos_path_template::Segment;
 use proc_macro2::TokenStream;
-use prost_reflect::{
-    FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor, ServiceDescriptor,
-};
+use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use quote::{format_ident, quote};
 
-use crate::Options;
-use crate::bind::{is_http_body, rust_type};
-use crate::form::FormFns;
-use crate::rule::Route;
-use crate::service::raw_reply;
+use crate::context::Gen;
+use crate::plan::{MethodPlan, Reply, RequestBody, RoutePlan, ServicePlan};
 
-/// One client method, or a reason it cannot be generated.
-pub(crate) struct ClientMethod<'a> {
-    pub(crate) method: &'a MethodDescriptor,
-    pub(crate) route: &'a Route,
-    pub(crate) fn_ident: &'a proc_macro2::Ident,
-    /// The constant holding the method's operation, what client middleware see.
-    pub(crate) operation: &'a proc_macro2::Ident,
-    /// A server-streaming method: the reply is Server-Sent Events, read as a stream.
-    pub(crate) stream: bool,
-    pub(crate) docs: TokenStream,
-}
-
-/// The client struct and its methods; methods that cannot be generated are reported as
-/// warnings and left out.
-pub(crate) fn generate(
-    file_name: &str,
-    service: &ServiceDescriptor,
-    methods: &[ClientMethod<'_>],
-    package: &str,
-    options: &Options,
-    forms: &mut FormFns<'_>,
-    warnings: &mut Vec<String>,
-) -> TokenStream {
+/// The client struct and its methods, one per method with a route; methods that cannot be
+/// generated are reported as warnings and left out.
+pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
+    let service = &plan.service;
     let client = ident(&format!("{}HttpClient", upper_camel_word(service.name())));
     let mut fns = TokenStream::new();
-    for m in methods {
-        match method(m, package, options, forms) {
+    for m in &plan.methods {
+        let Some(route) = m.primary_route() else {
+            continue;
+        };
+        match method(ctx, m, route) {
             Ok(tokens) => fns.extend(tokens),
-            Err(reason) => warnings.push(format!(
-                "{file_name}: method {}: no HTTP client method: {reason}",
+            Err(reason) => ctx.warnings.push(format!(
+                "{}: method {}: no HTTP client method: {reason}",
+                ctx.file.name(),
                 m.method.full_name()
             )),
         }
@@ -73,21 +53,21 @@ pub(crate) fn generate(
     }
 }
 
+/// One client method calling `plan`'s primary `route`, or why it cannot be generated.
 fn method(
-    m: &ClientMethod<'_>,
-    package: &str,
-    options: &Options,
-    forms: &mut FormFns<'_>,
+    ctx: &mut Gen<'_, '_>,
+    plan: &MethodPlan,
+    route_plan: &RoutePlan,
 ) -> Result<TokenStream, String> {
-    let route = m.route;
+    let route = &route_plan.rule;
     if route.method == "*" {
         return Err("its rule accepts any method, so the client cannot choose one".into());
     }
-    let template = Template::parse(&route.path).map_err(|e| e.to_string())?;
-    let input = m.method.input();
-    let input_ty = rust_type(&options.paths, input.full_name(), package);
-    let output = m.method.output();
-    let output_ty = rust_type(&options.paths, output.full_name(), package);
+    let template = &route_plan.template;
+    let input = plan.method.input();
+    let input_ty = ctx.ty(input.full_name());
+    let output = plan.method.output();
+    let output_ty = ctx.ty(output.full_name());
 
     // The path, segment by segment.
     let mut path = TokenStream::new();
@@ -96,7 +76,7 @@ fn method(
     let mut i = 0;
     while i < segments.len() {
         if let Some(var) = template.variables().iter().find(|v| v.start == i) {
-            let (text, json_path) = var_text(&input, &var.field_path, forms).ok_or_else(|| {
+            let (text, json_path) = var_text(ctx, &input, &var.field_path).ok_or_else(|| {
                 format!(
                     "path variable '{}' has a type the client cannot write",
                     var.field_path
@@ -143,8 +123,13 @@ fn method(
             }
         }
     };
-    let raw_request = body_is_raw(route, &input);
-    let raw_response = raw_reply(route, m.method);
+    // The client names a body field by its proto name only.
+    let raw_request = match &route_plan.body {
+        RequestBody::None | RequestBody::Whole => false,
+        RequestBody::WholeRaw => true,
+        RequestBody::Field { field, raw, .. } => field.name() == route.body && *raw,
+    };
+    let raw_response = matches!(route_plan.reply, Reply::Raw);
     let (query, body) = match route.body.as_str() {
         "*" if raw_request => {
             let body = raw_body(quote! { request });
@@ -155,7 +140,7 @@ fn method(
         }
         "" => {
             let keys = var_keys.iter().map(String::as_str);
-            let encoder = forms.encoders.of(&input);
+            let encoder = ctx.helpers.encoders.of(&input);
             (
                 quote! {
                     let mut query = ::std::vec::Vec::new();
@@ -195,7 +180,7 @@ fn method(
                 }
             } else {
                 let keys = masks.iter().map(|f| f.json_name());
-                let encoder = forms.encoders.of(&input);
+                let encoder = ctx.helpers.encoders.of(&input);
                 quote! {
                     let mut query = ::std::vec::Vec::new();
                     #encoder(request, "", &mut query)?;
@@ -215,7 +200,7 @@ fn method(
             let Kind::Message(body_msg) = field.kind() else {
                 return Err(format!("body '{name}' is not a message"));
             };
-            let body_ty = rust_type(&options.paths, body_msg.full_name(), package);
+            let body_ty = ctx.ty(body_msg.full_name());
             let mut keys: Vec<String> = var_keys.clone();
             keys.push(field.json_name().to_string());
             let keys = keys.iter().map(String::as_str);
@@ -231,7 +216,7 @@ fn method(
                 }
             };
             // The other fields go in the query, encoded here without the body field.
-            let stmts = forms.encoders.statements(&input, Some(field.name()));
+            let stmts = ctx.helpers.encoders.statements(&input, Some(field.name()));
             let encode = if stmts.is_empty() {
                 TokenStream::new()
             } else {
@@ -261,8 +246,9 @@ fn method(
         }
         other => quote! { ::kratos::__codegen::http::method(#other)? },
     };
-    let (docs, fn_ident, op) = (&m.docs, m.fn_ident, m.operation);
-    let (reply_ty, call) = if m.stream {
+    let docs = ctx.comments.doc_attrs(plan.method.path());
+    let (fn_ident, op) = (&plan.fn_ident, &plan.operation_const);
+    let (reply_ty, call) = if plan.streaming.server() {
         (
             quote! { ::kratos::stream::BoxStream<#output_ty> },
             quote! { self.client.invoke_events::<#output_ty>(#op, #method, &url, body).await },
@@ -283,7 +269,7 @@ fn method(
                 })
             }
         } else {
-            let decode = reply_decode(route, &output, &output_ty, package, options)?;
+            let decode = reply_decode(ctx, route_plan, &output_ty);
             quote! {
                 let (codec, bytes) = (reply.codec, reply.body);
                 #decode
@@ -297,7 +283,7 @@ fn method(
             },
         )
     } else {
-        let decode = reply_decode(route, &output, &output_ty, package, options)?;
+        let decode = reply_decode(ctx, route_plan, &output_ty);
         (
             output_ty.clone(),
             quote! {
@@ -323,59 +309,39 @@ fn method(
     })
 }
 
-/// Whether a route's body is a raw `google.api.HttpBody` (the whole request, or the named
-/// body field).
-fn body_is_raw(route: &Route, input: &MessageDescriptor) -> bool {
-    match route.body.as_str() {
-        "" => false,
-        "*" => is_http_body(input),
-        name => input
-            .get_field_by_name(name)
-            .is_some_and(|f| matches!(f.kind(), Kind::Message(m) if is_http_body(&m))),
-    }
-}
-
 /// How the reply is decoded: the whole message, or the `response_body` field.
-fn reply_decode(
-    route: &Route,
-    output: &MessageDescriptor,
-    output_ty: &TokenStream,
-    package: &str,
-    options: &Options,
-) -> Result<TokenStream, String> {
-    let Some(field) = output.get_field_by_name(&route.response_body) else {
-        return Ok(
-            quote! { ::kratos::__codegen::http::Client::decode::<#output_ty>(codec, &bytes) },
-        );
+fn reply_decode(ctx: &Gen<'_, '_>, route: &RoutePlan, output_ty: &TokenStream) -> TokenStream {
+    let Reply::Field(field) = &route.reply else {
+        return quote! { ::kratos::__codegen::http::Client::decode::<#output_ty>(codec, &bytes) };
     };
     // A singular message is a message in every codec; any other field is its proto3 JSON
     // value, read back by the reply's own deserializer.
     if let Kind::Message(m) = field.kind()
         && !field.is_list()
         && !field.is_map()
-        && real_oneof(&field).is_none()
+        && real_oneof(field).is_none()
     {
-        let ident = ident(&field_ident(&field));
-        let ty = rust_type(&options.paths, m.full_name(), package);
-        return Ok(quote! {
+        let ident = ident(&field_ident(field));
+        let ty = ctx.ty(m.full_name());
+        return quote! {
             ::core::result::Result::Ok(#output_ty {
                 #ident: ::core::option::Option::Some(::kratos::__codegen::http::Client::decode::<#ty>(codec, &bytes)?),
                 ..::core::default::Default::default()
             })
-        });
+        };
     }
     let json = field.json_name();
-    Ok(quote! {
+    quote! {
         ::kratos::__codegen::http::Client::decode_field::<#output_ty>(codec, &bytes, #json)
-    })
+    }
 }
 
 /// The text of a path variable (the field's value, default included) and the variable's key
 /// in JSON names (to leave it out of the query).
 fn var_text(
+    ctx: &Gen<'_, '_>,
     input: &MessageDescriptor,
     field_path: &str,
-    forms: &mut FormFns<'_>,
 ) -> Option<(TokenStream, String)> {
     let names: Vec<&str> = field_path.split('.').collect();
     let mut fields: Vec<FieldDescriptor> = Vec::new();
@@ -408,11 +374,14 @@ fn var_text(
     } else {
         quote! { #closure_var }
     };
-    let text = if kratos_codegen::names::is_option_field(leaf) {
-        let t = forms.encoders.text(leaf, quote! { v })?;
+    let text = if is_option_field(leaf) {
+        let t = ctx.helpers.encoders.text(leaf, quote! { v })?;
         quote! { #owner.#leaf_ident.as_ref().map(|v| #t).unwrap_or_default() }
     } else {
-        let t = forms.encoders.text(leaf, quote! { &#owner.#leaf_ident })?;
+        let t = ctx
+            .helpers
+            .encoders
+            .text(leaf, quote! { &#owner.#leaf_ident })?;
         quote! { #t }
     };
     // Wrap in the intermediate messages, innermost first.

@@ -1,28 +1,23 @@
-//! Generated form binding: one function per message that sets a field from a key path and its
-//! values (query strings, `x-www-form-urlencoded` bodies and path variables all use it).
+//! Generated form decoders (the server side of form binding): one function per message that sets
+//! a field from a key path and its values (query strings, `x-www-form-urlencoded` bodies and
+//! path variables all use it).
 
 use kratos_codegen::names::{
-    field_ident, ident, oneof_type_name, real_oneof, to_snake, to_upper_camel,
+    field_ident, ident, is_option_field, real_oneof, to_snake, to_upper_camel,
 };
 use kratos_codegen::{RustPaths, WktMapping};
 use proc_macro2::{Ident, TokenStream};
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use quote::{format_ident, quote};
 
-use crate::bind::rust_type;
-use crate::on_demand::OnDemand;
+use super::on_demand::OnDemand;
 
-/// The form functions of one output file, generated on demand.
-pub(crate) struct FormFns<'a> {
-    /// The form encoders of the same file (for generated clients).
-    pub(crate) encoders: FormEncoders<'a>,
-    /// The Go views of the same file (for XML replies).
-    pub(crate) govs: crate::gov::GoViews<'a>,
+/// The form decoders of one output file, generated on demand.
+pub(crate) struct FormDecoders<'a> {
     paths: &'a RustPaths,
     wkt: WktMapping,
     package: &'a str,
     fns: OnDemand,
-    out: TokenStream,
 }
 
 /// The well-known types that have a string form.
@@ -30,43 +25,38 @@ fn is_wkt(message: &MessageDescriptor) -> bool {
     message.package_name() == "google.protobuf"
 }
 
-impl<'a> FormFns<'a> {
+impl<'a> FormDecoders<'a> {
     pub(crate) fn new(paths: &'a RustPaths, wkt: WktMapping, package: &'a str) -> Self {
-        FormFns {
-            encoders: FormEncoders::new(paths, package),
-            govs: crate::gov::GoViews::new(paths, package),
+        FormDecoders {
             paths,
             wkt,
             package,
             fns: OnDemand::new("__form_", ""),
-            out: TokenStream::new(),
         }
     }
 
-    /// The form function of `message`, generated if needed.
+    /// The form decoder of `message`, generated if needed.
     pub(crate) fn of(&mut self, message: &MessageDescriptor) -> Ident {
         self.fns.of(message)
     }
 
-    /// Every generated function (decoders, then encoders).
+    /// Every generated decoder.
     pub(crate) fn finish(mut self) -> TokenStream {
+        let mut out = TokenStream::new();
         while let Some(message) = self.fns.next() {
-            let f = self.function(&message);
-            self.out.extend(f);
+            out.extend(self.function(&message));
         }
-        self.out.extend(self.encoders.finish());
-        self.out.extend(self.govs.finish());
-        self.out
+        out
     }
 
     fn ty(&self, full_name: &str) -> TokenStream {
-        rust_type(self.paths, full_name, self.package)
+        self.paths.type_tokens(full_name, self.package)
     }
 
     fn function(&mut self, message: &MessageDescriptor) -> TokenStream {
         let ident = self.fns.of(message);
         let ty = self.ty(message.full_name());
-        let arms: Vec<TokenStream> = message.fields().map(|f| self.arm(message, &f)).collect();
+        let arms: Vec<TokenStream> = message.fields().map(|f| self.arm(&f)).collect();
         let doc = format!(
             " Sets a field of `{}` from a form key path.",
             message.full_name()
@@ -92,7 +82,7 @@ impl<'a> FormFns<'a> {
         }
     }
 
-    fn arm(&mut self, message: &MessageDescriptor, field: &FieldDescriptor) -> TokenStream {
+    fn arm(&mut self, field: &FieldDescriptor) -> TokenStream {
         let proto = field.name().to_string();
         let json = field.json_name().to_string();
         let pattern = if json != proto {
@@ -100,11 +90,11 @@ impl<'a> FormFns<'a> {
         } else {
             quote! { #proto }
         };
-        let body = self.field_body(message, field);
+        let body = self.field_body(field);
         quote! { #pattern => { #body } }
     }
 
-    fn field_body(&mut self, message: &MessageDescriptor, field: &FieldDescriptor) -> TokenStream {
+    fn field_body(&mut self, field: &FieldDescriptor) -> TokenStream {
         let name = field.name();
         let ident = ident(&field_ident(field));
         if field.is_map() {
@@ -126,7 +116,7 @@ impl<'a> FormFns<'a> {
                     #inner_fn(msg.#ident.get_or_insert_with(::core::default::Default::default), rest, values)?;
                 },
                 Some(oneof) => {
-                    let (oneof_field, variant_path) = self.oneof_paths(message, &oneof, field);
+                    let (oneof_field, variant_path) = self.oneof_paths(&oneof, field);
                     let oneof_name = oneof.name();
                     quote! {
                         if !::core::matches!(msg.#oneof_field, ::core::option::Option::Some(#variant_path(_))) {
@@ -156,7 +146,7 @@ impl<'a> FormFns<'a> {
         }
         let assign = match real_oneof(field) {
             Some(oneof) => {
-                let (oneof_field, variant_path) = self.oneof_paths(message, &oneof, field);
+                let (oneof_field, variant_path) = self.oneof_paths(&oneof, field);
                 let oneof_name = oneof.name();
                 quote! {
                     if let ::core::option::Option::Some(current) = &msg.#oneof_field {
@@ -167,7 +157,7 @@ impl<'a> FormFns<'a> {
                     msg.#oneof_field = ::core::option::Option::Some(#variant_path(x));
                 }
             }
-            None if kratos_codegen::names::is_option_field(field) => {
+            None if is_option_field(field) => {
                 quote! { msg.#ident = ::core::option::Option::Some(x); }
             }
             None => quote! { msg.#ident = x; },
@@ -203,25 +193,13 @@ impl<'a> FormFns<'a> {
     /// The oneof's field in the message and the path of the member's variant.
     fn oneof_paths(
         &self,
-        message: &MessageDescriptor,
         oneof: &prost_reflect::OneofDescriptor,
         field: &FieldDescriptor,
     ) -> (Ident, TokenStream) {
         let oneof_field = ident(&to_snake(oneof.name()));
-        let module = self.module_of(message);
-        let enum_ident = ident(&oneof_type_name(oneof));
+        let enum_path = self.paths.oneof_enum_tokens(oneof, self.package);
         let variant = ident(&to_upper_camel(field.name()));
-        (oneof_field, quote! { #module::#enum_ident::#variant })
-    }
-
-    /// The module prost puts a message's nested items in.
-    fn module_of(&self, message: &MessageDescriptor) -> TokenStream {
-        let type_path = self.paths.resolve(message.full_name(), self.package);
-        let module = match type_path.rsplit_once("::") {
-            Some((parent, _)) => format!("{parent}::{}", to_snake(message.name())),
-            None => to_snake(message.name()),
-        };
-        module.parse().unwrap_or_default()
+        (oneof_field, quote! { #enum_path::#variant })
     }
 
     /// An expression of type `Result<Option<T>, FormError>` for the value `var: &str`, given
@@ -280,7 +258,9 @@ impl<'a> FormFns<'a> {
             "BytesValue" => wrapper(quote! { ::core::convert::Into::into(t.bytes_lenient(#var)?) }),
             "Struct" if pbjson => ok(quote! { ::core::option::Option::Some(t.json::<#ty>(#var)?) }),
             "Value" => {
-                let module = self.module_of(message);
+                let module = self
+                    .paths
+                    .nested_module_tokens(message.full_name(), self.package);
                 ok(quote! {
                     ::core::option::Option::Some(#ty {
                         kind: ::core::option::Option::Some(#module::Kind::StringValue(::std::string::ToString::to_string(#var))),
@@ -318,217 +298,6 @@ impl<'a> FormFns<'a> {
                 f::entry(seg, rest, values, #name, #key, #value)?
             {
                 msg.#ident.insert(k, x);
-            }
-        }
-    }
-}
-
-/// Generated form encoders: a message's populated fields as `(key, value)` pairs, keys in JSON
-/// names with dotted nesting and `m[k]` map entries (Kratos' `EncodeValues`), for the client's
-/// query strings.
-pub(crate) struct FormEncoders<'a> {
-    paths: &'a RustPaths,
-    package: &'a str,
-    fns: OnDemand,
-}
-
-impl<'a> FormEncoders<'a> {
-    pub(crate) fn new(paths: &'a RustPaths, package: &'a str) -> Self {
-        FormEncoders {
-            paths,
-            package,
-            fns: OnDemand::new("__form_", "_encode"),
-        }
-    }
-
-    /// The encoder of `message`, generated if needed.
-    pub(crate) fn of(&mut self, message: &MessageDescriptor) -> Ident {
-        self.fns.of(message)
-    }
-
-    /// Every generated encoder.
-    pub(crate) fn finish(mut self) -> TokenStream {
-        let mut out = TokenStream::new();
-        while let Some(message) = self.fns.next() {
-            out.extend(self.function(&message));
-        }
-        out
-    }
-
-    fn function(&mut self, message: &MessageDescriptor) -> TokenStream {
-        let ident = self.of(message);
-        let ty = rust_type(self.paths, message.full_name(), self.package);
-        let stmts = self.statements(message, None);
-        let doc = format!(
-            " The populated fields of `{}` as form pairs.",
-            message.full_name()
-        );
-        quote! {
-            #[doc = #doc]
-            #[allow(unused_variables, unused_imports, clippy::ptr_arg)]
-            fn #ident(
-                msg: &#ty,
-                prefix: &str,
-                out: &mut ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
-            ) -> ::core::result::Result<(), ::kratos::errors::Error> {
-                use ::kratos::__codegen::http::url as u;
-                let key = |name: &str| -> ::std::string::String {
-                    if prefix.is_empty() {
-                        ::std::string::ToString::to_string(name)
-                    } else {
-                        ::std::format!("{prefix}.{name}")
-                    }
-                };
-                #stmts
-                ::core::result::Result::Ok(())
-            }
-        }
-    }
-
-    /// The statements pushing the populated fields of `msg` (a `&message`) onto `out`, keys
-    /// made with `key`, leaving out the field named `skip` (a named body, which the client
-    /// sends as the body: encoding it into the query only to drop it would waste the work).
-    pub(crate) fn statements(
-        &mut self,
-        message: &MessageDescriptor,
-        skip: Option<&str>,
-    ) -> TokenStream {
-        let mut stmts = TokenStream::new();
-        for field in message.fields() {
-            if real_oneof(&field).is_some() || Some(field.name()) == skip {
-                continue;
-            }
-            stmts.extend(self.field(&field));
-        }
-        for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
-            if oneof.fields().any(|f| Some(f.name()) == skip) {
-                continue;
-            }
-            stmts.extend(self.oneof(message, &oneof));
-        }
-        stmts
-    }
-
-    /// Text of the value `v` (a reference) of a scalar, enum or well-known type field; `None`
-    /// for kinds with no text (messages, handled by recursion).
-    pub(crate) fn text(&self, field: &FieldDescriptor, v: TokenStream) -> Option<TokenStream> {
-        Some(match field.kind() {
-            Kind::String => quote! { u::text_str(#v) },
-            Kind::Bytes => quote! { u::text_bytes(#v) },
-            Kind::Enum(e) => {
-                let ty = rust_type(self.paths, e.full_name(), self.package);
-                quote! {
-                    u::text_enum(*#v, |n| <#ty as ::core::convert::TryFrom<i32>>::try_from(n).ok().map(|e| e.as_str_name()))
-                }
-            }
-            // A well-known type whose value has no text (a Duration or Timestamp out of the
-            // proto range) fails the call instead of sending a wrong text.
-            Kind::Message(m) if is_wkt(&m) => quote! { u::text_json(#v)? },
-            Kind::Message(_) => return None,
-            Kind::Float | Kind::Double => quote! { u::text_float(#v) },
-            _ => quote! { ::std::string::ToString::to_string(#v) },
-        })
-    }
-
-    fn field(&mut self, field: &FieldDescriptor) -> TokenStream {
-        let ident = ident(&field_ident(field));
-        let json = field.json_name().to_string();
-        if field.is_map() {
-            let Kind::Message(entry) = field.kind() else {
-                return TokenStream::new();
-            };
-            let Some(value_field) = entry.get_field_by_name("value") else {
-                return TokenStream::new();
-            };
-            let Some(text) = self.text(&value_field, quote! { v }) else {
-                return TokenStream::new();
-            };
-            return quote! {
-                for (k, v) in &msg.#ident {
-                    out.push((::std::format!("{}[{}]", key(#json), k), #text));
-                }
-            };
-        }
-        if field.is_list() {
-            let Some(text) = self.text(field, quote! { v }) else {
-                // Kratos cannot encode repeated messages into a form either.
-                return TokenStream::new();
-            };
-            return quote! {
-                for v in &msg.#ident {
-                    out.push((key(#json), #text));
-                }
-            };
-        }
-        if let Kind::Message(inner) = field.kind()
-            && !is_wkt(&inner)
-        {
-            let encoder = self.of(&inner);
-            return quote! {
-                if let ::core::option::Option::Some(v) = &msg.#ident {
-                    #encoder(v, &key(#json), out)?;
-                }
-            };
-        }
-        let Some(text) = self.text(field, quote! { v }) else {
-            return TokenStream::new();
-        };
-        if kratos_codegen::names::is_option_field(field) {
-            return quote! {
-                if let ::core::option::Option::Some(v) = &msg.#ident {
-                    out.push((key(#json), #text));
-                }
-            };
-        }
-        let populated = match field.kind() {
-            Kind::String | Kind::Bytes => quote! { !msg.#ident.is_empty() },
-            Kind::Bool => quote! { msg.#ident },
-            Kind::Float | Kind::Double => quote! { msg.#ident != 0.0 },
-            _ => quote! { msg.#ident != 0 },
-        };
-        quote! {
-            if #populated {
-                let v = &msg.#ident;
-                out.push((key(#json), #text));
-            }
-        }
-    }
-
-    fn oneof(
-        &mut self,
-        message: &MessageDescriptor,
-        oneof: &prost_reflect::OneofDescriptor,
-    ) -> TokenStream {
-        let oneof_field = ident(&to_snake(oneof.name()));
-        let type_path = self.paths.resolve(message.full_name(), self.package);
-        let module = match type_path.rsplit_once("::") {
-            Some((parent, _)) => format!("{parent}::{}", to_snake(message.name())),
-            None => to_snake(message.name()),
-        };
-        let module: TokenStream = module.parse().unwrap_or_default();
-        let enum_ident = ident(&oneof_type_name(oneof));
-        let mut arms = TokenStream::new();
-        for field in oneof.fields() {
-            let variant = ident(&to_upper_camel(field.name()));
-            let json = field.json_name().to_string();
-            let body = match field.kind() {
-                Kind::Message(inner) if !is_wkt(&inner) => {
-                    let encoder = self.of(&inner);
-                    quote! { #encoder(v, &key(#json), out)? }
-                }
-                _ => match self.text(&field, quote! { v }) {
-                    Some(text) => quote! { out.push((key(#json), #text)) },
-                    None => continue,
-                },
-            };
-            arms.extend(quote! {
-                ::core::option::Option::Some(#module::#enum_ident::#variant(v)) => { #body; }
-            });
-        }
-        quote! {
-            match &msg.#oneof_field {
-                #arms
-                _ => {}
             }
         }
     }
