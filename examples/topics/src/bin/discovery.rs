@@ -68,8 +68,9 @@ async fn start(
         .server(http)
         .server(grpc)
         .registrar_arc(registrar)
-        // Clients watching the registry see the instance gone well within this.
-        .drain_delay(Duration::from_millis(500))
+        // Clients watching the registry see the instance gone well within this (and the gRPC
+        // channel stops picking it at once: its health turns NOT_SERVING first).
+        .drain_delay(Duration::from_secs(1))
         .after_start(move |instance| async move {
             let _ = registered.send(instance.endpoints);
             Ok::<(), std::convert::Infallible>(())
