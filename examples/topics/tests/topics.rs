@@ -157,13 +157,14 @@ async fn discovery_in_process() {
     assert_discovery(&run(env!("CARGO_BIN_EXE_discovery"), &[]).await);
 }
 
-/// A free port on 127.0.0.1 (free when asked; etcd binds it right after).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Two distinct free ports on 127.0.0.1 (free when asked; etcd binds them right after).
+fn free_ports() -> (u16, u16) {
+    let port = |l: &TcpListener| l.local_addr().unwrap().port();
+    let (a, b) = (
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+        TcpListener::bind("127.0.0.1:0").unwrap(),
+    );
+    (port(&a), port(&b))
 }
 
 /// etcd on free loopback ports in a temporary directory, killed when dropped.
@@ -177,10 +178,10 @@ impl Etcd {
     /// Starts etcd (Debian's `etcd-server`; `etcd` on PATH) and waits until it answers.
     async fn start() -> Etcd {
         let dir = tempfile::tempdir().unwrap();
-        let (client_port, peer_port) = (free_port(), free_port());
+        let (client_port, peer_port) = free_ports();
         let client = format!("http://127.0.0.1:{client_port}");
         let peer = format!("http://127.0.0.1:{peer_port}");
-        let child = Command::new("etcd")
+        let mut child = Command::new("etcd")
             .args(["--name", "topics", "--data-dir"])
             .arg(dir.path().join("data"))
             .args([
@@ -205,6 +206,9 @@ impl Etcd {
             .expect("etcd not found: scripts/install-deps.sh installs Debian's etcd-server");
         let ready = async {
             loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("etcd exited with {status} (a port taken meanwhile?)");
+                }
                 let options = kratos::etcd::ConnectOptions::new();
                 if let Ok(c) = kratos::etcd::Client::connect([client.as_str()], options).await
                     && c.get("ready", kratos::etcd::GetOptions::new())
