@@ -10,7 +10,8 @@
 //!   `google.rpc.ErrorInfo` detail carrying reason and metadata. Each client turns the answer
 //!   back into the same `Error`.
 //! - The `ErrorReason` enum of the proto generates `error_book_not_found(message)` and
-//!   `is_book_not_found(&err)`; the test also sees through gRPC statuses and wrapped errors.
+//!   `is_book_not_found(&err)`, which also recognises the error inside a gRPC status or
+//!   wrapped in another error.
 //! - `?` works on ordinary Rust errors: they become a 500 with the empty reason (Kratos'
 //!   `errors.FromError`), their text as message, the original kept as the `cause` (logged on
 //!   this side, never sent). Map an error yourself when the client deserves better.

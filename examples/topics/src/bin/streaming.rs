@@ -11,7 +11,8 @@
 //!   has no client streaming) and read it with `StreamExt::next`.
 //! - An error ends a stream: as an `error` event over HTTP, as the call's status over gRPC.
 //! - Middleware see each streaming call once; the validation middleware checks the request of
-//!   a server stream (and each message of a client stream) before the method runs.
+//!   a server stream before the method runs, and each message of a client stream as it
+//!   arrives.
 
 use std::sync::Arc;
 
