@@ -87,6 +87,46 @@ pub enum AppError {
 /// Unlike Kratos, every failure path still cleans up: a failed registration (or after-start
 /// hook) deregisters and stops the servers; a failed server deregisters; a failed
 /// deregistration still stops the servers. The errors are returned together.
+///
+/// # Example
+///
+/// An application serving on HTTP and gRPC (on free loopback ports here), stopped by a future
+/// rather than by a signal:
+///
+/// ```
+/// use kratos::{App, grpc, http};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let http = http::Server::builder().address("127.0.0.1:0").build();
+/// let grpc = grpc::Server::builder().address("127.0.0.1:0").build();
+/// // Generated code registers the services on the servers before the App takes them:
+/// // pb::register_greeter_http_server(&mut http, service.clone())?;
+/// // pb::register_greeter_grpc_server(&mut grpc, service);
+///
+/// let (started, endpoints) = tokio::sync::oneshot::channel();
+/// let app = App::new()
+///     .name("greeter")
+///     .version("v1.0.0")
+///     .server(http)
+///     .server(grpc)
+///     // A registrar would be given the same endpoints: `.registrar(registry)`.
+///     .after_start(move |instance| async move {
+///         let _ = started.send(instance.endpoints);
+///         Ok::<(), std::convert::Infallible>(())
+///     });
+///
+/// // `app.run().await` serves until SIGINT, SIGTERM or SIGQUIT. Here: until it has started.
+/// app.run_until(async {
+///     let endpoints = endpoints.await.map_err(std::io::Error::other)?;
+///     assert!(endpoints[0].starts_with("http://127.0.0.1:"));
+///     assert!(endpoints[1].starts_with("grpc://127.0.0.1:"));
+///     Ok(())
+/// })
+/// .await?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct App {
     id: String,
     name: String,

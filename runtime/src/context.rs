@@ -49,6 +49,32 @@ tokio::task_local! {
 ///
 /// The operation is `/package.Service/Method` on both transports, so one middleware selector
 /// covers a method whichever way it is called.
+///
+/// # Example
+///
+/// What a handler or a middleware reads and writes; the servers build the context of each
+/// call (here one is built by hand):
+///
+/// ```
+/// use std::time::Duration;
+/// use kratos::{Context, Kind};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut headers = ::http::HeaderMap::new();
+/// headers.insert("x-request-id", "r-1".parse()?);
+/// let ctx = Context::new(Kind::Grpc, "/helloworld.v1.Greeter/SayHello", headers);
+/// ctx.limit_deadline(tokio::time::Instant::now() + Duration::from_secs(1));
+///
+/// assert_eq!(ctx.kind(), Kind::Grpc);
+/// assert_eq!(ctx.operation(), "/helloworld.v1.Greeter/SayHello");
+/// assert_eq!(ctx.request_headers()["x-request-id"], "r-1");
+/// // The time left to answer: the client's grpc-timeout or the server's timeout.
+/// assert!(ctx.remaining().is_some_and(|left| left <= Duration::from_secs(1)));
+/// // Headers (gRPC metadata) sent back with the reply.
+/// ctx.reply_headers().insert("x-served-by", "greeter-1".parse()?);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Context {
     inner: Arc<Inner>,

@@ -10,7 +10,9 @@
 //! character before it is neither part of an identifier nor a `:`, and so is `::name::` when
 //! the `::` does not continue a path (the character before it is neither part of an
 //! identifier nor `>`). So `tonic::x` and `<::pbjson::x>` are rewritten, while `tonic_prost::`,
-//! `my_tonic::`, `a::tonic::` and `::kratos::__codegen::tonic::` are left alone.
+//! `my_tonic::`, `a::tonic::` and `::kratos::__codegen::tonic::` are left alone. A path
+//! starts at a `:` or an ASCII identifier byte, so the text around paths (doc comments copied
+//! from the protos, in any script) is copied unchanged and never cut inside a character.
 
 /// Where generated code finds the runtime's re-exported crates.
 pub(crate) const CODEGEN: &str = "::kratos::__codegen";
@@ -23,6 +25,12 @@ pub(crate) fn rewrite(source: &str, crates: &[&str]) -> String {
     let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Only a `:` or an identifier can start a path; skipping every other byte also keeps
+        // `i` off the inside of multi-byte characters (their bytes are all non-ASCII).
+        if !(bytes[i] == b':' || is_ident(bytes[i])) {
+            i += 1;
+            continue;
+        }
         let before = i.checked_sub(1).map(|j| bytes[j]);
         // `name::` starting a path, or `::name::` rooted at the crate list (not a path
         // continuing after an identifier or a `<T as Trait>` / generic argument list).
@@ -112,6 +120,20 @@ mod tests {
         ] {
             assert_eq!(rewrite(text, crates), text);
         }
+        // Non-ASCII text (doc comments copied from a proto) around and between paths.
+        assert_eq!(
+            rewrite(
+                "/// 1, 2, … up to `to`\nfn f(x: tonic::Status) -> «é» serde::X",
+                crates
+            ),
+            "/// 1, 2, … up to `to`\nfn f(x: ::kratos::__codegen::tonic::Status) -> «é» \
+             ::kratos::__codegen::serde::X"
+        );
+        assert_eq!(
+            rewrite("…tonic::x", crates),
+            "…::kratos::__codegen::tonic::x"
+        );
+        assert_eq!(rewrite("日本語", crates), "日本語");
         // Rewriting is idempotent: a rooted path is not rooted twice.
         let once = rewrite("serde::de::Error", crates);
         assert_eq!(rewrite(&once, crates), once);

@@ -44,7 +44,7 @@ impl Error {
 }
 
 impl From<Box<dyn StdError + Send + Sync + 'static>> for Error {
-    /// See [the module](self): boxes are how any error, `anyhow::Error` included
+    /// See [`Error::from_std`]: boxes are how any error, `anyhow::Error` included
     /// (`anyhow::Error: Into<Box<dyn Error + Send + Sync>>`), reaches `?`.
     fn from(err: Box<dyn StdError + Send + Sync + 'static>) -> Error {
         Error::from_cause(Arc::from(err))

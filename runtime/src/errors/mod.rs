@@ -51,6 +51,39 @@ pub const UNKNOWN_REASON: &str = "";
 pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The Kratos error: code, reason, message, metadata and an optional cause.
+///
+/// # Example
+///
+/// ```
+/// use kratos::errors::{self, Error};
+///
+/// let err = Error::new(404, "USER_NOT_FOUND", "no user 42").with_metadata([("id", "42")]);
+/// assert_eq!(err.to_string(), "404 USER_NOT_FOUND: no user 42 {id=42}");
+/// assert_eq!(err.http_status(), ::http::StatusCode::NOT_FOUND);
+/// // The HTTP answer's body.
+/// assert_eq!(
+///     serde_json::to_string(&err).unwrap(),
+///     r#"{"code":404,"reason":"USER_NOT_FOUND","message":"no user 42","metadata":{"id":"42"}}"#
+/// );
+///
+/// // Over gRPC: a NOT_FOUND status carrying reason and metadata, read back as the same error.
+/// let status = tonic::Status::from(err.clone());
+/// assert_eq!(status.code(), tonic::Code::NotFound);
+/// assert_eq!(Error::from_error(&status), err);
+/// assert!(errors::is_not_found(&status));
+///
+/// // The predefined kinds (Kratos' `errors.BadRequest`, ...) and generated reasons
+/// // (`pb::error_user_not_found(message)`) make errors of a known code.
+/// assert!(errors::is_bad_request(&Error::bad_request("INVALID_ID", "ids are numbers")));
+///
+/// // `?` on ordinary errors: a 500 with the empty reason, the original kept as the cause.
+/// fn user_id(text: &str) -> Result<u64, Error> {
+///     Ok(text.parse()?)
+/// }
+/// let err = user_id("forty-two").unwrap_err();
+/// assert_eq!((err.code(), err.reason()), (500, ""));
+/// assert!(err.cause().is_some());
+/// ```
 #[derive(Clone, Default)]
 pub struct Error {
     code: i32,

@@ -25,6 +25,29 @@ fn has_prefix(prefixes: &[String], key: &str) -> bool {
 }
 
 /// The server middleware with the default prefix `x-md-` (Kratos' `metadata.Server()`).
+///
+/// ```
+/// use kratos::middleware::{Handler, Message, chain, metadata};
+/// use kratos::{Context, Kind};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let handler = chain(
+///     &[metadata::server()],
+///     Handler::new(|ctx: Context, request: Message| async move {
+///         assert_eq!(ctx.metadata().get("x-md-global-tenant"), Some("acme"));
+///         Ok(request)
+///     }),
+/// );
+/// let mut headers = ::http::HeaderMap::new();
+/// headers.insert("x-md-global-tenant", "acme".parse()?);
+/// headers.insert("authorization", "Bearer abc".parse()?); // no `x-md-` prefix: not metadata
+/// let ctx = Context::new(Kind::Http, "/shop.v1.Cart/Add", headers);
+/// handler.call(ctx.clone(), Message::new(())).await?;
+/// assert_eq!(ctx.metadata().len(), 1);
+/// # Ok(())
+/// # }
+/// ```
 pub fn server() -> Middleware {
     server_with_prefixes(&[DEFAULT_PREFIX])
 }

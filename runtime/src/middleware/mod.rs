@@ -201,6 +201,44 @@ impl fmt::Debug for Middleware {
 }
 
 /// Applies `middleware` to `handler`, the first outermost (onion order).
+///
+/// The servers and clients chain the middleware they are given this way; calling `chain`
+/// directly is how a middleware can be tried without a server:
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use kratos::middleware::{Handler, Message, Middleware, chain};
+/// use kratos::{Context, Kind};
+///
+/// /// Notes each call passing in and out.
+/// fn trace(name: &'static str, seen: Arc<Mutex<Vec<String>>>) -> Middleware {
+///     Middleware::new(move |next: Handler| {
+///         let seen = seen.clone();
+///         Handler::new(move |ctx, request| {
+///             let (next, seen) = (next.clone(), seen.clone());
+///             async move {
+///                 seen.lock().unwrap().push(format!("{name} in"));
+///                 let reply = next.call(ctx, request).await;
+///                 seen.lock().unwrap().push(format!("{name} out"));
+///                 reply
+///             }
+///         })
+///     })
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), kratos::errors::Error> {
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let echo = Handler::new(|_ctx, request: Message| async move { Ok(request) });
+/// let handler = chain(&[trace("outer", seen.clone()), trace("inner", seen.clone())], echo);
+///
+/// let ctx = Context::new(Kind::Http, "/echo.v1.Echo/Echo", Default::default());
+/// let reply = handler.call(ctx, Message::new(String::from("ping"))).await?;
+/// assert_eq!(reply.downcast_ref::<String>().map(String::as_str), Some("ping"));
+/// assert_eq!(*seen.lock().unwrap(), ["outer in", "inner in", "inner out", "outer out"]);
+/// # Ok(())
+/// # }
+/// ```
 pub fn chain(middleware: &[Middleware], handler: Handler) -> Handler {
     middleware
         .iter()

@@ -46,6 +46,26 @@ pub(crate) async fn bounded<T>(
 /// a selector) or on client calls, and bounds everything installed after it, so install it
 /// first to bound the whole chain. For a server-streaming method it bounds the wait for the
 /// stream, not the stream itself.
+///
+/// ```
+/// use std::time::Duration;
+/// use kratos::middleware::{Handler, Message, TIMEOUT_REASON, chain, timeout};
+/// use kratos::{Context, Kind};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let slow = Handler::new(|ctx: Context, request: Message| async move {
+///     // The handler sees the limit as its deadline.
+///     assert!(ctx.remaining().is_some_and(|left| left <= Duration::from_millis(20)));
+///     tokio::time::sleep(Duration::from_secs(60)).await;
+///     Ok(request)
+/// });
+/// let handler = chain(&[timeout(Duration::from_millis(20))], slow);
+/// let ctx = Context::new(Kind::Grpc, "/report.v1.Reports/Build", Default::default());
+/// let err = handler.call(ctx, Message::new(())).await.unwrap_err();
+/// assert_eq!((err.code(), err.reason()), (504, TIMEOUT_REASON));
+/// # }
+/// ```
 pub fn timeout(limit: Duration) -> Middleware {
     Middleware::new(move |next: Handler| {
         Handler::new(move |ctx: crate::Context, req| {

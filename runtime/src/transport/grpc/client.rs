@@ -39,6 +39,45 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// [`health_check`](ChannelBuilder::health_check)): the channel watches each discovered
 /// node's gRPC health (`Watch` of `""`) and picks no node whose last reported status is not
 /// `SERVING`; a node whose server does not implement the health service counts as serving.
+///
+/// # Example
+///
+/// A channel to the instances of `greeter` found in a registry (here the in-process one,
+/// with one instance on a free loopback port), with client middleware, used by a tonic
+/// client (generated clients take the channel the same way:
+/// `greeter_client::GreeterClient::new(channel)`):
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use kratos::registry::{Registrar as _, ServiceInstance, memory::MemoryRegistry};
+/// use kratos::transport::Server as _;
+/// use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut server = kratos::grpc::Server::builder().address("127.0.0.1:0").build();
+/// let addr = server.start().await?;
+/// let registry = MemoryRegistry::new();
+/// let instance = ServiceInstance::new("greeter-1", "greeter")
+///     .with_endpoint(format!("grpc://{addr}"));
+/// registry.register(&instance).await?;
+///
+/// // A fixed address works too: `ChannelBuilder::new("127.0.0.1:9000")`.
+/// let channel = kratos::grpc::ChannelBuilder::new("discovery:///greeter")
+///     .discovery(Arc::new(registry))
+///     .timeout(Duration::from_secs(2))
+///     .middleware(kratos::middleware::metadata::client())
+///     .connect()
+///     .await?;
+/// let reply = HealthClient::new(channel)
+///     .check(HealthCheckRequest::default())
+///     .await?;
+/// assert_eq!(reply.into_inner().status, 1); // SERVING
+/// server.stop().await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct ChannelBuilder {
     endpoint: String,

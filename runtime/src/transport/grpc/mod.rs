@@ -136,6 +136,37 @@ impl ServerBuilder {
 /// when an [`App`](crate::App)
 /// runs the server (so a stop turns it `NOT_SERVING` before the instance is deregistered),
 /// else one of its own without checks.
+///
+/// # Example
+///
+/// Generated `register_<service>_grpc_server` functions add a service (any tonic service can
+/// be added with [`Server::add_service`]). Started on a free loopback port, called through a
+/// [`ChannelBuilder`] channel (here the health service every server has) and stopped (an
+/// [`App`](crate::App) usually starts and stops it):
+///
+/// ```
+/// use kratos::transport::Server as _;
+/// use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut server = kratos::grpc::Server::builder()
+///     .address("127.0.0.1:0")
+///     .build();
+/// // pb::register_greeter_grpc_server(&mut server, std::sync::Arc::new(GreeterService));
+/// let addr = server.start().await?;
+///
+/// let channel = kratos::grpc::ChannelBuilder::new(addr.to_string())
+///     .connect()
+///     .await?;
+/// let reply = HealthClient::new(channel)
+///     .check(HealthCheckRequest::default())
+///     .await?;
+/// assert_eq!(reply.into_inner().status, 1); // SERVING
+/// server.stop().await?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Server {
     address: String,
     listener: Option<std::net::TcpListener>,
@@ -163,6 +194,26 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// A builder with the defaults: address `:0`, no middleware, the default
     /// [`ConnectionLimits`], a 1 s per-call timeout for unary calls.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kratos::middleware;
+    ///
+    /// let server = kratos::grpc::Server::builder()
+    ///     .address("0.0.0.0:9000")
+    ///     .timeout(Duration::from_secs(5))
+    ///     // Every operation, the first added outermost: the same middleware as on HTTP.
+    ///     .middleware(middleware::recovery())
+    ///     .middleware(middleware::logging())
+    ///     .middleware(kratos::validate::middleware())
+    ///     // One operation only, after the ones above.
+    ///     .middleware_for(
+    ///         "/helloworld.v1.Greeter/SayHello",
+    ///         vec![middleware::timeout(Duration::from_millis(200))],
+    ///     )
+    ///     .build();
+    /// assert_eq!(server.timeout(), Some(Duration::from_secs(5)));
+    /// ```
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             address: ":0".into(),

@@ -316,6 +316,52 @@ impl std::fmt::Debug for Target {
 
 /// An HTTP client of a Kratos (or kratos-rs) server. Cheap to clone: clones share connections
 /// and, for a discovery endpoint, the resolver, which stops when the last clone is dropped.
+///
+/// Generated `<Service>HttpClient` types wrap one and give it typed methods
+/// (`GreeterHttpClient::new(client).say_hello(&request)`); it can also send any request.
+///
+/// # Example
+///
+/// A reply, and an error: a non-2xx answer with a Kratos error body comes back as the same
+/// [`Error`] the server returned (a server on a free loopback port here):
+///
+/// ```
+/// use kratos::errors::Error;
+/// use kratos::transport::Server as _;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mut server = kratos::http::Server::builder().address("127.0.0.1:0").build();
+/// # server.handle("GET", "/users/{id}", |_, vars| async move {
+/// #     if vars[0] == "1" {
+/// #         return ::http::Response::new(r#"{"name":"ferris"}"#.into());
+/// #     }
+/// #     let body = r#"{"code":404,"reason":"USER_NOT_FOUND","message":"no such user","metadata":{}}"#;
+/// #     ::http::Response::builder()
+/// #         .status(404)
+/// #         .header("content-type", "application/json")
+/// #         .body(body.into())
+/// #         .unwrap()
+/// # })?;
+/// # let addr = server.start().await?;
+/// let client = kratos::http::Client::builder(format!("http://{addr}"))
+///     .timeout(std::time::Duration::from_secs(2))
+///     .middleware(kratos::middleware::metadata::client())
+///     .build()?;
+///
+/// let (_codec, body) = client.send(::http::Method::GET, "/users/1", None).await?;
+/// assert_eq!(body, r#"{"name":"ferris"}"#);
+///
+/// let err: Error = client
+///     .send(::http::Method::GET, "/users/2", None)
+///     .await
+///     .unwrap_err();
+/// assert_eq!((err.code(), err.reason()), (404, "USER_NOT_FOUND"));
+/// assert!(kratos::errors::is_not_found(&err));
+/// # server.stop().await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: Transport,

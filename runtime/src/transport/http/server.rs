@@ -157,6 +157,34 @@ impl ServerBuilder {
 }
 
 /// The HTTP server.
+///
+/// # Example
+///
+/// Generated `register_<service>_http_server` functions put a service's routes on a server;
+/// [`Server::handle`] adds a plain route. Started on a free loopback port and stopped (an
+/// [`App`](crate::App) usually does both):
+///
+/// ```
+/// use kratos::transport::Server as _;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut server = kratos::http::Server::builder()
+///     .address("127.0.0.1:0")
+///     .build();
+/// // pb::register_greeter_http_server(&mut server, std::sync::Arc::new(GreeterService))?;
+/// server.handle("GET", "/hello/{name}", |_request, vars| async move {
+///     ::http::Response::new(format!("Hello {}", vars[0]).into())
+/// })?;
+///
+/// let addr = server.start().await?;
+/// let client = kratos::http::Client::builder(addr.to_string()).build()?;
+/// let (_, body) = client.send(::http::Method::GET, "/hello/kratos", None).await?;
+/// assert_eq!(body, "Hello kratos");
+/// server.stop().await?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Server {
     address: String,
     listener: Option<std::net::TcpListener>,
@@ -183,6 +211,24 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// A builder with the defaults: address `:0`, no middleware, 4 MiB body limit, the
     /// default [`ConnectionLimits`], a 1 s per-call timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kratos::middleware::{self, ratelimit};
+    ///
+    /// let server = kratos::http::Server::builder()
+    ///     .address("0.0.0.0:8000")
+    ///     .timeout(Duration::from_secs(5))
+    ///     .max_body_bytes(1 << 20)
+    ///     // Every operation: the first added runs first (outermost).
+    ///     .middleware(middleware::recovery())
+    ///     .middleware(middleware::logging())
+    ///     .middleware(middleware::metadata::server())
+    ///     // The operations of one service only, after the ones above.
+    ///     .middleware_for("/helloworld.v1.Greeter/*", vec![ratelimit::server()])
+    ///     .build();
+    /// assert_eq!(server.timeout(), Some(Duration::from_secs(5)));
+    /// ```
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             address: ":0".into(),
