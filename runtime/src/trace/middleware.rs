@@ -40,8 +40,10 @@ fn middleware(side: Side) -> Middleware {
                 return next.call(ctx, req);
             }
             let span = match side {
+                // A served call continues the caller's trace, else it starts one: the span
+                // has no parent in the process (whatever span the server task runs in).
                 Side::Server => tracing::info_span!(
-                    target: TRACE_TARGET, "call",
+                    target: TRACE_TARGET, parent: None, "call",
                     otel.name = ctx.operation(), otel.kind = "server"
                 ),
                 Side::Client => tracing::info_span!(
@@ -97,8 +99,11 @@ fn http_method(method: &http::Method) -> opentelemetry::Value {
 
 fn start_server(span: &tracing::Span, ctx: &Context) {
     let headers = ctx.request_headers();
-    // A span not traced by the OpenTelemetry layer has no parent to set: nothing to do.
-    let _ = span.set_parent(super::extract(headers));
+    // The caller's context, when the request carries one (a root span has no parent to set).
+    if super::carries_context(headers) {
+        // A span not traced by the OpenTelemetry layer has no parent to set: nothing to do.
+        let _ = span.set_parent(super::extract(headers));
+    }
     rpc_attributes(span, ctx);
     let info = ctx.request_info();
     if ctx.kind() == Kind::Http {

@@ -30,6 +30,7 @@ mod middleware;
 mod propagation;
 
 pub use middleware::{client, server};
+use propagation::carries_context;
 pub use propagation::{SERVICE_HEADER, extract, inject};
 
 /// The target of the call spans (`RUST_LOG`-style filters of other layers can refer to it).

@@ -113,3 +113,95 @@ fn service_name_sampler_and_delay() {
         .unwrap();
     assert_eq!(s.schedule_delay, Some(Duration::from_millis(250)));
 }
+
+/// An exporter keeping what it is given, for the tests to read.
+#[derive(Debug, Clone, Default)]
+struct Kept(std::sync::Arc<Mutex<Vec<opentelemetry_sdk::trace::SpanData>>>);
+
+impl opentelemetry_sdk::trace::SpanExporter for Kept {
+    fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        self.0.lock().unwrap().extend(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// Serves one call through the server middleware with `headers`, inside an entered span of
+/// the process (as a server task instrumented by its caller would be), and returns the
+/// exported server span and the process span's trace id.
+fn served(
+    headers: &[(&str, &str)],
+) -> (
+    opentelemetry_sdk::trace::SpanData,
+    opentelemetry::trace::TraceId,
+) {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let kept = Kept::default();
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(Sampler::AlwaysOn)
+        .with_simple_exporter(kept.clone())
+        .build();
+    let subscriber = tracing_subscriber::Registry::default().with(layer(&provider));
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let outer_trace = tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("process");
+        let _entered = outer.enter();
+        let endpoint =
+            crate::middleware::Endpoint::new(&[server()], |_ctx, x: u32| async move { Ok(x + 1) });
+        let ctx = Context::new(Kind::Http, "/a.B/C", map);
+        assert_eq!(runtime.block_on(endpoint.call(ctx, 1)).unwrap(), 2);
+        outer.context().span().span_context().trace_id()
+    });
+    let spans = kept.0.lock().unwrap().clone();
+    let call = spans
+        .into_iter()
+        .find(|s| s.name == "/a.B/C")
+        .expect("the server span is exported");
+    (call, outer_trace)
+}
+
+use crate::context::{Context, Kind};
+use opentelemetry::trace::{SpanId, TraceId};
+
+/// A request without a trace context starts a trace of its own, whatever span the server
+/// runs in; one with `traceparent` continues the caller's; `baggage` alone starts a trace.
+#[test]
+fn served_calls_continue_the_callers_trace_or_start_one() {
+    let (root, outer) = served(&[("x-md-global-tenant", "t1")]);
+    assert_eq!(root.parent_span_id, SpanId::INVALID);
+    assert_ne!(root.span_context.trace_id(), outer);
+
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let (child, outer) = served(&[("traceparent", &format!("00-{trace}-00f067aa0ba902b7-01"))]);
+    assert_eq!(
+        child.span_context.trace_id(),
+        TraceId::from_hex(trace).unwrap()
+    );
+    assert_eq!(
+        child.parent_span_id,
+        SpanId::from_hex("00f067aa0ba902b7").unwrap()
+    );
+    assert_ne!(child.span_context.trace_id(), outer);
+
+    let (baggage_only, outer) = served(&[("baggage", "tenant=t1")]);
+    assert_eq!(baggage_only.parent_span_id, SpanId::INVALID);
+    assert_ne!(baggage_only.span_context.trace_id(), outer);
+
+    // A malformed traceparent is no context: a new trace (W3C).
+    let (malformed, _) = served(&[("traceparent", "00-not-a-trace-01")]);
+    assert_eq!(malformed.parent_span_id, SpanId::INVALID);
+}
