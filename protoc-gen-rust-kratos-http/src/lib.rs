@@ -23,6 +23,7 @@ mod on_demand;
 mod options;
 mod rule;
 mod service;
+pub mod signature;
 
 use std::collections::BTreeMap;
 

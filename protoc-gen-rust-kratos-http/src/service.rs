@@ -4,7 +4,7 @@
 use kratos_codegen::comments::{FileComments, doc_attrs};
 use kratos_codegen::names::real_oneof;
 use kratos_codegen::names::{
-    ident, snake_word, to_shouty_snake, to_snake, to_upper_camel, tonic_snake, upper_camel_word,
+    ident, snake_word, to_shouty_snake, to_upper_camel, tonic_snake, upper_camel_word,
 };
 use kratos_codegen::{CodegenError, Result};
 use kratos_path_template::Template;
@@ -69,7 +69,7 @@ fn generate_service(
             to_shouty_snake(service.name()),
             to_shouty_snake(method.name())
         ));
-        let fn_ident = ident(&to_snake(method.name()));
+        let fn_ident = crate::signature::method_ident(&method);
         if method.is_client_streaming() {
             if routes.is_some() {
                 warnings.push(format!(
@@ -128,7 +128,7 @@ fn generate_service(
         return Ok(TokenStream::new());
     }
 
-    let trait_ident = ident(&to_upper_camel(service.name()));
+    let trait_ident = crate::signature::trait_ident(service);
     let mut out = TokenStream::new();
     for plan in &plans {
         let konst = &plan.operation_const;
@@ -198,24 +198,12 @@ fn generate_service(
     Ok(out)
 }
 
-/// The Rust type of a method's reply: the message, or a `ServerStream` of it.
-/// What the service method receives: the message, or a stream of them.
 fn request_type(plan: &MethodPlan, package: &str, options: &Options) -> TokenStream {
-    let input = rust_type(&options.paths, plan.method.input().full_name(), package);
-    if plan.client_stream {
-        quote! { ::kratos::stream::RequestStream<#input> }
-    } else {
-        input
-    }
+    crate::signature::request_type(&plan.method, &options.paths, package)
 }
 
 fn reply_type(plan: &MethodPlan, package: &str, options: &Options) -> TokenStream {
-    let output = rust_type(&options.paths, plan.method.output().full_name(), package);
-    if plan.stream {
-        quote! { ::kratos::stream::ServerStream<#output> }
-    } else {
-        output
-    }
+    crate::signature::reply_type(&plan.method, &options.paths, package)
 }
 
 fn service_trait(

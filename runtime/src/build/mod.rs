@@ -121,6 +121,16 @@ pub fn option_protos() -> impl Iterator<Item = (&'static str, &'static str)> {
     embedded::FILES.iter().copied()
 }
 
+/// The extern paths every build starts from, as `(proto path, Rust path)`: the well-known types
+/// as `kratos::types::well_known::*`, except `Timestamp`, `Duration`, `FieldMask` and
+/// `google.api.HttpBody`, which are `kratos::types::*`. Tools naming generated types (such as
+/// `kratos proto server`) resolve them through these.
+pub fn default_extern_paths() -> impl Iterator<Item = (&'static str, &'static str)> {
+    [(".google.protobuf", WELL_KNOWN_PATH)]
+        .into_iter()
+        .chain(RUNTIME_TYPES)
+}
+
 /// Compiles `protos` (files under one of `includes`) as [`Builder::compile_protos`] does,
 /// without generating code: the encoded `google.protobuf.FileDescriptorSet` of the files and
 /// everything they import, with source info. A proto error is `file.proto:line:column: message`.
@@ -317,9 +327,8 @@ impl Builder {
     /// `kratos::types`), then the user's, which replace a default for the same proto path.
     fn all_extern_paths(&self) -> impl Iterator<Item = (&str, &str)> {
         let user = &self.extern_paths;
-        [(".google.protobuf", WELL_KNOWN_PATH)]
-            .into_iter()
-            .chain(RUNTIME_TYPES)
+        default_extern_paths()
+            .map(|(p, r)| -> (&str, &str) { (p, r) })
             .filter(move |(proto, _)| !user.iter().any(|(p, _)| p == proto))
             .chain(user.iter().map(|(p, r)| (p.as_str(), r.as_str())))
     }
