@@ -378,6 +378,27 @@ mod tests {
     }
 
     #[test]
+    fn the_dependency_is_the_published_version_or_the_checkout() {
+        let version = env!("CARGO_PKG_VERSION");
+        let (runtime, build) = Source::Registry.dependencies();
+        assert_eq!(
+            runtime,
+            format!(r#"kratos-rs = {{ version = "{version}", {FEATURES} }}"#)
+        );
+        assert_eq!(
+            build,
+            format!(
+                r#"kratos-rs = {{ version = "{version}", default-features = false, features = ["build"] }}"#
+            )
+        );
+        let (runtime, _) = Source::Path(PathBuf::from("/src/kratos-rs/runtime")).dependencies();
+        assert_eq!(
+            runtime,
+            format!(r#"kratos-rs = {{ path = "/src/kratos-rs/runtime", {FEATURES} }}"#)
+        );
+    }
+
+    #[test]
     fn manifest_strings_are_escaped() {
         assert_eq!(toml_string(r#"C:\x "y""#), r#""C:\\x \"y\"""#);
         assert_eq!(toml_string("/a/b"), "\"/a/b\"");
