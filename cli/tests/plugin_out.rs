@@ -70,20 +70,52 @@ fn kratos_with_path(dir: &std::path::Path, path: &str, args: &[&str]) -> std::pr
         .unwrap()
 }
 
+/// The generated files of `dir`, by name, with their contents.
+fn files_in(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
-fn plugin_out_runs_every_plugin_through_protoc() {
+fn plugin_out_runs_every_plugin_through_protoc_or_buf() {
     let dir = scratch();
     std::fs::create_dir_all(dir.path().join("shop/v1")).unwrap();
     std::fs::write(dir.path().join("shop/v1/shop.proto"), SHOP).unwrap();
-    let path = std::env::join_paths(std::iter::once(plugin_dir()).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))
+    // The plugins, protoc, and buf (scripts/install-deps.sh puts it into .tools).
+    let path = std::env::join_paths(
+        [
+            plugin_dir(),
+            support::repo_root().join(".tools/node_modules/.bin"),
+        ]
+        .into_iter()
+        .chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )),
+    )
     .unwrap();
     let path = path.to_str().unwrap();
     let out = assert_ok(&kratos_with_path(
         dir.path(),
         path,
-        &["proto", "client", "shop", "--plugin-out", "gen"],
+        &[
+            "proto",
+            "client",
+            "shop",
+            "--plugin-out",
+            "gen",
+            "--with",
+            "protoc",
+        ],
     ));
     assert!(out.contains("1 proto file(s) compile"), "{out}");
     let http = std::fs::read_to_string(dir.path().join("gen/shop.v1.kratos_http.rs")).unwrap();
@@ -101,6 +133,24 @@ fn plugin_out_runs_every_plugin_through_protoc() {
     assert!(
         generated.iter().any(|n| n.starts_with("openapi")),
         "{generated:?}"
+    );
+    // buf writes the same files.
+    assert_ok(&kratos_with_path(
+        dir.path(),
+        path,
+        &[
+            "proto",
+            "client",
+            "shop/v1/shop.proto",
+            "--plugin-out",
+            "gen-buf",
+            "--with",
+            "buf",
+        ],
+    ));
+    assert_eq!(
+        files_in(&dir.path().join("gen-buf")),
+        files_in(&dir.path().join("gen"))
     );
 
     // Without the plugins on PATH: which one is missing and how to install it.
