@@ -44,6 +44,17 @@ cp Cargo.lock "$user/Cargo.lock"
     done
 } >> "$user/Cargo.toml"
 
+# The packaged `kratos` command is a member of the user's workspace, so that it builds with the
+# same patches: it compiles only if its package holds its templates (include_str!).
+cli=$(basename "$(ls -d "$user"/packages/kratos-cli-*)")
+sed -i "s|^\[workspace\]\$|[workspace]\nmembers = [\"packages/$cli\"]|" "$user/Cargo.toml"
+
 echo "== user crate on the packaged crates"
 CARGO_TARGET_DIR="$target" cargo build --manifest-path "$user/Cargo.toml"
 "$target/debug/packaged-user"
+
+echo "== the packaged kratos command"
+CARGO_TARGET_DIR="$target" cargo build --manifest-path "$user/Cargo.toml" -p kratos-cli
+scratch=$(mktemp -d)
+(cd "$scratch" && "$target/debug/kratos" new packaged-check >/dev/null && test -f packaged-check/src/main.rs)
+rm -rf "$scratch"

@@ -4,7 +4,6 @@
 use kratos_codegen::FileComments;
 use proc_macro2::TokenStream;
 use prost_reflect::FileDescriptor;
-use quote::quote;
 
 use crate::helpers::FileHelpers;
 use crate::options::Options;
@@ -34,21 +33,11 @@ impl Gen<'_, '_> {
 
     /// What the service method receives: the message, or a stream of them.
     pub(crate) fn request_type(&self, plan: &MethodPlan) -> TokenStream {
-        let input = self.ty(plan.method.input().full_name());
-        if plan.streaming.client() {
-            quote! { ::kratos::stream::RequestStream<#input> }
-        } else {
-            input
-        }
+        crate::signature::request_type(&plan.method, &self.options.paths, self.package)
     }
 
     /// What the service method returns: the message, or a `ServerStream` of them.
     pub(crate) fn reply_type(&self, plan: &MethodPlan) -> TokenStream {
-        let output = self.ty(plan.method.output().full_name());
-        if plan.streaming.server() {
-            quote! { ::kratos::stream::ServerStream<#output> }
-        } else {
-            output
-        }
+        crate::signature::reply_type(&plan.method, &self.options.paths, self.package)
     }
 }

@@ -22,6 +22,7 @@ mod options;
 mod plan;
 mod render;
 mod rule;
+pub mod signature;
 
 use kratos_codegen::{
     FileComments, GeneratorOutput, ParamSpec, Params, Plugin, PluginRequest, RUST_PATH_PARAMS,

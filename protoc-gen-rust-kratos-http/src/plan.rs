@@ -7,7 +7,7 @@
 //! body and sends its reply, and the errors and warnings about the rules. The renderers then
 //! turn the plan into tokens without deciding anything about routes again.
 
-use kratos_codegen::names::{ident, real_oneof, to_shouty_snake, to_snake, to_upper_camel};
+use kratos_codegen::names::{ident, real_oneof, to_shouty_snake};
 use kratos_codegen::{CodegenError, Result};
 use kratos_path_template::Template;
 use proc_macro2::Ident;
@@ -165,7 +165,7 @@ pub(crate) fn service(
             to_shouty_snake(service.name()),
             to_shouty_snake(method.name())
         ));
-        let fn_ident = ident(&to_snake(method.name()));
+        let fn_ident = crate::signature::method_ident(&method);
         if streaming.client() {
             if rules.is_some() {
                 warnings.push(format!(
@@ -220,7 +220,7 @@ pub(crate) fn service(
     let grpc = options.grpc && !methods.is_empty();
     Ok(ServicePlan {
         service: service.clone(),
-        trait_ident: ident(&to_upper_camel(service.name())),
+        trait_ident: crate::signature::trait_ident(service),
         methods,
         http,
         grpc,

@@ -63,7 +63,8 @@ impl<'a> FormDecoders<'a> {
         );
         quote! {
             #[doc = #doc]
-            #[allow(unused_variables, unreachable_code, clippy::collapsible_if, clippy::collapsible_else_if)]
+            // A message without fields uses neither the import nor the segment.
+            #[allow(unused_variables, unused_imports, unreachable_code, clippy::collapsible_if, clippy::collapsible_else_if)]
             fn #ident(
                 msg: &mut #ty,
                 path: &[::kratos::__codegen::form::Seg<'_>],

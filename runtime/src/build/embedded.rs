@@ -3,7 +3,7 @@
 use protox::file::{File, FileResolver};
 
 /// `(import name, source)` of each option proto.
-const FILES: &[(&str, &str)] = &[
+pub(crate) const FILES: &[(&str, &str)] = &[
     (
         "google/api/annotations.proto",
         include_str!("../../proto/google/api/annotations.proto"),

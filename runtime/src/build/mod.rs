@@ -110,7 +110,71 @@ pub fn configure() -> Builder {
         grpc_server: true,
         grpc_client: true,
         emit_rerun_if_changed: true,
+        include_file: None,
     }
+}
+
+/// The option protos the build integration makes importable (`google/api/annotations.proto`,
+/// `errors/errors.proto`, `validate/validate.proto`, ...), as `(import name, source)`: for tools
+/// that hand them to protoc or buf, such as the `kratos` command.
+pub fn option_protos() -> impl Iterator<Item = (&'static str, &'static str)> {
+    embedded::FILES.iter().copied()
+}
+
+/// The extern paths every build starts from, as `(proto path, Rust path)`: the well-known types
+/// as `kratos::types::well_known::*`, except `Timestamp`, `Duration`, `FieldMask` and
+/// `google.api.HttpBody`, which are `kratos::types::*`. Tools naming generated types (such as
+/// `kratos proto server`) resolve them through these.
+pub fn default_extern_paths() -> impl Iterator<Item = (&'static str, &'static str)> {
+    [(".google.protobuf", WELL_KNOWN_PATH)]
+        .into_iter()
+        .chain(RUNTIME_TYPES)
+}
+
+/// Compiles `protos` (files under one of `includes`) as [`Builder::compile_protos`] does,
+/// without generating code: the encoded `google.protobuf.FileDescriptorSet` of the files and
+/// everything they import, with source info. A proto error is `file.proto:line:column: message`.
+pub fn descriptor_set(
+    protos: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+) -> Result<Vec<u8>, BuildError> {
+    Ok(compile(protos, includes, false)?.1)
+}
+
+/// Compiles with protox: the names of the files compiled (not imports) and the encoded
+/// descriptor set with imports and source info.
+fn compile(
+    protos: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+    emit_rerun_if_changed: bool,
+) -> Result<(Vec<String>, Vec<u8>), BuildError> {
+    let mut resolver = ChainFileResolver::new();
+    for include in includes {
+        resolver.add(IncludeFileResolver::new(include.as_ref().to_path_buf()));
+    }
+    resolver.add(embedded::OptionProtos);
+    resolver.add(GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true).include_source_info(true);
+    for proto in protos {
+        compiler
+            .open_file(proto.as_ref())
+            .map_err(|e| BuildError::from_protox(&e, includes))?;
+        if emit_rerun_if_changed {
+            println!("cargo:rerun-if-changed={}", proto.as_ref().display());
+        }
+    }
+    if emit_rerun_if_changed {
+        for include in includes {
+            println!("cargo:rerun-if-changed={}", include.as_ref().display());
+        }
+    }
+    let files: Vec<String> = compiler
+        .files()
+        .filter(|f| !f.is_import())
+        .map(|f| f.name().to_string())
+        .collect();
+    Ok((files, compiler.encode_file_descriptor_set()))
 }
 
 /// Builds Rust code from `.proto` files; see [`configure`].
@@ -123,6 +187,7 @@ pub struct Builder {
     grpc_server: bool,
     grpc_client: bool,
     emit_rerun_if_changed: bool,
+    include_file: Option<PathBuf>,
 }
 
 impl Builder {
@@ -184,6 +249,16 @@ impl Builder {
         self
     }
 
+    /// Also writes `name` (relative to the output directory) holding one nested module per
+    /// package compiled, named as prost-build names them (`pub mod bookstore { pub mod v1 {
+    /// ... } }`), each including that package's code: `include!(concat!(env!("OUT_DIR"),
+    /// "/api.rs"))` in one module then brings in every package, so that adding a proto needs no
+    /// edit of the crate's sources.
+    pub fn include_file(mut self, name: impl Into<PathBuf>) -> Self {
+        self.include_file = Some(name.into());
+        self
+    }
+
     /// Compiles `protos` (paths of files under one of `includes`) and writes everything
     /// generated for their packages to the output directory.
     pub fn compile_protos(
@@ -197,33 +272,7 @@ impl Builder {
                 .map(PathBuf::from)
                 .ok_or(BuildError::NoOutDir)?,
         };
-        let mut resolver = ChainFileResolver::new();
-        for include in includes {
-            resolver.add(IncludeFileResolver::new(include.as_ref().to_path_buf()));
-        }
-        resolver.add(embedded::OptionProtos);
-        resolver.add(GoogleFileResolver::new());
-        let mut compiler = protox::Compiler::with_file_resolver(resolver);
-        compiler.include_imports(true).include_source_info(true);
-        for proto in protos {
-            compiler
-                .open_file(proto.as_ref())
-                .map_err(|e| BuildError::from_protox(&e, includes))?;
-            if self.emit_rerun_if_changed {
-                println!("cargo:rerun-if-changed={}", proto.as_ref().display());
-            }
-        }
-        if self.emit_rerun_if_changed {
-            for include in includes {
-                println!("cargo:rerun-if-changed={}", include.as_ref().display());
-            }
-        }
-        let files: Vec<String> = compiler
-            .files()
-            .filter(|f| !f.is_import())
-            .map(|f| f.name().to_string())
-            .collect();
-        let fds_bytes = compiler.encode_file_descriptor_set();
+        let (files, fds_bytes) = compile(protos, includes, self.emit_rerun_if_changed)?;
         let fds = prost_types::FileDescriptorSet::decode(fds_bytes.as_slice())
             .map_err(|e| BuildError::Descriptor(e.to_string()))?;
         let pool = kratos_codegen::pool_from_file_descriptor_set(&fds_bytes)
@@ -265,16 +314,21 @@ impl Builder {
                 generated.extend(names);
             }
         }
-        write_package_includes(&packages, &generated, &out_dir)
+        write_package_includes(&packages, &generated, &out_dir)?;
+        if let Some(name) = &self.include_file {
+            let path = out_dir.join(name);
+            std::fs::write(&path, module_tree(&packages))
+                .map_err(|e| BuildError::Write { path, source: e })?;
+        }
+        Ok(())
     }
 
     /// The extern paths every generator gets: the runtime's types (well-known types through
     /// `kratos::types`), then the user's, which replace a default for the same proto path.
     fn all_extern_paths(&self) -> impl Iterator<Item = (&str, &str)> {
         let user = &self.extern_paths;
-        [(".google.protobuf", WELL_KNOWN_PATH)]
-            .into_iter()
-            .chain(RUNTIME_TYPES)
+        default_extern_paths()
+            .map(|(p, r)| -> (&str, &str) { (p, r) })
             .filter(move |(proto, _)| !user.iter().any(|(p, _)| p == proto))
             .chain(user.iter().map(|(p, r)| (p.as_str(), r.as_str())))
     }
@@ -483,4 +537,60 @@ fn write_package_includes(
         std::fs::write(&path, content).map_err(|e| BuildError::Write { path, source: e })?;
     }
     Ok(())
+}
+
+/// The module tree of [`Builder::include_file`]: packages sorted, so that one package's
+/// sub-packages are nested in its module right after its own code; module names are prost-build's
+/// (snake case, raw for keywords).
+fn module_tree(packages: &BTreeSet<String>) -> String {
+    let mut out = String::from("// @generated by kratos::build\n");
+    let mut open: Vec<&str> = Vec::new();
+    for package in packages {
+        let segments: Vec<&str> = package.split('.').filter(|s| !s.is_empty()).collect();
+        let common = open
+            .iter()
+            .zip(&segments)
+            .take_while(|(a, b)| a == b)
+            .count();
+        while open.len() > common {
+            open.pop();
+            out.push_str(&"    ".repeat(open.len()));
+            out.push_str("}\n");
+        }
+        for segment in &segments[common..] {
+            out.push_str(&"    ".repeat(open.len()));
+            out.push_str(&format!(
+                "pub mod {} {{\n",
+                kratos_codegen::names::ident(&kratos_codegen::names::to_snake(segment))
+            ));
+            open.push(segment);
+        }
+        out.push_str(&"    ".repeat(open.len()));
+        out.push_str(&format!("include!(\"{package}.kratos.rs\");\n"));
+    }
+    while !open.is_empty() {
+        open.pop();
+        out.push_str(&"    ".repeat(open.len()));
+        out.push_str("}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_tree;
+
+    #[test]
+    fn module_tree_nests_packages_under_their_parents() {
+        let packages = ["a.v1", "a", "b.type.v1", "b.c", ""]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let tree = module_tree(&packages);
+        let expected = "// @generated by kratos::build\n\
+include!(\".kratos.rs\");\n\
+pub mod a {\n    include!(\"a.kratos.rs\");\n    pub mod v1 {\n        include!(\"a.v1.kratos.rs\");\n    }\n}\n\
+pub mod b {\n    pub mod c {\n        include!(\"b.c.kratos.rs\");\n    }\n    pub mod r#type {\n        pub mod v1 {\n            include!(\"b.type.v1.kratos.rs\");\n        }\n    }\n}\n";
+        assert_eq!(tree, expected);
+    }
 }

@@ -1274,6 +1274,7 @@ impl files_server::Files for FilesGrpcAdapter {
 /// Sets a field of `google.api.HttpBody` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1331,6 +1332,7 @@ fn __form_google_api_http_body(
 /// Sets a field of `kratos.test.v1.DownloadRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1363,6 +1365,7 @@ fn __form_kratos_test_v1_download_request(
 /// Sets a field of `kratos.test.v1.UploadRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1415,6 +1418,7 @@ fn __form_kratos_test_v1_upload_request(
 /// Sets a field of `kratos.test.v1.TagsRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1439,6 +1443,7 @@ fn __form_kratos_test_v1_tags_request(
 /// Sets a field of `kratos.common.Page` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1482,6 +1487,7 @@ fn __form_kratos_common_page(
 /// Sets a field of `kratos.test.v1.SearchRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1537,6 +1543,7 @@ fn __form_kratos_test_v1_search_request(
 /// Sets a field of `kratos.test.v1.Book` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1602,6 +1609,7 @@ fn __form_kratos_test_v1_book(
 /// Sets a field of `kratos.test.v1.UpdateBookRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1652,6 +1660,7 @@ fn __form_kratos_test_v1_update_book_request(
 /// Sets a field of `kratos.test.v1.ScalarsRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
@@ -1794,6 +1803,7 @@ fn __form_kratos_test_v1_scalars_request(
 /// Sets a field of `kratos.test.v1.GetBookRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if

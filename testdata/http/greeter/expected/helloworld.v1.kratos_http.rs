@@ -188,6 +188,7 @@ impl greeter_server::Greeter for GreeterGrpcAdapter {
 /// Sets a field of `helloworld.v1.HelloRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if

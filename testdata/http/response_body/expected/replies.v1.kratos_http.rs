@@ -3151,6 +3151,7 @@ impl replies_server::Replies for RepliesGrpcAdapter {
 /// Sets a field of `replies.v1.KindsRequest` from a form key path.
 #[allow(
     unused_variables,
+    unused_imports,
     unreachable_code,
     clippy::collapsible_if,
     clippy::collapsible_else_if
