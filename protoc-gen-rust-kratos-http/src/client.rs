@@ -68,6 +68,12 @@ pub(crate) fn generate(
                 Self { client }
             }
 
+            /// A handle on the same client whose calls use `options` (extra request headers,
+            /// their own timeout): `client.with_options(options).method(&request)`.
+            pub fn with_options(&self, options: ::kratos::__codegen::http::CallOptions) -> Self {
+                Self { client: self.client.with_options(options) }
+            }
+
             #fns
         }
     }

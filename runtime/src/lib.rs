@@ -108,6 +108,23 @@ macro_rules! include_proto {
     };
 }
 
+/// The bytes of an encoded `google.protobuf.FileDescriptorSet` the build integration wrote
+/// to `OUT_DIR` (`kratos::build::Builder::file_descriptor_set_path`), as a `&'static [u8]`
+/// for [`grpc::Server::register_file_descriptor_set`] (gRPC reflection).
+///
+/// ```text
+/// server.register_file_descriptor_set(kratos::include_file_descriptor_set!("helloworld"));
+/// ```
+///
+/// `kratos::include_file_descriptor_set!("helloworld")` includes
+/// `$OUT_DIR/helloworld.bin`.
+#[macro_export]
+macro_rules! include_file_descriptor_set {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".bin"))
+    };
+}
+
 /// The validator of a request type, resolved at compile time: `Some` when the type implements
 /// [`validate::Validate`], `None` otherwise. Used by generated registration code.
 #[doc(hidden)]

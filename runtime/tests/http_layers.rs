@@ -91,7 +91,7 @@ async fn layer_errors_are_kratos_errors() {
     server.stop().await.unwrap();
 
     let failing = tower::layer::layer_fn(|_inner| {
-        tower::service_fn(|_req: Request<hyper::body::Incoming>| async {
+        tower::service_fn(|_req: Request<kratos::http::layers::Body>| async {
             Err::<Response<Full<Bytes>>, BoxError>("refused by the layer".into())
         })
     });
