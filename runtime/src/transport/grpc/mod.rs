@@ -6,7 +6,15 @@
 //! [`Context`] (operation `/package.Service/Method`, metadata as headers).
 //!
 //! The services' routes are served over HTTP/2 on the runtime's own connections, as the HTTP
-//! server's: the same [`ConnectionLimits`], accept backoff and stop.
+//! server's: the same [`ConnectionLimits`], accept backoff and stop. Tower layers
+//! ([`ServerBuilder::layer`]) wrap every service, with the HTTP server's ordering rule (the
+//! last added runs first); gRPC reflection is served by default
+//! ([`ServerBuilder::reflection`], [`Server::register_file_descriptor_set`]).
+//!
+//! The generated `<service>_grpc_service(service, &selector)` returns the adapter as tonic's
+//! server, for a plain `tonic::transport::Server` instead of this one: the same middleware
+//! (chosen by a [`Selector`]), [`Context`] and errors; the client's `grpc-timeout` is still the
+//! context's deadline.
 
 mod chain;
 mod client;
@@ -137,6 +145,22 @@ impl ServerBuilder {
     /// [`TcpConnectInfo`](tonic::transport::server::TcpConnectInfo) in its extensions, and may
     /// return any body; a layer's error ends the call with a Kratos error as its status (504
     /// `TIMEOUT`, gRPC `DEADLINE_EXCEEDED`, for tower's timeout, else 500 `UNKNOWN`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tonic::body::Body;
+    ///
+    /// let server = kratos::grpc::Server::builder()
+    ///     // Added first: runs second, inside the layer below.
+    ///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+    ///     // Added last: runs first on every call.
+    ///     .layer(tower::util::MapRequestLayer::new(|mut call: http::Request<Body>| {
+    ///         call.headers_mut().insert("x-edge", http::HeaderValue::from_static("1"));
+    ///         call
+    ///     }))
+    ///     .build();
+    /// # let _ = server;
+    /// ```
     pub fn layer<L, B>(mut self, layer: L) -> Self
     where
         L: tower_layer::Layer<layers::GrpcService> + Send + Sync + 'static,

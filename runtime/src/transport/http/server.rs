@@ -348,7 +348,7 @@ impl Server {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     /// use http_body_util::BodyExt as _;
     /// use tower::ServiceExt as _;
     ///
