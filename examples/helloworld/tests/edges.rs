@@ -461,6 +461,27 @@ async fn reflection_lists_the_services_and_describes_the_greeter() {
     // Imports are there for tools that resolve them.
     let imported = reflection::files(&answers[3]);
     assert_eq!(imported[0].name(), "google/api/annotations.proto");
+    // Every service listed is described (the health and both reflection ones from the
+    // runtime), through one stream, as `grpcurl describe` does for each.
+    let described = reflection::ask(
+        addr,
+        names
+            .iter()
+            .map(|n| Ask::FileContainingSymbol(n.to_string()))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    for (name, answer) in names.iter().zip(&described) {
+        let (package, service) = name.rsplit_once('.').unwrap();
+        let files = reflection::files(answer);
+        assert!(
+            files
+                .iter()
+                .any(|f| f.package() == package && f.service.iter().any(|s| s.name() == service)),
+            "{name}"
+        );
+    }
     // An unknown symbol ends the stream with NOT_FOUND (tonic-reflection's answer).
     let status = reflection::ask(
         addr,

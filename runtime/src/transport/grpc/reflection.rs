@@ -3,7 +3,8 @@
 //! Both versions of the protocol are served (grpcurl and most tools ask v1 first, older ones
 //! v1alpha). The services listed are those the server serves (as grpc-go's reflection lists
 //! `GetServiceInfo`), not every service of the registered descriptors; the descriptors are the
-//! sets the application registered plus those of the health and reflection services.
+//! sets the application registered plus those of the health and both reflection services, so
+//! each service listed but the application's own is always described.
 
 use tonic::server::NamedService;
 
@@ -22,8 +23,14 @@ pub(super) fn add(server: &mut super::Server, sets: &[bytes::Bytes]) -> Result<(
         }
     }
     let builder = || {
+        // Each version describes both (tonic-reflection adds only its own), so every service
+        // listed can be described whichever version a tool speaks.
         let mut builder = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            );
         for set in sets {
             builder = builder.register_encoded_file_descriptor_set(set);
         }
