@@ -20,6 +20,8 @@
 //! - `log` (feature `log`, default): the tracing subscriber `App` installs (text or JSON
 //!   lines, runtime-changeable level, key redaction); `trace` (feature `otel`):
 //!   OpenTelemetry spans per call and OTLP export.
+//! - gRPC server reflection (feature `reflection`, default): served by every gRPC server, as
+//!   Kratos does; descriptors from `kratos::build` ([`include_file_descriptor_set!`]).
 //! - `metrics` (feature `metrics`): Kratos' request metrics on servers and clients, served at
 //!   `/metrics` in the Prometheus text format.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.

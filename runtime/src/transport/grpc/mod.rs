@@ -19,12 +19,14 @@
 mod chain;
 mod client;
 pub mod layers;
+#[cfg(feature = "reflection")]
 mod reflection;
 mod serve;
 
 pub use crate::transport::http::{ClientError, RouteError};
 pub use chain::{CallFuture, ClientChannel, GrpcClientRequest, reply_error};
 pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
+#[cfg(feature = "reflection")]
 pub use reflection::{REFLECTION_V1, REFLECTION_V1ALPHA};
 
 use std::convert::Infallible;
@@ -181,7 +183,8 @@ impl ServerBuilder {
         self
     }
 
-    /// Whether the server serves gRPC server reflection (default true, as Kratos' server):
+    /// Whether the server serves gRPC server reflection (feature `reflection`, default; on by
+    /// default, as Kratos' server):
     /// `grpc.reflection.v1.ServerReflection` and `grpc.reflection.v1alpha.ServerReflection`,
     /// listing the services added and describing those whose descriptors were registered with
     /// [`Server::register_file_descriptor_set`] (so `grpcurl list` and `grpcurl describe`
@@ -326,7 +329,8 @@ impl Server {
     /// `file_descriptor_set_path` writes, included with
     /// [`include_file_descriptor_set!`](crate::include_file_descriptor_set). Reflection then
     /// describes its services and messages (`grpcurl describe`); every file a service's file
-    /// imports must be in one of the sets registered. Nothing happens with reflection off. A
+    /// imports must be in one of the sets registered. Nothing happens with reflection off or
+    /// without the feature `reflection`. A
     /// set that does not decode makes [`start`](crate::transport::Server::start) fail.
     pub fn register_file_descriptor_set(&mut self, encoded: impl Into<bytes::Bytes>) -> &mut Self {
         if let Some(sets) = &mut self.reflection {
@@ -415,6 +419,7 @@ impl crate::transport::Server for Server {
                 self.add_service(health.grpc_service())
                     .map_err(|e| serve_error(e.to_string()))?;
             }
+            #[cfg(feature = "reflection")]
             if let Some(sets) = self.reflection.take() {
                 reflection::add(self, &sets).map_err(serve_error)?;
             }
