@@ -263,6 +263,8 @@ impl pb::Greeter for Headers {
                 .collect::<Vec<_>>()
                 .join("+")
         };
+        ctx.reply_headers()
+            .insert("x-served-for", request.name.parse().unwrap());
         Ok(HelloReply {
             message: format!("{}|{}", header("x-tenant"), header("user-agent")),
         })
@@ -305,6 +307,19 @@ async fn typed_http_client_calls_carry_their_own_headers_and_timeout() {
         .await
         .unwrap();
     assert_eq!(reply.message, "initech|per-call");
+    // The reply's headers, as Kratos' `http.Header(&h)` gives them back; a failed call
+    // leaves the last ones.
+    let reply_headers = khttp::ReplyHeaders::new();
+    let watched = tenant.with_options(khttp::CallOptions::new().reply_headers(&reply_headers));
+    assert!(reply_headers.get().is_empty());
+    watched.say_hello(&hello("first")).await.unwrap();
+    assert_eq!(reply_headers.get()["x-served-for"], "first");
+    assert_eq!(reply_headers.get()["content-type"], "application/json");
+    watched.say_hello(&hello("error")).await.unwrap();
+    assert_eq!(reply_headers.get()["x-served-for"], "error");
+    let err = watched.say_hello(&hello("slow")).await.unwrap_err();
+    assert_eq!(err.code(), 504);
+    assert_eq!(reply_headers.get()["x-served-for"], "error");
     // The options belong to the handle: the client itself sends none.
     let reply = client.say_hello(&hello("a")).await.unwrap();
     assert_eq!(reply.message, "|kratos-test");

@@ -328,8 +328,9 @@ pub struct Client {
 }
 
 /// Options of the calls made through one client handle ([`Client::with_options`], and
-/// `with_options` on every generated `<Service>HttpClient`): extra request headers and a
-/// timeout, as Kratos' `http.Header` call option and a context timeout give a Go call.
+/// `with_options` on every generated `<Service>HttpClient`): extra request headers, a timeout
+/// and where to leave the reply's headers, as Kratos' `http.Header` call option and a context
+/// timeout give a Go call.
 ///
 /// ```
 /// use std::time::Duration;
@@ -345,9 +346,50 @@ pub struct Client {
 pub struct CallOptions {
     headers: http::HeaderMap,
     timeout: Option<Duration>,
+    reply_headers: Option<ReplyHeaders>,
     /// The first header that did not parse: every call made with these options fails with
     /// it, as a request builder reports its errors when it sends.
     invalid: Option<String>,
+}
+
+/// The headers of the last successful reply of calls made with
+/// [`CallOptions::reply_headers`]. Cheap to clone; clones share the headers.
+///
+/// ```no_run
+/// # async fn demo(client: kratos::http::Client) -> Result<(), kratos::errors::Error> {
+/// use kratos::http::{CallOptions, ReplyHeaders};
+///
+/// let reply_headers = ReplyHeaders::new();
+/// let call = client.with_options(CallOptions::new().reply_headers(&reply_headers));
+/// call.send(http::Method::GET, "/helloworld/kratos", None).await?;
+/// let served_by = reply_headers.get().get("x-served-by").cloned();
+/// # let _ = served_by;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ReplyHeaders(Arc<std::sync::Mutex<http::HeaderMap>>);
+
+impl ReplyHeaders {
+    /// Empty until a call succeeds.
+    pub fn new() -> Self {
+        ReplyHeaders::default()
+    }
+
+    /// The headers of the last successful reply (a copy).
+    pub fn get(&self) -> http::HeaderMap {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, headers: &http::HeaderMap) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = headers.clone();
+    }
 }
 
 impl CallOptions {
@@ -393,6 +435,14 @@ impl CallOptions {
                 self.headers.append(name.clone(), value);
             }
         }
+        self
+    }
+
+    /// Where each successful call leaves its reply's headers (Kratos' `http.Header(&h)`, which
+    /// gives a Go call the reply's headers the same way). A failed call leaves them as they
+    /// were.
+    pub fn reply_headers(mut self, slot: &ReplyHeaders) -> Self {
+        self.reply_headers = Some(slot.clone());
         self
     }
 
@@ -591,8 +641,9 @@ impl Client {
     }
 
     /// A handle on the same client (same connections, middleware and resolver) whose calls
-    /// use `options`: extra headers and their own timeout. Cheap: what generated clients'
-    /// `with_options` calls, for one call or for many.
+    /// use `options` (instead of any options this handle had): extra headers, their own
+    /// timeout, a slot for the reply's headers. Cheap: what generated clients' `with_options`
+    /// calls, for one call or for many.
     ///
     /// ```no_run
     /// # async fn demo(client: kratos::http::Client) -> Result<(), kratos::errors::Error> {
@@ -621,6 +672,13 @@ impl Client {
             .as_ref()
             .and_then(|c| c.timeout)
             .unwrap_or(self.timeout)
+    }
+
+    /// Copies a successful reply's headers where the call options ask for them.
+    fn keep_reply_headers(&self, headers: &http::HeaderMap) {
+        if let Some(slot) = self.call.as_ref().and_then(|c| c.reply_headers.as_ref()) {
+            slot.set(headers);
+        }
     }
 
     /// This handle's extra request headers, or the error of a header that did not parse.
@@ -718,6 +776,7 @@ impl Client {
             let response = self
                 .exchange(operation, method, path_and_query, body, accept, deadline)
                 .await?;
+            self.keep_reply_headers(response.headers());
             let codec = reply_codec(response.headers());
             let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
             let bytes = read_body(response.into_body()).await?;
@@ -766,6 +825,7 @@ impl Client {
             let response = self
                 .exchange(operation, method, path_and_query, body, accept, deadline)
                 .await?;
+            self.keep_reply_headers(response.headers());
             Ok(super::events::decode::<T>(response.into_body()))
         };
         self.within_timeout(deadline, call).await

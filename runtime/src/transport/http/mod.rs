@@ -22,7 +22,7 @@ mod xml;
 pub use binder::Binder;
 pub use client::{
     CallOptions, Client, ClientBuilder, ClientError, ClientRequest, DEFAULT_TIMEOUT,
-    DISCOVERY_SCHEME, Reply, RequestBody,
+    DISCOVERY_SCHEME, Reply, ReplyHeaders, RequestBody,
 };
 pub use layers::ServerService;
 pub use router::RouteError;
