@@ -3,13 +3,16 @@
 //! (with the build integration's defaults: the Kratos layout's flags, enums as strings), which
 //! the HTTP server serves at `/q/openapi.json` with Swagger UI at `/q/swagger-ui/`. The
 //! configuration schema `conf/conf.proto` (kept out of `proto/`, the API that the buf example
-//! shares) is compiled the same way.
+//! shares) is compiled the same way. The API's encoded descriptors go to
+//! `$OUT_DIR/helloworld.bin` for gRPC reflection.
 
 use kratos::build::Generator;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     kratos::build::configure()
         .generator(Generator::Openapi, true)
+        // The API's descriptors, for the gRPC server's reflection (`grpcurl list`).
+        .file_descriptor_set_path("helloworld.bin")
         .compile_protos(
             &[
                 "proto/helloworld/v1/greeter.proto",

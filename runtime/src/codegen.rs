@@ -20,7 +20,7 @@ pub use tonic_prost;
 #[doc(hidden)]
 pub mod http {
     pub use crate::codec::Codec;
-    pub use crate::transport::http::{Client, RequestBody, url};
+    pub use crate::transport::http::{CallOptions, Client, RequestBody, url};
     pub use http::Method;
 
     /// A custom HTTP method of a client call.
@@ -43,9 +43,10 @@ pub use crate::transport::http::goxml;
 /// Used by generated gRPC adapters.
 #[doc(hidden)]
 pub mod grpc {
+    pub use crate::middleware::Selector;
     pub use crate::transport::grpc::{
-        Server, StatusStream, bidi_stream, client_stream, request_stream_validator, server_stream,
-        unary,
+        RouteError, Server, StatusStream, bidi_stream, client_stream, request_stream_validator,
+        server_stream, unary,
     };
 }
 

@@ -20,6 +20,8 @@
 //! - `log` (feature `log`, default): the tracing subscriber `App` installs (text or JSON
 //!   lines, runtime-changeable level, key redaction); `trace` (feature `otel`):
 //!   OpenTelemetry spans per call and OTLP export.
+//! - gRPC server reflection (feature `reflection`, default): served by every gRPC server, as
+//!   Kratos does; descriptors from `kratos::build` ([`include_file_descriptor_set!`]).
 //! - `metrics` (feature `metrics`): Kratos' request metrics on servers and clients, served at
 //!   `/metrics` in the Prometheus text format.
 //! - [`App`]: starts the servers, waits for SIGINT/SIGTERM, stops them gracefully.
@@ -105,6 +107,23 @@ pub use transport::{grpc, http};
 macro_rules! include_proto {
     ($package:literal) => {
         include!(concat!(env!("OUT_DIR"), "/", $package, ".kratos.rs"));
+    };
+}
+
+/// The bytes of an encoded `google.protobuf.FileDescriptorSet` the build integration wrote
+/// to `OUT_DIR` (`kratos::build::Builder::file_descriptor_set_path`), as a `&'static [u8]`
+/// for [`grpc::Server::register_file_descriptor_set`] (gRPC reflection).
+///
+/// ```text
+/// server.register_file_descriptor_set(kratos::include_file_descriptor_set!("helloworld"));
+/// ```
+///
+/// `kratos::include_file_descriptor_set!("helloworld")` includes
+/// `$OUT_DIR/helloworld.bin`.
+#[macro_export]
+macro_rules! include_file_descriptor_set {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".bin"))
     };
 }
 

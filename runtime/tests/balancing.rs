@@ -59,10 +59,12 @@ async fn grpc_node(delay: Duration) -> Node {
     let mut server = kratos::grpc::Server::builder()
         .address("127.0.0.1:0")
         .build();
-    server.add_service(HealthServer::new(Counting {
-        calls: calls.clone(),
-        delay,
-    }));
+    server
+        .add_service(HealthServer::new(Counting {
+            calls: calls.clone(),
+            delay,
+        }))
+        .unwrap();
     let addr = server.start().await.unwrap();
     Node {
         _server: server,

@@ -100,7 +100,7 @@ fn grpc_server(limits: ConnectionLimits) -> kratos::grpc::Server {
         .address("127.0.0.1:0")
         .limits(limits)
         .build();
-    server.add_service(Sleeper);
+    server.add_service(Sleeper).unwrap();
     server
 }
 
@@ -458,7 +458,7 @@ async fn sigterm_stops_the_app_at_once_despite_idle_and_half_written_connections
         .listener(grpc_listener)
         .limits(slow)
         .build();
-    grpc.add_service(Sleeper);
+    grpc.add_service(Sleeper).unwrap();
     let stop_timeout = Duration::from_secs(5);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
     let app = kratos::App::new()
@@ -533,7 +533,7 @@ async fn busy_connections_are_cut_at_the_stop_timeout_and_reported() {
     let mut grpc = kratos::grpc::Server::builder()
         .listener(grpc_listener)
         .build();
-    grpc.add_service(Sleeper);
+    grpc.add_service(Sleeper).unwrap();
     let stop_timeout = Duration::from_millis(500);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -59,7 +59,7 @@ async fn start(limits: ConnectionLimits) -> (kratos::grpc::Server, SocketAddr) {
         .address("127.0.0.1:0")
         .limits(limits)
         .build();
-    server.add_service(Empty);
+    server.add_service(Empty).unwrap();
     let addr = server.start().await.unwrap();
     (server, addr)
 }

@@ -125,7 +125,7 @@ async fn grpc_health_is_served_by_default_and_follows_the_app_stop() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let mut server = kratos::grpc::Server::builder().listener(listener).build();
-    server.add_service(Echo);
+    server.add_service(Echo).unwrap();
     let registry = MemoryRegistry::new();
     let app = kratos::App::new()
         .name("default-health")

@@ -91,7 +91,7 @@ async fn layer_errors_are_kratos_errors() {
     server.stop().await.unwrap();
 
     let failing = tower::layer::layer_fn(|_inner| {
-        tower::service_fn(|_req: Request<hyper::body::Incoming>| async {
+        tower::service_fn(|_req: Request<kratos::http::layers::Body>| async {
             Err::<Response<Full<Bytes>>, BoxError>("refused by the layer".into())
         })
     });
@@ -101,4 +101,173 @@ async fn layer_errors_are_kratos_errors() {
     assert_eq!(status, 500);
     assert!(body.contains("refused by the layer"), "{body}");
     server.stop().await.unwrap();
+}
+
+/// A layer that records `name` when a request passes it, and tags the response on its way
+/// back out with `name` appended to `x-order`.
+fn recording(
+    log: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
+    name: &'static str,
+) -> impl tower::Layer<
+    kratos::http::layers::HttpService,
+    Service = impl tower::Service<
+        Request<kratos::http::layers::Body>,
+        Response = Response<LayerBody>,
+        Error = BoxError,
+        Future = impl Send,
+    > + Clone
+              + Send
+              + Sync,
+> + Send
++ Sync
++ 'static {
+    tower::ServiceBuilder::new()
+        .map_request(move |r: Request<kratos::http::layers::Body>| {
+            log.lock().unwrap().push(name);
+            r
+        })
+        .map_response(move |mut r: Response<LayerBody>| {
+            let seen = r
+                .headers()
+                .get("x-order")
+                .map(|v| format!("{},{name}", v.to_str().unwrap()))
+                .unwrap_or_else(|| name.to_string());
+            r.headers_mut().insert("x-order", seen.parse().unwrap());
+            r
+        })
+}
+
+#[tokio::test]
+async fn the_last_layer_added_runs_first() {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut server = routes(
+        kratos::http::Server::builder()
+            .layer(recording(log.clone(), "first"))
+            .layer(recording(log.clone(), "second"))
+            .layer(recording(log.clone(), "third")),
+    );
+    let addr = server.start().await.unwrap();
+    let (status, headers, _) = get(addr, "/fast").await;
+    assert_eq!(status, 200);
+    // Requests: last added first. Responses: first added first (innermost).
+    assert_eq!(*log.lock().unwrap(), ["third", "second", "first"]);
+    assert_eq!(headers["x-order"], "first,second,third");
+    server.stop().await.unwrap();
+}
+
+/// Sends `request` in process and over a socket to two servers built alike, and returns both
+/// answers as (status, content type, body).
+async fn both_ways(
+    build: impl Fn() -> kratos::http::Server,
+    method: &str,
+    path: &str,
+    body: &'static str,
+) -> [(u16, Option<String>, String); 2] {
+    use tower::ServiceExt as _;
+    let request = || {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap()
+    };
+    let read = |response: Response<LayerBody>| async move {
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status.as_u16(),
+            parts
+                .headers
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_string()),
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    };
+    let in_process = build().into_service().oneshot(request()).await.unwrap();
+    let in_process = read(in_process).await;
+
+    let mut server = build();
+    let addr = server.start().await.unwrap();
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut over_socket = request();
+    *over_socket.uri_mut() = format!("http://{addr}{path}").parse().unwrap();
+    let response = client.request(over_socket).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    server.stop().await.unwrap();
+    let over_socket = (
+        parts.status.as_u16(),
+        parts
+            .headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string()),
+        String::from_utf8(body.to_vec()).unwrap(),
+    );
+    [in_process, over_socket]
+}
+
+#[tokio::test]
+async fn in_process_requests_are_answered_as_over_the_socket() {
+    let build = || {
+        routes(
+            kratos::http::Server::builder()
+                .layer(tower::timeout::TimeoutLayer::new(Duration::from_millis(
+                    100,
+                )))
+                .layer(tower::util::MapResponseLayer::new(
+                    |mut r: Response<LayerBody>| {
+                        r.headers_mut()
+                            .insert("content-type", "text/plain".parse().unwrap());
+                        r
+                    },
+                )),
+        )
+    };
+    // A route, an unknown path (Kratos' 404), a method not allowed, an unclean path's
+    // redirect, a bad escape (400), and a layer's timeout (504 Kratos error body).
+    for (method, path, want) in [
+        ("GET", "/fast", 200),
+        ("GET", "/nope", 404),
+        ("POST", "/fast", 405),
+        ("GET", "//fast", 301),
+        ("GET", "/f%zzast", 400),
+        ("GET", "/slow", 504),
+    ] {
+        let [in_process, over_socket] = both_ways(build, method, path, "").await;
+        assert_eq!(in_process.0, want, "{method} {path}: {in_process:?}");
+        assert_eq!(in_process, over_socket, "{method} {path}");
+    }
+    // Without layers too.
+    let build = || routes(kratos::http::Server::builder());
+    for (method, path, want) in [("GET", "/fast", 200), ("GET", "/nope", 404)] {
+        let [in_process, over_socket] = both_ways(build, method, path, "").await;
+        assert_eq!(in_process.0, want, "{method} {path}");
+        assert_eq!(in_process, over_socket, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn an_in_process_body_is_read_with_the_servers_limits() {
+    use tower::ServiceExt as _;
+    let mut server = kratos::http::Server::builder().max_body_bytes(8).build();
+    server
+        .handle("POST", "/echo", |request: Request<Bytes>, _| async move {
+            Response::new(request.into_body())
+        })
+        .unwrap();
+    let service = server.into_service();
+    let post = |body: &'static str| {
+        Request::post("/echo")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap()
+    };
+    let response = service.clone().oneshot(post("12345678")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.into_body().collect().await.unwrap().to_bytes(),
+        "12345678"
+    );
+    let response = service.oneshot(post("123456789")).await.unwrap();
+    assert_eq!(response.status(), 413);
 }

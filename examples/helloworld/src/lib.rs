@@ -38,6 +38,10 @@ pub mod conf {
 
 use api::helloworld::v1::{self as pb, HelloReply, HelloRequest};
 
+/// The encoded descriptors of the API's protos (and their imports), written by the build
+/// script; the gRPC server's reflection describes the greeter with them.
+pub const FILE_DESCRIPTOR_SET: &[u8] = kratos::include_file_descriptor_set!("helloworld");
+
 /// The configuration key of the greeting.
 pub const GREETING_KEY: &str = "helloworld.greeting";
 /// The greeting when the configuration has none.
@@ -129,6 +133,8 @@ pub fn servers_with(
     pb::register_greeter_http_server(&mut http, service.clone())?;
     kratos::openapi::register(&mut http, OPENAPI_DOCUMENT)?;
     let mut grpc = grpc.middleware(metrics.server()).build();
-    pb::register_greeter_grpc_server(&mut grpc, service);
+    pb::register_greeter_grpc_server(&mut grpc, service)?;
+    // Reflection (on by default) describes the greeter: `grpcurl -plaintext :9000 list`.
+    grpc.register_file_descriptor_set(FILE_DESCRIPTOR_SET);
     Ok((http, grpc))
 }

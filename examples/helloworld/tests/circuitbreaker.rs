@@ -52,7 +52,7 @@ async fn start(backend: Arc<Backend>) -> Started {
     let mut http = khttp::Server::builder().address("127.0.0.1:0").build();
     let mut grpc = grpc::Server::builder().address("127.0.0.1:0").build();
     pb::register_greeter_http_server(&mut http, Arc::new(Service(backend.clone()))).unwrap();
-    pb::register_greeter_grpc_server(&mut grpc, Arc::new(Service(backend)));
+    pb::register_greeter_grpc_server(&mut grpc, Arc::new(Service(backend))).unwrap();
     let http_addr = http.start().await.unwrap();
     let grpc_addr = grpc.start().await.unwrap();
     Started {

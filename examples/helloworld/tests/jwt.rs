@@ -62,7 +62,7 @@ async fn start(middleware: Middleware) -> Servers {
         .middleware(middleware)
         .build();
     pb::register_greeter_http_server(&mut http, Arc::new(WhoAmI)).unwrap();
-    pb::register_greeter_grpc_server(&mut grpc, Arc::new(WhoAmI));
+    pb::register_greeter_grpc_server(&mut grpc, Arc::new(WhoAmI)).unwrap();
     let http_addr = http.start().await.unwrap();
     let grpc_addr = grpc.start().await.unwrap();
     Servers {

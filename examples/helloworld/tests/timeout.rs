@@ -50,7 +50,7 @@ async fn start(settings: ServerSettings) -> Servers {
         .grpc(grpc::Server::builder().address("127.0.0.1:0"))
         .build();
     pb::register_greeter_http_server(&mut http, Arc::new(Clocked)).unwrap();
-    pb::register_greeter_grpc_server(&mut grpc, Arc::new(Clocked));
+    pb::register_greeter_grpc_server(&mut grpc, Arc::new(Clocked)).unwrap();
     let http_addr = http.start().await.unwrap();
     let grpc_addr = grpc.start().await.unwrap();
     Servers {

@@ -291,6 +291,6 @@ pub fn servers(
     pb::register_library_http_server(&mut http, service.clone())?;
     kratos::openapi::register(&mut http, OPENAPI_DOCUMENT)?;
     let mut grpc = grpc.middleware(kratos::middleware::recovery()).build();
-    pb::register_library_grpc_server(&mut grpc, service);
+    pb::register_library_grpc_server(&mut grpc, service)?;
     Ok((http, grpc))
 }

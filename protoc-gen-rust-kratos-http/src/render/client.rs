@@ -48,6 +48,12 @@ pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
                 Self { client }
             }
 
+            /// A handle on the same client whose calls use `options` (extra request headers,
+            /// their own timeout): `client.with_options(options).method(&request)`.
+            pub fn with_options(&self, options: ::kratos::__codegen::http::CallOptions) -> Self {
+                Self { client: self.client.with_options(options) }
+            }
+
             #fns
         }
     }

@@ -21,6 +21,7 @@ pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         "register_{}_grpc_server",
         snake_word(service.name())
     ));
+    let tonic_service = ident(&format!("{}_grpc_service", snake_word(service.name())));
     let fields = plan.methods.iter().map(|p| {
         let name = &p.fn_ident;
         let input = ctx.request_type(p);
@@ -42,7 +43,7 @@ pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         quote! {
             #name: {
                 let service = ::std::sync::Arc::clone(&service);
-                server.endpoint(#konst, #validator, move |ctx, request| {
+                middleware.endpoint(#konst, #validator, move |ctx, request| {
                     let service = ::std::sync::Arc::clone(&service);
                     async move { service.#name(ctx, request).await }
                 })
@@ -92,7 +93,11 @@ pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         }
     });
     let doc = format!(
-        " Registers `{}` on the gRPC `server`, served by `service` through the server's middleware.",
+        " Registers `{}` on the gRPC `server`, served by `service` through the server's middleware; an error if a service of that name is already registered.",
+        service.full_name()
+    );
+    let service_doc = format!(
+        " tonic's server of `{}`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).",
         service.full_name()
     );
     let adapter_doc = format!(
@@ -106,9 +111,18 @@ pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         pub fn #register<S: #trait_ident>(
             server: &mut ::kratos::__codegen::grpc::Server,
             service: ::std::sync::Arc<S>,
-        ) {
-            let adapter = #adapter { #(#inits)* };
-            server.add_service(#tonic_mod::#tonic_server::new(adapter));
+        ) -> ::core::result::Result<(), ::kratos::__codegen::grpc::RouteError> {
+            let tonic_service = #tonic_service(service, server.middleware());
+            server.add_service(tonic_service)?;
+            ::core::result::Result::Ok(())
+        }
+
+        #[doc = #service_doc]
+        pub fn #tonic_service<S: #trait_ident>(
+            service: ::std::sync::Arc<S>,
+            middleware: &::kratos::__codegen::grpc::Selector,
+        ) -> #tonic_mod::#tonic_server<#adapter> {
+            #tonic_mod::#tonic_server::new(#adapter { #(#inits)* })
         }
 
         #[doc = #adapter_doc]

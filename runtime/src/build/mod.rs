@@ -111,6 +111,7 @@ pub fn configure() -> Builder {
         grpc_client: true,
         emit_rerun_if_changed: true,
         include_file: None,
+        file_descriptor_set: None,
     }
 }
 
@@ -188,6 +189,7 @@ pub struct Builder {
     grpc_client: bool,
     emit_rerun_if_changed: bool,
     include_file: Option<PathBuf>,
+    file_descriptor_set: Option<PathBuf>,
 }
 
 impl Builder {
@@ -259,6 +261,27 @@ impl Builder {
         self
     }
 
+    /// Also writes the encoded `google.protobuf.FileDescriptorSet` of the compiled files and
+    /// everything they import (custom options and comments included) to `path`, relative to
+    /// the output directory unless absolute (prost-build's `file_descriptor_set_path`). A
+    /// gRPC server describes the services of a registered set through reflection:
+    ///
+    /// ```no_run
+    /// // build.rs
+    /// # fn main() -> Result<(), kratos::build::BuildError> {
+    /// kratos::build::configure()
+    ///     .file_descriptor_set_path("helloworld.bin")
+    ///     .compile_protos(&["proto/helloworld/v1/greeter.proto"], &["proto"])?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// and in the crate, `grpc.register_file_descriptor_set(kratos::include_file_descriptor_set!("helloworld"))`.
+    pub fn file_descriptor_set_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.file_descriptor_set = Some(path.into());
+        self
+    }
+
     /// Compiles `protos` (paths of files under one of `includes`) and writes everything
     /// generated for their packages to the output directory.
     pub fn compile_protos(
@@ -273,6 +296,10 @@ impl Builder {
                 .ok_or(BuildError::NoOutDir)?,
         };
         let (files, fds_bytes) = compile(protos, includes, self.emit_rerun_if_changed)?;
+        if let Some(path) = &self.file_descriptor_set {
+            let path = out_dir.join(path);
+            std::fs::write(&path, &fds_bytes).map_err(|e| BuildError::Write { path, source: e })?;
+        }
         let fds = prost_types::FileDescriptorSet::decode(fds_bytes.as_slice())
             .map_err(|e| BuildError::Descriptor(e.to_string()))?;
         let pool = kratos_codegen::pool_from_file_descriptor_set(&fds_bytes)

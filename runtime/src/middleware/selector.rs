@@ -48,6 +48,24 @@ impl Selector {
         self
     }
 
+    /// The method `f` behind the middleware this selector applies to `operation`, with the
+    /// request type's validator: what generated gRPC adapters call, on a kratos server or on
+    /// any tonic server.
+    pub fn endpoint<Req, Rep, F, Fut>(
+        &self,
+        operation: &'static str,
+        validator: Option<crate::validate::Validator>,
+        f: F,
+    ) -> super::Endpoint<Req, Rep>
+    where
+        Req: Send + Sync + std::fmt::Debug + 'static,
+        Rep: Send + Sync + std::fmt::Debug + 'static,
+        F: Fn(crate::Context, Req) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Rep, crate::errors::Error>> + Send + 'static,
+    {
+        super::Endpoint::with_validator(&self.matching(operation), validator, f)
+    }
+
     /// The middleware for `operation`, in order.
     pub fn matching(&self, operation: &str) -> Vec<Middleware> {
         let mut out = self.defaults.clone();

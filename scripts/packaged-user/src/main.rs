@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut http = kratos::http::Server::builder().address("127.0.0.1:0").build();
     pb::register_shop_http_server(&mut http, service.clone())?;
     let mut grpc = kratos::grpc::Server::builder().address("127.0.0.1:0").build();
-    pb::register_shop_grpc_server(&mut grpc, service);
+    pb::register_shop_grpc_server(&mut grpc, service)?;
     let _ = (http, grpc);
     println!("packaged-user: built");
     Ok(())

@@ -169,9 +169,9 @@ async fn keyword_services_answer_grpc_calls() {
         .address("127.0.0.1:0")
         .middleware(kratos::validate::middleware())
         .build();
-    pb::register_type_grpc_server(&mut grpc, Arc::new(Echo));
-    pb::register_self_grpc_server(&mut grpc, Arc::new(Echo));
-    pb::register_keywords_grpc_server(&mut grpc, Arc::new(Echo));
+    pb::register_type_grpc_server(&mut grpc, Arc::new(Echo)).unwrap();
+    pb::register_self_grpc_server(&mut grpc, Arc::new(Echo)).unwrap();
+    pb::register_keywords_grpc_server(&mut grpc, Arc::new(Echo)).unwrap();
     let addr = grpc.start().await.unwrap();
     let uri = format!("http://{addr}");
 

@@ -36,7 +36,8 @@ async fn grpc_server(
     http_bindings::kratos_pb::test::v1::register_bindings_grpc_server(
         &mut grpc,
         Arc::new(http_bindings::Echo),
-    );
+    )
+    .unwrap();
     let addr = grpc.start().await.unwrap();
     (grpc, addr)
 }

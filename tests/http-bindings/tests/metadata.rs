@@ -198,7 +198,7 @@ async fn grpc_hop(hop: Hop, log: &Log) -> (kratos::grpc::Server, SocketAddr) {
         .middleware(count(log, hop.name))
         .middleware(metadata::server())
         .build();
-    pb::register_bindings_grpc_server(&mut server, Arc::new(hop));
+    pb::register_bindings_grpc_server(&mut server, Arc::new(hop)).unwrap();
     let addr = server.start().await.unwrap();
     (server, addr)
 }

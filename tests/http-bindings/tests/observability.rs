@@ -228,7 +228,7 @@ async fn grpc_hop(hop: Hop) -> (kratos::grpc::Server, SocketAddr) {
         builder = builder.middleware(m);
     }
     let mut server = builder.build();
-    pb::register_bindings_grpc_server(&mut server, Arc::new(hop));
+    pb::register_bindings_grpc_server(&mut server, Arc::new(hop)).unwrap();
     let addr = server.start().await.unwrap();
     (server, addr)
 }

@@ -96,7 +96,7 @@ pub fn servers(metrics: &Metrics) -> Result<(http::Server, grpc::Server), http::
         .build();
     let service = Arc::new(OrdersService);
     pb::register_orders_http_server(&mut http, service.clone())?;
-    pb::register_orders_grpc_server(&mut grpc, service);
+    pb::register_orders_grpc_server(&mut grpc, service)?;
     metrics.register_http(&mut http)?;
     Ok((http, grpc))
 }

@@ -88,7 +88,7 @@ async fn invalid_requests_are_rejected_before_the_handler_on_http_and_grpc() {
         .address("127.0.0.1:0")
         .middleware(kratos::validate::middleware())
         .build();
-    pb::register_accounts_grpc_server(&mut grpc, service.clone());
+    pb::register_accounts_grpc_server(&mut grpc, service.clone()).unwrap();
     let http_addr = http.start().await.unwrap();
     let grpc_addr = grpc.start().await.unwrap();
 
@@ -186,7 +186,7 @@ async fn streaming_server(
         builder = builder.middleware(kratos::validate::middleware());
     }
     let mut grpc = builder.build();
-    pb::register_accounts_grpc_server(&mut grpc, Arc::new(Service::default()));
+    pb::register_accounts_grpc_server(&mut grpc, Arc::new(Service::default())).unwrap();
     let addr = grpc.start().await.unwrap();
     let client = AccountsClient::connect(format!("http://{addr}"))
         .await

@@ -57,7 +57,7 @@ async fn start(
     let mut grpc = grpc::Server::builder().address("127.0.0.1:0").build();
     let service = Arc::new(EchoService { instance: name });
     pb::register_echo_http_server(&mut http, service.clone())?;
-    pb::register_echo_grpc_server(&mut grpc, service);
+    pb::register_echo_grpc_server(&mut grpc, service)?;
 
     let (registered, endpoints) = oneshot::channel();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut grpc = grpc::Server::builder().address("127.0.0.1:0").build();
     let service = Arc::new(LibraryService);
     pb::register_library_http_server(&mut http, service.clone())?;
-    pb::register_library_grpc_server(&mut grpc, service);
+    pb::register_library_grpc_server(&mut grpc, service)?;
     let http_addr = http.start().await?;
     let grpc_addr = grpc.start().await?;
 

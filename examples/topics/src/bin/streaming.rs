@@ -80,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
     let service = Arc::new(CounterService);
     pb::register_counter_http_server(&mut http, service.clone())?;
-    pb::register_counter_grpc_server(&mut grpc, service);
+    pb::register_counter_grpc_server(&mut grpc, service)?;
     let http_addr = http.start().await?;
     let grpc_addr = grpc.start().await?;
 

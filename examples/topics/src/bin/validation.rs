@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
     let service = Arc::new(AccountsService);
     pb::register_accounts_http_server(&mut http, service.clone())?;
-    pb::register_accounts_grpc_server(&mut grpc, service);
+    pb::register_accounts_grpc_server(&mut grpc, service)?;
     let http_addr = http.start().await?;
     let grpc_addr = grpc.start().await?;
 

@@ -6,15 +6,28 @@
 //! [`Context`] (operation `/package.Service/Method`, metadata as headers).
 //!
 //! The services' routes are served over HTTP/2 on the runtime's own connections, as the HTTP
-//! server's: the same [`ConnectionLimits`], accept backoff and stop.
+//! server's: the same [`ConnectionLimits`], accept backoff and stop. Tower layers
+//! ([`ServerBuilder::layer`]) wrap every service, with the HTTP server's ordering rule (the
+//! last added runs first); gRPC reflection is served by default
+//! ([`ServerBuilder::reflection`], [`Server::register_file_descriptor_set`]).
+//!
+//! The generated `<service>_grpc_service(service, &selector)` returns the adapter as tonic's
+//! server, for a plain `tonic::transport::Server` instead of this one: the same middleware
+//! (chosen by a [`Selector`]), [`Context`] and errors; the client's `grpc-timeout` is still the
+//! context's deadline.
 
 mod chain;
 mod client;
+pub mod layers;
+#[cfg(feature = "reflection")]
+mod reflection;
 mod serve;
 
-pub use crate::transport::http::ClientError;
+pub use crate::transport::http::{ClientError, RouteError};
 pub use chain::{CallFuture, ClientChannel, GrpcClientRequest, reply_error};
 pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
+#[cfg(feature = "reflection")]
+pub use reflection::{REFLECTION_V1, REFLECTION_V1ALPHA};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -33,16 +46,29 @@ use crate::transport::conn::{Running, ServeOptions};
 use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportError};
 
 /// Builds a gRPC [`Server`].
-#[derive(Debug)]
 pub struct ServerBuilder {
     address: String,
     listener: Option<std::net::TcpListener>,
     selector: Selector,
     limits: ConnectionLimits,
+    layers: Vec<layers::LayerFn>,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
     health: Option<crate::health::Health>,
     timeout: Option<Duration>,
+    reflection: bool,
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("grpc::ServerBuilder")
+            .field("address", &self.address)
+            .field("limits", &self.limits)
+            .field("layers", &self.layers.len())
+            .field("timeout", &self.timeout)
+            .field("reflection", &self.reflection)
+            .finish()
+    }
 }
 
 impl ServerBuilder {
@@ -108,6 +134,66 @@ impl ServerBuilder {
         self
     }
 
+    /// Wraps every service of the server (those added, health and reflection) in a tower
+    /// layer, such as tower's `TimeoutLayer`, tower-http's `TraceLayer` or a
+    /// `tonic::service::interceptor`. The ordering rule is the HTTP server's
+    /// ([`http::ServerBuilder::layer`](crate::http::ServerBuilder::layer)): each layer wraps
+    /// the layers added before it, so **the last added runs first** on the request and last on
+    /// the response (axum's `Router::layer` order, the reverse of tower's `ServiceBuilder`).
+    /// Layers run outside the Kratos middleware, which run per method inside the services.
+    ///
+    /// A layer gets the call as `http::Request<tonic::body::Body>` once its head passed the
+    /// connection's checks, with the peer's
+    /// [`TcpConnectInfo`](tonic::transport::server::TcpConnectInfo) in its extensions, and may
+    /// return any body; a layer's error ends the call with a Kratos error as its status (504
+    /// `TIMEOUT`, gRPC `DEADLINE_EXCEEDED`, for tower's timeout, else 500 `UNKNOWN`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tonic::body::Body;
+    ///
+    /// let server = kratos::grpc::Server::builder()
+    ///     // Added first: runs second, inside the layer below.
+    ///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+    ///     // Added last: runs first on every call.
+    ///     .layer(tower::util::MapRequestLayer::new(|mut call: http::Request<Body>| {
+    ///         call.headers_mut().insert("x-edge", http::HeaderValue::from_static("1"));
+    ///         call
+    ///     }))
+    ///     .build();
+    /// # let _ = server;
+    /// ```
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<layers::GrpcService> + Send + Sync + 'static,
+        L::Service: tower_service::Service<http::Request<tonic::body::Body>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower_service::Service<http::Request<tonic::body::Body>>>::Future:
+            Send + 'static,
+        <L::Service as tower_service::Service<http::Request<tonic::body::Body>>>::Error:
+            Into<layers::BoxError>,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<layers::BoxError>,
+    {
+        self.layers
+            .push(Box::new(move |inner| layers::boxed(layer.layer(inner))));
+        self
+    }
+
+    /// Whether the server serves gRPC server reflection (feature `reflection`, default; on by
+    /// default, as Kratos' server):
+    /// `grpc.reflection.v1.ServerReflection` and `grpc.reflection.v1alpha.ServerReflection`,
+    /// listing the services added and describing those whose descriptors were registered with
+    /// [`Server::register_file_descriptor_set`] (so `grpcurl list` and `grpcurl describe`
+    /// work). `false` serves neither.
+    pub fn reflection(mut self, enabled: bool) -> Self {
+        self.reflection = enabled;
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server {
         Server {
@@ -115,11 +201,13 @@ impl ServerBuilder {
             listener: self.listener,
             selector: self.selector,
             limits: self.limits,
+            layers: self.layers,
             #[cfg(feature = "tls")]
             tls: self.tls,
             health: self.health,
             services: Vec::new(),
             timeout: self.timeout,
+            reflection: self.reflection.then(Vec::new),
             routes: RoutesBuilder::default(),
             running: None,
         }
@@ -178,6 +266,9 @@ pub struct Server {
     /// The names of the services added.
     services: Vec<&'static str>,
     timeout: Option<Duration>,
+    layers: Vec<layers::LayerFn>,
+    /// With reflection on, the encoded file descriptor sets it describes.
+    reflection: Option<Vec<bytes::Bytes>>,
     routes: RoutesBuilder,
     running: Option<Running>,
 }
@@ -192,8 +283,8 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// A builder with the defaults: address `:0`, no middleware, the default
-    /// [`ConnectionLimits`], a 1 s per-call timeout for unary calls.
+    /// A builder with the defaults: address `:0`, no middleware, no layers, the default
+    /// [`ConnectionLimits`], a 1 s per-call timeout for unary calls, reflection on.
     ///
     /// ```
     /// use std::time::Duration;
@@ -224,6 +315,8 @@ impl Server {
             tls: None,
             health: None,
             timeout: Some(crate::middleware::DEFAULT_SERVER_TIMEOUT),
+            layers: Vec::new(),
+            reflection: true,
         }
     }
 
@@ -246,11 +339,20 @@ impl Server {
         F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
     {
-        Endpoint::with_validator(&self.selector.matching(operation), validator, f)
+        self.selector.endpoint(operation, validator, f)
     }
 
-    /// Adds a tonic service (such as `greeter_server::GreeterServer::new(adapter)`).
-    pub fn add_service<S>(&mut self, service: S) -> &mut Self
+    /// The middleware this server applies, by operation: what generated registration code
+    /// passes to `<service>_grpc_service`.
+    pub fn middleware(&self) -> &Selector {
+        &self.selector
+    }
+
+    /// Adds a tonic service (such as `greeter_server::GreeterServer::new(adapter)`, or what a
+    /// generated `<service>_grpc_service` returns). A service whose name was already added is
+    /// refused with [`RouteError::Service`] (as an HTTP route registered twice), the server
+    /// unchanged.
+    pub fn add_service<S>(&mut self, service: S) -> Result<&mut Self, RouteError>
     where
         S: tower_service::Service<
                 http::Request<tonic::body::Body>,
@@ -263,8 +365,28 @@ impl Server {
             + 'static,
         S::Future: Send + 'static,
     {
+        if self.services.contains(&S::NAME) {
+            return Err(RouteError::Service {
+                name: S::NAME.to_string(),
+            });
+        }
         self.services.push(S::NAME);
         self.routes.add_service(service);
+        Ok(self)
+    }
+
+    /// Registers an encoded `google.protobuf.FileDescriptorSet` for gRPC reflection: what
+    /// `kratos::build`'s
+    /// `file_descriptor_set_path` writes, included with
+    /// [`include_file_descriptor_set!`](crate::include_file_descriptor_set). Reflection then
+    /// describes its services and messages (`grpcurl describe`); every file a service's file
+    /// imports must be in one of the sets registered. Nothing happens with reflection off or
+    /// without the feature `reflection`. A
+    /// set that does not decode makes [`start`](crate::transport::Server::start) fail.
+    pub fn register_file_descriptor_set(&mut self, encoded: impl Into<bytes::Bytes>) -> &mut Self {
+        if let Some(sets) = &mut self.reflection {
+            sets.push(encoded.into());
+        }
         self
     }
 
@@ -345,9 +467,23 @@ impl crate::transport::Server for Server {
             if !self.services.contains(&health_name) {
                 let health = self.health.get_or_insert_with(Default::default).clone();
                 health.know_services(self.services.iter().copied());
-                self.add_service(health.grpc_service());
+                self.add_service(health.grpc_service())
+                    .map_err(|e| serve_error(e.to_string()))?;
+            }
+            #[cfg(feature = "reflection")]
+            if let Some(sets) = self.reflection.take() {
+                reflection::add(self, &sets).map_err(serve_error)?;
             }
             let routes = std::mem::take(&mut self.routes).routes();
+            let routes = if self.layers.is_empty() {
+                serve::Services::Routes(routes)
+            } else {
+                let mut stack = layers::boxed(routes);
+                for layer in &self.layers {
+                    stack = layer(stack);
+                }
+                serve::Services::Layered(stack)
+            };
             let options = ServeOptions {
                 kind: "grpc",
                 limits: self.limits.clone(),
@@ -357,7 +493,7 @@ impl crate::transport::Server for Server {
             };
             let timeout = self.timeout;
             self.running = Some(Running::spawn(listener, options, move |peer, local| {
-                serve::GrpcService::new(routes.clone(), peer, local, timeout)
+                serve::CallService::new(routes.clone(), peer, local, timeout)
             }));
             tracing::info!(address = %local, "[gRPC] server listening on: {local}");
             Ok(local)
@@ -373,6 +509,13 @@ impl crate::transport::Server for Server {
         grace: Duration,
     ) -> ServerFuture<'_, Result<Vec<CutConnection>, TransportError>> {
         Box::pin(self.shut(Some(grace)))
+    }
+}
+
+fn serve_error(reason: String) -> TransportError {
+    TransportError::Serve {
+        kind: "grpc",
+        reason,
     }
 }
 
@@ -400,9 +543,22 @@ fn call_context(
     extensions: &tonic::Extensions,
     server_bounded: bool,
 ) -> (Context, Option<(Duration, tokio::time::Instant)>) {
+    let bounds = extensions.get::<serve::CallBounds>();
+    // Served by another server (an adapter on a plain tonic server): the client's
+    // `grpc-timeout`, from when the call reached the adapter, is still the call's deadline.
+    let other_server_deadline = match bounds {
+        Some(_) => None,
+        None => serve::grpc_timeout(metadata.as_ref())
+            .ok()
+            .flatten()
+            .and_then(|t| tokio::time::Instant::now().checked_add(t)),
+    };
     let ctx = Context::new(Kind::Grpc, operation, metadata.into_headers())
         .with_request_info(peer_info(extensions));
-    let Some(bounds) = extensions.get::<serve::CallBounds>() else {
+    let Some(bounds) = bounds else {
+        if let Some(deadline) = other_server_deadline {
+            ctx.limit_deadline(deadline);
+        }
         return (ctx, None);
     };
     if let Some(deadline) = bounds

@@ -35,20 +35,29 @@ use crate::middleware::BoxFuture;
 
 /// The gRPC routes, as one connection's hyper service.
 #[derive(Clone)]
-pub(super) struct GrpcService {
-    routes: Routes,
+pub(super) struct CallService {
+    routes: Services,
     info: TcpConnectInfo,
     timeout: Option<Duration>,
 }
 
-impl GrpcService {
+/// What serves a call once it passed the checks: tonic's routes, or the layers around them.
+#[derive(Clone)]
+pub(super) enum Services {
+    /// No layers: the routes themselves.
+    Routes(Routes),
+    /// The layered stack (see [`super::layers`]).
+    Layered(super::layers::GrpcService),
+}
+
+impl CallService {
     pub(super) fn new(
-        routes: Routes,
+        routes: Services,
         peer: SocketAddr,
         local: Option<SocketAddr>,
         timeout: Option<Duration>,
     ) -> Self {
-        GrpcService {
+        CallService {
             routes,
             info: TcpConnectInfo {
                 local_addr: local,
@@ -74,7 +83,7 @@ pub(super) struct CallBounds {
     pub(super) server_timeout: Option<Duration>,
 }
 
-impl hyper::service::Service<Request<Incoming>> for GrpcService {
+impl hyper::service::Service<Request<Incoming>> for CallService {
     type Response = Response<tonic::body::Body>;
     type Error = Infallible;
     type Future = BoxFuture<Result<Response<tonic::body::Body>, Infallible>>;
@@ -97,8 +106,16 @@ impl hyper::service::Service<Request<Incoming>> for GrpcService {
             grpc_timeout: timeout,
             server_timeout: self.timeout,
         });
-        // Routes are always ready (an axum router).
-        let call = self.routes.clone().call(request);
+        let routes = self.routes.clone();
+        let call = async move {
+            match routes {
+                // Routes are always ready (an axum router).
+                Services::Routes(mut routes) => routes.call(request).await,
+                Services::Layered(stack) => {
+                    super::layers::call(stack, request.map(tonic::body::Body::new)).await
+                }
+            }
+        };
         Box::pin(async move {
             match timeout {
                 None => call.await,

@@ -251,6 +251,7 @@ impl ClientBuilder {
             chain,
             timeout: self.timeout,
             codec: self.codec,
+            call: None,
         })
     }
 }
@@ -368,6 +369,136 @@ pub struct Client {
     chain: Option<Handler>,
     timeout: Duration,
     codec: Codec,
+    /// The options of the calls made through this handle ([`Client::with_options`]).
+    call: Option<Arc<CallOptions>>,
+}
+
+/// Options of the calls made through one client handle ([`Client::with_options`], and
+/// `with_options` on every generated `<Service>HttpClient`): extra request headers, a timeout
+/// and where to leave the reply's headers, as Kratos' `http.Header` call option and a context
+/// timeout give a Go call.
+///
+/// ```
+/// use std::time::Duration;
+/// use kratos::http::CallOptions;
+///
+/// let options = CallOptions::new()
+///     .header("x-tenant", "acme")
+///     .header("authorization", "Bearer t0k3n")
+///     .timeout(Duration::from_millis(300));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    headers: http::HeaderMap,
+    timeout: Option<Duration>,
+    reply_headers: Option<ReplyHeaders>,
+    /// The first header that did not parse: every call made with these options fails with
+    /// it, as a request builder reports its errors when it sends.
+    invalid: Option<String>,
+}
+
+/// The headers of the last successful reply of calls made with
+/// [`CallOptions::reply_headers`]. Cheap to clone; clones share the headers.
+///
+/// ```no_run
+/// # async fn demo(client: kratos::http::Client) -> Result<(), kratos::errors::Error> {
+/// use kratos::http::{CallOptions, ReplyHeaders};
+///
+/// let reply_headers = ReplyHeaders::new();
+/// let call = client.with_options(CallOptions::new().reply_headers(&reply_headers));
+/// call.send(http::Method::GET, "/helloworld/kratos", None).await?;
+/// let served_by = reply_headers.get().get("x-served-by").cloned();
+/// # let _ = served_by;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ReplyHeaders(Arc<std::sync::Mutex<http::HeaderMap>>);
+
+impl ReplyHeaders {
+    /// Empty until a call succeeds.
+    pub fn new() -> Self {
+        ReplyHeaders::default()
+    }
+
+    /// The headers of the last successful reply (a copy).
+    pub fn get(&self) -> http::HeaderMap {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, headers: &http::HeaderMap) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = headers.clone();
+    }
+}
+
+impl CallOptions {
+    /// No extra headers, the client's timeout.
+    pub fn new() -> Self {
+        CallOptions::default()
+    }
+
+    /// Adds a request header (another value for a name already added is sent too). It
+    /// replaces a header of the same name the client sets itself (`User-Agent`, `Accept`),
+    /// except the body's `Content-Type`; client middleware see it in
+    /// [`Context::outgoing_headers`] and may change it. A name or value that is not a valid
+    /// header makes every call with these options fail with 400 `CLIENT`, before anything is
+    /// sent.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<http::HeaderName>,
+        K::Error: std::fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: std::fmt::Display,
+    {
+        if self.invalid.is_some() {
+            return self;
+        }
+        match (name.try_into(), value.try_into()) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            (Err(e), _) => self.invalid = Some(format!("invalid header name: {e}")),
+            (_, Err(e)) => self.invalid = Some(format!("invalid header value: {e}")),
+        }
+        self
+    }
+
+    /// Adds every header of `headers` (see [`CallOptions::header`]).
+    pub fn headers(mut self, headers: http::HeaderMap) -> Self {
+        let mut last = None;
+        for (name, value) in headers {
+            if let Some(name) = name {
+                last = Some(name);
+            }
+            if let Some(name) = &last {
+                self.headers.append(name.clone(), value);
+            }
+        }
+        self
+    }
+
+    /// Where each successful call leaves its reply's headers (Kratos' `http.Header(&h)`, which
+    /// gives a Go call the reply's headers the same way). A failed call leaves them as they
+    /// were.
+    pub fn reply_headers(mut self, slot: &ReplyHeaders) -> Self {
+        self.reply_headers = Some(slot.clone());
+        self
+    }
+
+    /// The timeout of each call, instead of the client's (shorter or longer): a call with no
+    /// reply by then fails with 504 `TIMEOUT`, and its [`Context::deadline`] is this far
+    /// away for client middleware.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
 }
 
 /// Where and how requests are sent: what the innermost handler of a client chain calls.
@@ -500,16 +631,20 @@ impl Transport {
         if let Some(ua) = &self.user_agent {
             request = request.header(header::USER_AGENT, ua.clone());
         }
+        // The extra headers (call options, middleware) replace the client's own of the same
+        // name, except the body's Content-Type, which must say how the body is encoded.
+        if let Some(headers) = request.headers_mut() {
+            headers.extend(extra_headers);
+        }
         let data = match body {
             Some((content_type, data)) => {
-                request = request.header(header::CONTENT_TYPE, content_type);
+                if let Some(headers) = request.headers_mut() {
+                    headers.insert(header::CONTENT_TYPE, content_type);
+                }
                 data
             }
             None => Vec::new(),
         };
-        if let Some(headers) = request.headers_mut() {
-            headers.extend(extra_headers);
-        }
         let request = request
             .body(Full::new(Bytes::from(data)))
             .map_err(|e| Error::new(400, "CLIENT", format!("invalid request: {e}")))?;
@@ -548,6 +683,58 @@ impl Client {
             middleware: Vec::new(),
             #[cfg(feature = "tls")]
             tls: None,
+        }
+    }
+
+    /// A handle on the same client (same connections, middleware and resolver) whose calls
+    /// use `options` (instead of any options this handle had): extra headers, their own
+    /// timeout, a slot for the reply's headers. Cheap: what generated clients' `with_options`
+    /// calls, for one call or for many.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kratos::http::Client) -> Result<(), kratos::errors::Error> {
+    /// use std::time::Duration;
+    /// use kratos::http::CallOptions;
+    ///
+    /// let traced = client.with_options(
+    ///     CallOptions::new()
+    ///         .header("x-request-id", "42")
+    ///         .timeout(Duration::from_millis(250)),
+    /// );
+    /// let (_codec, _body) = traced.send(http::Method::GET, "/helloworld/kratos", None).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_options(&self, options: CallOptions) -> Client {
+        Client {
+            call: Some(Arc::new(options)),
+            ..self.clone()
+        }
+    }
+
+    /// The timeout of this handle's calls: its [`CallOptions::timeout`], else the client's.
+    fn call_timeout(&self) -> Duration {
+        self.call
+            .as_ref()
+            .and_then(|c| c.timeout)
+            .unwrap_or(self.timeout)
+    }
+
+    /// Copies a successful reply's headers where the call options ask for them.
+    fn keep_reply_headers(&self, headers: &http::HeaderMap) {
+        if let Some(slot) = self.call.as_ref().and_then(|c| c.reply_headers.as_ref()) {
+            slot.set(headers);
+        }
+    }
+
+    /// This handle's extra request headers, or the error of a header that did not parse.
+    fn call_headers(&self) -> Result<http::HeaderMap, Error> {
+        match &self.call {
+            None => Ok(http::HeaderMap::new()),
+            Some(call) => match &call.invalid {
+                Some(reason) => Err(Error::new(400, "CLIENT", reason.clone())),
+                None => Ok(call.headers.clone()),
+            },
         }
     }
 
@@ -609,7 +796,7 @@ impl Client {
         path_and_query: &str,
         body: Option<RequestBody>,
     ) -> Result<Reply, Error> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline = tokio::time::Instant::now() + self.call_timeout();
         let call = async {
             let accept = self.codec.content_type();
             let body = match body {
@@ -635,6 +822,7 @@ impl Client {
             let response = self
                 .exchange(operation, method, path_and_query, body, accept, deadline)
                 .await?;
+            self.keep_reply_headers(response.headers());
             let codec = reply_codec(response.headers());
             let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
             let bytes = read_body(response.into_body()).await?;
@@ -676,13 +864,14 @@ impl Client {
     where
         T: DeserializeOwned + prost::Message + Default + Send + 'static,
     {
-        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline = tokio::time::Instant::now() + self.call_timeout();
         let call = async {
             let accept = HeaderValue::from_static(super::events::CONTENT_TYPE);
             let body = body.map(|data| (self.codec.content_type(), data));
             let response = self
                 .exchange(operation, method, path_and_query, body, accept, deadline)
                 .await?;
+            self.keep_reply_headers(response.headers());
             Ok(super::events::decode::<T>(response.into_body()))
         };
         self.within_timeout(deadline, call).await
@@ -700,16 +889,17 @@ impl Client {
         accept: HeaderValue,
         deadline: tokio::time::Instant,
     ) -> Result<http::Response<Incoming>, Error> {
+        let headers = self.call_headers()?;
         let Some(chain) = &self.chain else {
             return self
                 .transport
-                .round_trip(method, path_and_query, body, accept, http::HeaderMap::new())
+                .round_trip(method, path_and_query, body, accept, headers)
                 .await;
         };
         let ctx = Context::client(
             Kind::Http,
             operation,
-            http::HeaderMap::new(),
+            headers,
             crate::metadata::current_client_metadata(),
         );
         ctx.limit_deadline(deadline);
@@ -719,7 +909,7 @@ impl Client {
             body,
             accept,
             deadline,
-            timeout: self.timeout,
+            timeout: self.call_timeout(),
         };
         let reply = chain.call(ctx, Message::new(request)).await?;
         let reply = reply
@@ -743,7 +933,7 @@ impl Client {
     ) -> Result<R, Error> {
         match tokio::time::timeout_at(deadline, call).await {
             Ok(result) => result,
-            Err(_) => Err(timeout_error(self.timeout)),
+            Err(_) => Err(timeout_error(self.call_timeout())),
         }
     }
 

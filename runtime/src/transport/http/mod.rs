@@ -21,9 +21,10 @@ mod xml;
 
 pub use binder::Binder;
 pub use client::{
-    Client, ClientBuilder, ClientError, ClientRequest, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply,
-    RequestBody,
+    CallOptions, Client, ClientBuilder, ClientError, ClientRequest, DEFAULT_TIMEOUT,
+    DISCOVERY_SCHEME, Reply, ReplyHeaders, RequestBody,
 };
+pub use layers::ServerService;
 pub use router::RouteError;
 pub use server::{DEFAULT_MAX_BODY, Server, ServerBuilder};
 pub use unary::{BODY_TIMEOUT_REASON, RawReplyFn, ReplyFn, whole_reply};

@@ -26,7 +26,7 @@ where
 {
     fn handle(
         self: Arc<Self>,
-        request: Request<hyper::body::Incoming>,
+        request: Request<super::layers::Body>,
         vars: Vec<String>,
         _peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<Response<Body>> {

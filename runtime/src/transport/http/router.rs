@@ -7,9 +7,16 @@ use kratos_path_template::{Captures, Template, TemplateError};
 
 use super::unary::RouteHandler;
 
-/// A route that cannot be registered.
+/// A route or service that cannot be registered: what registering a service on either server
+/// returns (`register_<service>_http_server` and `register_<service>_grpc_server`).
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
+    /// A gRPC service of the same name is already added to the server.
+    #[error("gRPC service {name} is registered twice")]
+    Service {
+        /// The service's full name, `package.Service`.
+        name: String,
+    },
     /// The path template is invalid.
     #[error(transparent)]
     Template(#[from] TemplateError),

@@ -14,7 +14,9 @@ use tokio::net::TcpListener;
 
 use super::RouteSpec;
 use super::binder::Binder;
-use super::layers::{self, BoxError, HttpService, LayerFn};
+use super::layers::{
+    self, Body as RequestBody, BoxError, HttpService, LayerFn, ServerService, Stack,
+};
 use super::response::{self, Body};
 use super::router::{Lookup, Route, RouteError, Router, clean_path};
 use super::unary::{BodyLimits, ReplyMode, UnaryRoute};
@@ -106,20 +108,24 @@ impl ServerBuilder {
     }
 
     /// Wraps the whole server (routing included) in a tower layer, such as tower-http's
-    /// `TraceLayer`, `CorsLayer`, `CompressionLayer` or tower's `TimeoutLayer`. The first layer
-    /// added is the innermost. Layers get the request as `http::Request<hyper::body::Incoming>`
-    /// and may return any body; a layer's error is answered with a Kratos error body (504 for
-    /// tower's timeout, else 500).
+    /// `TraceLayer`, `CorsLayer`, `CompressionLayer` or tower's `TimeoutLayer`. Each layer
+    /// wraps the layers added before it, so **the last added runs first** on the request and
+    /// last on the response (the first added is the innermost: axum's `Router::layer` order,
+    /// the reverse of tower's `ServiceBuilder`); the gRPC server's
+    /// [`layer`](crate::grpc::ServerBuilder::layer) follows the same rule. Layers run outside
+    /// the Kratos middleware, which run per route after routing and binding. Layers get the
+    /// request as `http::Request<`[`Body`](super::layers::Body)`>` and may return any body; a
+    /// layer's error is answered with a Kratos error body (504 for tower's timeout, else 500).
     pub fn layer<L, B>(mut self, layer: L) -> Self
     where
         L: tower_layer::Layer<HttpService> + Send + Sync + 'static,
-        L::Service: tower_service::Service<Request<Incoming>, Response = Response<B>>
+        L::Service: tower_service::Service<Request<RequestBody>, Response = Response<B>>
             + Clone
             + Send
             + Sync
             + 'static,
-        <L::Service as tower_service::Service<Request<Incoming>>>::Future: Send + 'static,
-        <L::Service as tower_service::Service<Request<Incoming>>>::Error: Into<BoxError>,
+        <L::Service as tower_service::Service<Request<RequestBody>>>::Future: Send + 'static,
+        <L::Service as tower_service::Service<Request<RequestBody>>>::Error: Into<BoxError>,
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
@@ -381,6 +387,51 @@ impl Server {
         })
     }
 
+    /// The server as a tower service, without a socket: every route and layer registered,
+    /// answering each request as the started server would (see [`ServerService`]). Made for
+    /// in-process tests with `tower::ServiceExt::oneshot`, and for serving the routes from
+    /// another hyper or tower server.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// use http_body_util::BodyExt as _;
+    /// use tower::ServiceExt as _;
+    ///
+    /// let mut server = kratos::http::Server::builder().build();
+    /// server.handle("GET", "/ping", |_request, _vars| async {
+    ///     http::Response::new(bytes::Bytes::from_static(b"pong"))
+    /// })?;
+    /// let service = server.into_service();
+    ///
+    /// let request = http::Request::get("/ping").body(String::new())?;
+    /// let response = service.clone().oneshot(request).await?;
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.into_body().collect().await?.to_bytes(), "pong");
+    ///
+    /// // No route: Kratos' 404 body, as over the socket.
+    /// let request = http::Request::get("/nowhere").body(String::new())?;
+    /// assert_eq!(service.oneshot(request).await?.status(), 404);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_service(mut self) -> ServerService {
+        ServerService(self.stack())
+    }
+
+    /// The routes registered so far, wrapped in the layers: what answers every request.
+    fn stack(&mut self) -> Stack {
+        let router = Arc::new(std::mem::take(&mut self.router));
+        if self.layers.is_empty() {
+            return Stack::Routes(router);
+        }
+        let mut stack = layers::boxed(Service { router, peer: None });
+        for layer in &self.layers {
+            stack = layer(stack);
+        }
+        Stack::Layered(stack)
+    }
+
     fn body_limits(&self) -> BodyLimits {
         BodyLimits {
             max_bytes: self.max_body,
@@ -405,7 +456,7 @@ impl Server {
 
 /// The hyper service: routes a request and answers it.
 #[derive(Clone)]
-struct Service {
+pub(super) struct Service {
     router: Arc<Router>,
     /// The connection's peer (unknown behind tower layers: the layered stack is shared by
     /// every connection).
@@ -420,11 +471,11 @@ impl hyper::service::Service<Request<Incoming>> for Service {
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let router = self.router.clone();
         let peer = self.peer;
-        Box::pin(async move { Ok(dispatch(&router, request, peer).await) })
+        Box::pin(async move { Ok(dispatch(&router, request.map(RequestBody::from), peer).await) })
     }
 }
 
-impl tower_service::Service<Request<Incoming>> for Service {
+impl tower_service::Service<Request<RequestBody>> for Service {
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = BoxFuture<Result<Response<Body>, Infallible>>;
@@ -436,14 +487,18 @@ impl tower_service::Service<Request<Incoming>> for Service {
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
-        hyper::service::Service::call(&*self, request)
+    fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+        let router = self.router.clone();
+        let peer = self.peer;
+        Box::pin(async move { Ok(dispatch(&router, request, peer).await) })
     }
 }
 
-async fn dispatch(
+/// Routes `request` and answers it: what the server does with every request, on a connection
+/// or in process.
+pub(super) async fn dispatch(
     router: &Router,
-    request: Request<Incoming>,
+    request: Request<RequestBody>,
     peer: Option<SocketAddr>,
 ) -> Response<Body> {
     let path = request.uri().path();
@@ -489,7 +544,7 @@ async fn dispatch(
 /// The answer for a request no route takes: 405, a strict-slash 301, or Kratos' 404.
 fn not_routed(
     router: &Router,
-    request: &Request<Incoming>,
+    request: &Request<RequestBody>,
     lookup: Lookup<'_, '_>,
 ) -> Response<Body> {
     let path = request.uri().path();
@@ -557,10 +612,7 @@ impl crate::transport::Server for Server {
                 addr: self.address.clone(),
                 source: e,
             })?;
-            let service = Service {
-                router: Arc::new(std::mem::take(&mut self.router)),
-                peer: None,
-            };
+            let stack = self.stack();
             let options = ServeOptions {
                 kind: "http",
                 limits: self.limits.clone(),
@@ -568,18 +620,17 @@ impl crate::transport::Server for Server {
                 #[cfg(feature = "tls")]
                 tls,
             };
-            let running = if self.layers.is_empty() {
-                Running::spawn(listener, options, move |peer, _| Service {
-                    router: service.router.clone(),
-                    peer: Some(peer),
-                })
-            } else {
-                let mut stack = layers::boxed(service);
-                for layer in &self.layers {
-                    stack = layer(stack);
+            let running = match stack {
+                Stack::Routes(router) => {
+                    Running::spawn(listener, options, move |peer, _| Service {
+                        router: router.clone(),
+                        peer: Some(peer),
+                    })
                 }
-                let service = layers::Guarded(stack);
-                Running::spawn(listener, options, move |_, _| service.clone())
+                Stack::Layered(stack) => {
+                    let service = layers::Guarded(stack);
+                    Running::spawn(listener, options, move |_, _| service.clone())
+                }
             };
             self.running = Some(running);
             tracing::info!(address = %local, "[HTTP] server listening on: {local}");

@@ -23,7 +23,7 @@ pub(crate) trait RouteHandler: Send + Sync + 'static {
     /// `peer`: the client's address, when the server knows it.
     fn handle(
         self: Arc<Self>,
-        request: Request<hyper::body::Incoming>,
+        request: Request<super::layers::Body>,
         vars: Vec<String>,
         peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<Response<Body>>;
@@ -121,7 +121,7 @@ where
 {
     fn handle(
         self: Arc<Self>,
-        request: Request<hyper::body::Incoming>,
+        request: Request<super::layers::Body>,
         vars: Vec<String>,
         peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<Response<Body>> {
@@ -208,7 +208,7 @@ where
 /// has not arrived whole within `limits.timeout` (408: a client trickling its body cannot hold
 /// the connection).
 pub(crate) async fn read_body(
-    body: hyper::body::Incoming,
+    body: super::layers::Body,
     limits: BodyLimits,
 ) -> Result<Bytes, Error> {
     let limit = limits.max_bytes;

@@ -122,6 +122,13 @@ impl BindingsHttpClient {
     pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
         Self { client }
     }
+    /// A handle on the same client whose calls use `options` (extra request headers,
+    /// their own timeout): `client.with_options(options).method(&request)`.
+    pub fn with_options(&self, options: ::kratos::__codegen::http::CallOptions) -> Self {
+        Self {
+            client: self.client.with_options(options),
+        }
+    }
     /// Nested and multi-segment variables.
     pub async fn get_book(
         &self,
@@ -621,15 +628,24 @@ fn __bind_bindings_tags_0(
     binder.vars(&mut msg, __form_kratos_test_v1_tags_request)?;
     ::core::result::Result::Ok(msg)
 }
-/// Registers `kratos.test.v1.Bindings` on the gRPC `server`, served by `service` through the server's middleware.
+/// Registers `kratos.test.v1.Bindings` on the gRPC `server`, served by `service` through the server's middleware; an error if a service of that name is already registered.
 pub fn register_bindings_grpc_server<S: Bindings>(
     server: &mut ::kratos::__codegen::grpc::Server,
     service: ::std::sync::Arc<S>,
-) {
-    let adapter = BindingsGrpcAdapter {
+) -> ::core::result::Result<(), ::kratos::__codegen::grpc::RouteError> {
+    let tonic_service = bindings_grpc_service(service, server.middleware());
+    server.add_service(tonic_service)?;
+    ::core::result::Result::Ok(())
+}
+/// tonic's server of `kratos.test.v1.Bindings`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).
+pub fn bindings_grpc_service<S: Bindings>(
+    service: ::std::sync::Arc<S>,
+    middleware: &::kratos::__codegen::grpc::Selector,
+) -> bindings_server::BindingsServer<BindingsGrpcAdapter> {
+    bindings_server::BindingsServer::new(BindingsGrpcAdapter {
         get_book: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_GET_BOOK,
                     ::kratos::__validator!(GetBookRequest),
@@ -641,7 +657,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
         },
         scalars: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_SCALARS,
                     ::kratos::__validator!(ScalarsRequest),
@@ -653,7 +669,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
         },
         update_book: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_UPDATE_BOOK,
                     ::kratos::__validator!(UpdateBookRequest),
@@ -665,7 +681,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
         },
         search: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_SEARCH,
                     ::kratos::__validator!(SearchRequest),
@@ -677,7 +693,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
         },
         ping: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_PING,
                     ::kratos::__validator!(super::super::common::Page),
@@ -689,7 +705,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
         },
         watch_books: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_WATCH_BOOKS,
                     ::kratos::__validator!(GetBookRequest),
@@ -701,7 +717,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
         },
         shelve_books: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_SHELVE_BOOKS,
                     ::kratos::__validator!(Book)
@@ -716,7 +732,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
         },
         echo_books: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_ECHO_BOOKS,
                     ::kratos::__validator!(Book)
@@ -731,7 +747,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
         },
         tags: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_BINDINGS_TAGS,
                     ::kratos::__validator!(TagsRequest),
@@ -741,8 +757,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
                     },
                 )
         },
-    };
-    server.add_service(bindings_server::BindingsServer::new(adapter));
+    })
 }
 /// Implements tonic's `kratos.test.v1.Bindings` server trait with a kratos `Bindings` service.
 #[doc(hidden)]
@@ -948,6 +963,13 @@ impl FilesHttpClient {
     /// A client calling through `client`.
     pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
         Self { client }
+    }
+    /// A handle on the same client whose calls use `options` (extra request headers,
+    /// their own timeout): `client.with_options(options).method(&request)`.
+    pub fn with_options(&self, options: ::kratos::__codegen::http::CallOptions) -> Self {
+        Self {
+            client: self.client.with_options(options),
+        }
     }
     /// The body is the file, as sent: a named body field of type HttpBody.
     pub async fn upload(
@@ -1179,15 +1201,24 @@ fn __bind_files_reverse_0(
     };
     ::core::result::Result::Ok(msg)
 }
-/// Registers `kratos.test.v1.Files` on the gRPC `server`, served by `service` through the server's middleware.
+/// Registers `kratos.test.v1.Files` on the gRPC `server`, served by `service` through the server's middleware; an error if a service of that name is already registered.
 pub fn register_files_grpc_server<S: Files>(
     server: &mut ::kratos::__codegen::grpc::Server,
     service: ::std::sync::Arc<S>,
-) {
-    let adapter = FilesGrpcAdapter {
+) -> ::core::result::Result<(), ::kratos::__codegen::grpc::RouteError> {
+    let tonic_service = files_grpc_service(service, server.middleware());
+    server.add_service(tonic_service)?;
+    ::core::result::Result::Ok(())
+}
+/// tonic's server of `kratos.test.v1.Files`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).
+pub fn files_grpc_service<S: Files>(
+    service: ::std::sync::Arc<S>,
+    middleware: &::kratos::__codegen::grpc::Selector,
+) -> files_server::FilesServer<FilesGrpcAdapter> {
+    files_server::FilesServer::new(FilesGrpcAdapter {
         upload: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_FILES_UPLOAD,
                     ::kratos::__validator!(UploadRequest),
@@ -1199,7 +1230,7 @@ pub fn register_files_grpc_server<S: Files>(
         },
         download: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_FILES_DOWNLOAD,
                     ::kratos::__validator!(DownloadRequest),
@@ -1211,7 +1242,7 @@ pub fn register_files_grpc_server<S: Files>(
         },
         reverse: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_FILES_REVERSE,
                     ::kratos::__validator!(::kratos::types::HttpBody),
@@ -1221,8 +1252,7 @@ pub fn register_files_grpc_server<S: Files>(
                     },
                 )
         },
-    };
-    server.add_service(files_server::FilesServer::new(adapter));
+    })
 }
 /// Implements tonic's `kratos.test.v1.Files` server trait with a kratos `Files` service.
 #[doc(hidden)]

@@ -27,6 +27,13 @@ impl GreeterHttpClient {
     pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
         Self { client }
     }
+    /// A handle on the same client whose calls use `options` (extra request headers,
+    /// their own timeout): `client.with_options(options).method(&request)`.
+    pub fn with_options(&self, options: ::kratos::__codegen::http::CallOptions) -> Self {
+        Self {
+            client: self.client.with_options(options),
+        }
+    }
     /// Sends a greeting
     pub async fn say_hello(
         &self,
@@ -142,15 +149,24 @@ fn __bind_greeter_say_hello_1(
     binder.vars(&mut msg, __form_helloworld_v1_hello_request)?;
     ::core::result::Result::Ok(msg)
 }
-/// Registers `helloworld.v1.Greeter` on the gRPC `server`, served by `service` through the server's middleware.
+/// Registers `helloworld.v1.Greeter` on the gRPC `server`, served by `service` through the server's middleware; an error if a service of that name is already registered.
 pub fn register_greeter_grpc_server<S: Greeter>(
     server: &mut ::kratos::__codegen::grpc::Server,
     service: ::std::sync::Arc<S>,
-) {
-    let adapter = GreeterGrpcAdapter {
+) -> ::core::result::Result<(), ::kratos::__codegen::grpc::RouteError> {
+    let tonic_service = greeter_grpc_service(service, server.middleware());
+    server.add_service(tonic_service)?;
+    ::core::result::Result::Ok(())
+}
+/// tonic's server of `helloworld.v1.Greeter`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).
+pub fn greeter_grpc_service<S: Greeter>(
+    service: ::std::sync::Arc<S>,
+    middleware: &::kratos::__codegen::grpc::Selector,
+) -> greeter_server::GreeterServer<GreeterGrpcAdapter> {
+    greeter_server::GreeterServer::new(GreeterGrpcAdapter {
         say_hello: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_GREETER_SAY_HELLO,
                     ::kratos::__validator!(HelloRequest),
@@ -160,8 +176,7 @@ pub fn register_greeter_grpc_server<S: Greeter>(
                     },
                 )
         },
-    };
-    server.add_service(greeter_server::GreeterServer::new(adapter));
+    })
 }
 /// Implements tonic's `helloworld.v1.Greeter` server trait with a kratos `Greeter` service.
 #[doc(hidden)]

@@ -306,6 +306,13 @@ impl RepliesHttpClient {
     pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
         Self { client }
     }
+    /// A handle on the same client whose calls use `options` (extra request headers,
+    /// their own timeout): `client.with_options(options).method(&request)`.
+    pub fn with_options(&self, options: ::kratos::__codegen::http::CallOptions) -> Self {
+        Self {
+            client: self.client.with_options(options),
+        }
+    }
     pub async fn title(
         &self,
         request: &KindsRequest,
@@ -2370,15 +2377,24 @@ fn __bind_replies_display_0(
     binder.query(&mut msg, __form_replies_v1_kinds_request)?;
     ::core::result::Result::Ok(msg)
 }
-/// Registers `replies.v1.Replies` on the gRPC `server`, served by `service` through the server's middleware.
+/// Registers `replies.v1.Replies` on the gRPC `server`, served by `service` through the server's middleware; an error if a service of that name is already registered.
 pub fn register_replies_grpc_server<S: Replies>(
     server: &mut ::kratos::__codegen::grpc::Server,
     service: ::std::sync::Arc<S>,
-) {
-    let adapter = RepliesGrpcAdapter {
+) -> ::core::result::Result<(), ::kratos::__codegen::grpc::RouteError> {
+    let tonic_service = replies_grpc_service(service, server.middleware());
+    server.add_service(tonic_service)?;
+    ::core::result::Result::Ok(())
+}
+/// tonic's server of `replies.v1.Replies`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).
+pub fn replies_grpc_service<S: Replies>(
+    service: ::std::sync::Arc<S>,
+    middleware: &::kratos::__codegen::grpc::Selector,
+) -> replies_server::RepliesServer<RepliesGrpcAdapter> {
+    replies_server::RepliesServer::new(RepliesGrpcAdapter {
         title: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_TITLE,
                     ::kratos::__validator!(KindsRequest),
@@ -2390,7 +2406,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         flag: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_FLAG,
                     ::kratos::__validator!(KindsRequest),
@@ -2402,7 +2418,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         small: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_SMALL,
                     ::kratos::__validator!(KindsRequest),
@@ -2414,7 +2430,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         big: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_BIG,
                     ::kratos::__validator!(KindsRequest),
@@ -2426,7 +2442,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         unsigned: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_UNSIGNED,
                     ::kratos::__validator!(KindsRequest),
@@ -2438,7 +2454,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         ratio: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_RATIO,
                     ::kratos::__validator!(KindsRequest),
@@ -2450,7 +2466,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         score: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_SCORE,
                     ::kratos::__validator!(KindsRequest),
@@ -2462,7 +2478,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         data: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_DATA,
                     ::kratos::__validator!(KindsRequest),
@@ -2474,7 +2490,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         genre: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_GENRE,
                     ::kratos::__validator!(KindsRequest),
@@ -2486,7 +2502,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         item: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_ITEM,
                     ::kratos::__validator!(KindsRequest),
@@ -2498,7 +2514,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         at: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_AT,
                     ::kratos::__validator!(KindsRequest),
@@ -2510,7 +2526,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         took: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_TOOK,
                     ::kratos::__validator!(KindsRequest),
@@ -2522,7 +2538,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         mask: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_MASK,
                     ::kratos::__validator!(KindsRequest),
@@ -2534,7 +2550,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         extra: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_EXTRA,
                     ::kratos::__validator!(KindsRequest),
@@ -2546,7 +2562,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         big_value: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_BIG_VALUE,
                     ::kratos::__validator!(KindsRequest),
@@ -2558,7 +2574,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         dval: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_DVAL,
                     ::kratos::__validator!(KindsRequest),
@@ -2570,7 +2586,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         titles: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_TITLES,
                     ::kratos::__validator!(KindsRequest),
@@ -2582,7 +2598,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         bigs: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_BIGS,
                     ::kratos::__validator!(KindsRequest),
@@ -2594,7 +2610,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         scores: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_SCORES,
                     ::kratos::__validator!(KindsRequest),
@@ -2606,7 +2622,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         blobs: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_BLOBS,
                     ::kratos::__validator!(KindsRequest),
@@ -2618,7 +2634,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         genres: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_GENRES,
                     ::kratos::__validator!(KindsRequest),
@@ -2630,7 +2646,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         items: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_ITEMS,
                     ::kratos::__validator!(KindsRequest),
@@ -2642,7 +2658,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         times: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_TIMES,
                     ::kratos::__validator!(KindsRequest),
@@ -2654,7 +2670,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         dvals: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_DVALS,
                     ::kratos::__validator!(KindsRequest),
@@ -2666,7 +2682,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         labels: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_LABELS,
                     ::kratos::__validator!(KindsRequest),
@@ -2678,7 +2694,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         genre_by_id: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_GENRE_BY_ID,
                     ::kratos::__validator!(KindsRequest),
@@ -2690,7 +2706,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         item_by_name: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_ITEM_BY_NAME,
                     ::kratos::__validator!(KindsRequest),
@@ -2702,7 +2718,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         blob_by_name: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_BLOB_BY_NAME,
                     ::kratos::__validator!(KindsRequest),
@@ -2714,7 +2730,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         weight_by_name: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_WEIGHT_BY_NAME,
                     ::kratos::__validator!(KindsRequest),
@@ -2726,7 +2742,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         maybe: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_MAYBE,
                     ::kratos::__validator!(KindsRequest),
@@ -2738,7 +2754,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         choice: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_CHOICE,
                     ::kratos::__validator!(KindsRequest),
@@ -2750,7 +2766,7 @@ pub fn register_replies_grpc_server<S: Replies>(
         },
         display: {
             let service = ::std::sync::Arc::clone(&service);
-            server
+            middleware
                 .endpoint(
                     OPERATION_REPLIES_DISPLAY,
                     ::kratos::__validator!(KindsRequest),
@@ -2760,8 +2776,7 @@ pub fn register_replies_grpc_server<S: Replies>(
                     },
                 )
         },
-    };
-    server.add_service(replies_server::RepliesServer::new(adapter));
+    })
 }
 /// Implements tonic's `replies.v1.Replies` server trait with a kratos `Replies` service.
 #[doc(hidden)]
