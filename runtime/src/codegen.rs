@@ -34,11 +34,11 @@ pub mod http {
 
 /// Used by generated form binding (query strings, form bodies, path variables).
 #[doc(hidden)]
-pub use crate::transport::http::form;
+pub use crate::codec::form;
 
 /// Used by generated XML reply encoders.
 #[doc(hidden)]
-pub use crate::transport::http::goxml;
+pub use crate::codec::xml as goxml;
 
 /// Used by generated gRPC adapters.
 #[doc(hidden)]

@@ -8,8 +8,9 @@
 //! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports
 //!   and on the HTTP and gRPC clients; [`metadata`]: Kratos' call metadata, propagated by
 //!   the metadata middleware.
-//! - [`codec`]: content negotiation and the JSON and proto codecs; [`json`]: proto3 JSON
-//!   details serde lacks (non-finite floats, one field of a message).
+//! - [`codec`]: content negotiation and every codec (JSON, proto, form, XML, YAML), one file
+//!   each; [`json`] (also `codec::json`): proto3 JSON details serde lacks (non-finite floats,
+//!   one field of a message).
 //! - [`registry`] and [`selector`]: service registration and discovery, and the node a client
 //!   calls; `etcd` (feature `etcd`): the etcd v3 client the etcd registry and configuration
 //!   source use (generated in-tree: no protoc).
@@ -44,7 +45,7 @@ mod go_duration;
 #[cfg(feature = "runtime")]
 pub mod health;
 #[cfg(feature = "runtime")]
-pub mod json;
+pub use codec::json;
 #[cfg(feature = "log")]
 pub mod log;
 #[cfg(feature = "runtime")]

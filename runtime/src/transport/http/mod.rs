@@ -8,8 +8,6 @@
 mod binder;
 mod client;
 mod events;
-pub mod form;
-pub mod goxml;
 pub mod layers;
 mod raw;
 mod response;
@@ -17,7 +15,6 @@ mod router;
 mod server;
 mod unary;
 pub mod url;
-mod xml;
 
 pub use binder::Binder;
 pub use client::{
