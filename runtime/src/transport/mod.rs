@@ -41,6 +41,16 @@ impl std::fmt::Display for CutConnection {
     }
 }
 
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid endpoint '{endpoint}': {reason}")]
+pub struct ClientError {
+    /// The endpoint as given.
+    pub endpoint: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
 /// A boxed future borrowing its server.
 pub type ServerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -14,7 +14,7 @@ use super::chain::ClientChannel;
 use crate::middleware::{BoxFuture, Middleware};
 use crate::registry::Discovery;
 use crate::selector::{Balancer, NodeFilter, Resolved, Selector, discovery_target};
-use crate::transport::http::ClientError;
+use crate::transport::ClientError;
 
 /// Kratos' default gRPC client timeout, applied to each call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(2);

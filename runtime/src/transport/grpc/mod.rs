@@ -12,7 +12,7 @@ mod chain;
 mod client;
 mod serve;
 
-pub use crate::transport::http::ClientError;
+pub use crate::transport::ClientError;
 pub use chain::{CallFuture, ClientChannel, GrpcClientRequest, reply_error};
 pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
 

@@ -16,10 +16,10 @@ mod server;
 mod unary;
 pub mod url;
 
+pub use crate::transport::ClientError;
 pub use binder::Binder;
 pub use client::{
-    Client, ClientBuilder, ClientError, ClientRequest, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply,
-    RequestBody,
+    Client, ClientBuilder, ClientRequest, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply, RequestBody,
 };
 pub use router::RouteError;
 pub use server::{DEFAULT_MAX_BODY, Server, ServerBuilder};
