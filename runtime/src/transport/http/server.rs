@@ -12,12 +12,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 
-use super::RouteSpec;
 use super::binder::Binder;
+use super::body::{Body, BodyLimits};
 use super::layers::{self, BoxError, HttpService, LayerFn};
-use super::response::{self, Body};
-use super::router::{Lookup, Route, RouteError, Router, clean_path};
-use super::unary::{BodyLimits, ReplyMode, UnaryRoute};
+use super::response;
+use super::router::{Lookup, Route, RouteError, RouteSpec, Router, clean_path};
+use super::unary::{ReplyMode, UnaryRoute};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::errors::Error;
@@ -372,7 +372,7 @@ impl Server {
             method: method_match,
             template,
             operation: path,
-            handler: Arc::new(super::raw::RawRoute {
+            handler: Arc::new(super::plain::PlainRoute {
                 handler,
                 body_limits: self.body_limits(),
                 _future: std::marker::PhantomData,
