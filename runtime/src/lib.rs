@@ -5,7 +5,7 @@
 //! - [`transport::http`] and [`transport::grpc`]: the servers; generated
 //!   `register_<service>_http_server` / `register_<service>_grpc_server` functions put one
 //!   service implementation on both.
-//! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports
+//! - [`middleware`]: Kratos-style middleware with operation matchers, run on both transports
 //!   and on the HTTP and gRPC clients; [`metadata`]: Kratos' call metadata, propagated by
 //!   the metadata middleware.
 //! - [`codec`]: content negotiation and every codec (JSON, proto, form, XML, YAML), one file

@@ -4,7 +4,7 @@
 //! [`Message`] and returns the reply or an error. A [`Middleware`] wraps a handler in another;
 //! [`chain`] applies a list so that the first is outermost, as Kratos' `middleware.Chain`.
 //! Chains are composed once per route or gRPC method when the service is registered, never per
-//! request. [`Selector`] picks which middleware apply to an operation, with Kratos' rules.
+//! request. [`Matcher`] picks which middleware apply to an operation, with Kratos' rules.
 
 use std::any::Any;
 use std::fmt;
@@ -21,17 +21,17 @@ pub mod circuitbreaker;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod logging;
+mod matcher;
 pub mod metadata;
 pub mod ratelimit;
 mod recovery;
 mod select;
-mod selector;
 mod timeout;
 
 pub use logging::{Logging, logging};
+pub use matcher::Matcher;
 pub use recovery::{recovered_error, recovery};
 pub use select::{SelectBuilder, SelectError, select};
-pub use selector::Selector;
 pub(crate) use timeout::bounded;
 pub use timeout::{DEFAULT_SERVER_TIMEOUT, TIMEOUT_REASON, timed_out, timeout};
 

@@ -27,7 +27,7 @@ use tonic::service::RoutesBuilder;
 
 use crate::context::{Context, Kind};
 use crate::errors::Error;
-use crate::middleware::{Endpoint, Middleware, Selector};
+use crate::middleware::{Endpoint, Matcher, Middleware};
 use crate::stream::RequestStream;
 use crate::transport::conn::{Running, ServeOptions};
 use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportError};
@@ -37,7 +37,7 @@ use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportE
 pub struct ServerBuilder {
     address: String,
     listener: Option<std::net::TcpListener>,
-    selector: Selector,
+    matcher: Matcher,
     limits: ConnectionLimits,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
@@ -60,13 +60,13 @@ impl ServerBuilder {
 
     /// Adds middleware applied to every operation (first added is outermost).
     pub fn middleware(mut self, middleware: Middleware) -> Self {
-        self.selector.with(middleware);
+        self.matcher.with(middleware);
         self
     }
 
-    /// Adds middleware for the operations `selector` selects.
-    pub fn middleware_for(mut self, selector: &str, middleware: Vec<Middleware>) -> Self {
-        self.selector.add(selector, middleware);
+    /// Adds middleware for the operations `pattern` matches.
+    pub fn middleware_for(mut self, pattern: &str, middleware: Vec<Middleware>) -> Self {
+        self.matcher.add(pattern, middleware);
         self
     }
 
@@ -113,7 +113,7 @@ impl ServerBuilder {
         Server {
             address: self.address,
             listener: self.listener,
-            selector: self.selector,
+            matcher: self.matcher,
             limits: self.limits,
             #[cfg(feature = "tls")]
             tls: self.tls,
@@ -170,7 +170,7 @@ impl ServerBuilder {
 pub struct Server {
     address: String,
     listener: Option<std::net::TcpListener>,
-    selector: Selector,
+    matcher: Matcher,
     limits: ConnectionLimits,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
@@ -218,7 +218,7 @@ impl Server {
         ServerBuilder {
             address: ":0".into(),
             listener: None,
-            selector: Selector::new(),
+            matcher: Matcher::new(),
             limits: ConnectionLimits::default(),
             #[cfg(feature = "tls")]
             tls: None,
@@ -246,7 +246,7 @@ impl Server {
         F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
     {
-        Endpoint::with_validator(&self.selector.matching(operation), validator, f)
+        Endpoint::with_validator(&self.matcher.matching(operation), validator, f)
     }
 
     /// Adds a tonic service (such as `greeter_server::GreeterServer::new(adapter)`).

@@ -21,7 +21,7 @@ use super::unary::{ReplyMode, UnaryRoute};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::errors::Error;
-use crate::middleware::{BoxFuture, Middleware, Selector};
+use crate::middleware::{BoxFuture, Matcher, Middleware};
 use crate::transport::conn::{Running, ServeOptions};
 use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportError};
 
@@ -32,7 +32,7 @@ pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 pub struct ServerBuilder {
     address: String,
     listener: Option<std::net::TcpListener>,
-    selector: Selector,
+    matcher: Matcher,
     max_body: usize,
     limits: ConnectionLimits,
     layers: Vec<LayerFn>,
@@ -68,14 +68,14 @@ impl ServerBuilder {
 
     /// Adds middleware applied to every operation (first added is outermost).
     pub fn middleware(mut self, middleware: Middleware) -> Self {
-        self.selector.with(middleware);
+        self.matcher.with(middleware);
         self
     }
 
-    /// Adds middleware for the operations `selector` selects (`/pkg.Service/*`, an exact
+    /// Adds middleware for the operations `pattern` matches (`/pkg.Service/*`, an exact
     /// operation, or `*`), after the middleware applied to every operation.
-    pub fn middleware_for(mut self, selector: &str, middleware: Vec<Middleware>) -> Self {
-        self.selector.add(selector, middleware);
+    pub fn middleware_for(mut self, pattern: &str, middleware: Vec<Middleware>) -> Self {
+        self.matcher.add(pattern, middleware);
         self
     }
 
@@ -143,7 +143,7 @@ impl ServerBuilder {
         Server {
             address: self.address,
             listener: self.listener,
-            selector: self.selector,
+            matcher: self.matcher,
             max_body: self.max_body,
             limits: self.limits,
             layers: self.layers,
@@ -188,7 +188,7 @@ impl ServerBuilder {
 pub struct Server {
     address: String,
     listener: Option<std::net::TcpListener>,
-    selector: Selector,
+    matcher: Matcher,
     max_body: usize,
     limits: ConnectionLimits,
     layers: Vec<LayerFn>,
@@ -233,7 +233,7 @@ impl Server {
         ServerBuilder {
             address: ":0".into(),
             listener: None,
-            selector: Selector::new(),
+            matcher: Matcher::new(),
             max_body: DEFAULT_MAX_BODY,
             limits: ConnectionLimits::default(),
             layers: Vec::new(),
@@ -324,7 +324,7 @@ impl Server {
     {
         let template = Arc::new(kratos_path_template::Template::parse(spec.path)?);
         let method = Router::parse_method(spec.path, spec.method)?;
-        let middleware = self.selector.matching(spec.operation);
+        let middleware = self.matcher.matching(spec.operation);
         // As Kratos bounds no stream, the per-call timeout bounds unary replies only.
         let call_timeout = match reply {
             ReplyMode::Events(_) => None,
