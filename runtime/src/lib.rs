@@ -85,6 +85,11 @@ pub mod build;
 #[path = "codegen.rs"]
 pub mod __codegen;
 
+/// A boxed, sendable future living as long as `'a`: what the object-safe traits of the runtime
+/// return (middleware handlers and services with `'static`, registries, configuration sources
+/// and servers borrowing their receiver). The one such alias; the modules re-export it.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 #[cfg(feature = "runtime")]
 pub use app::App;
 #[cfg(feature = "runtime")]

@@ -1,8 +1,6 @@
 //! Transports: the HTTP and gRPC servers, and the [`Server`] trait the application drives.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::time::Duration;
 
 mod accept;
@@ -51,8 +49,9 @@ pub struct ClientError {
     pub reason: String,
 }
 
-/// A boxed future borrowing its server.
-pub type ServerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed future borrowing its server: [`BoxFuture`](crate::BoxFuture) under the name the
+/// [`Server`] trait has always used.
+pub type ServerFuture<'a, T> = crate::BoxFuture<'a, T>;
 
 /// Why a server could not start or stop.
 #[derive(Debug, thiserror::Error)]

@@ -519,7 +519,7 @@ impl Balanced {
     pub(crate) fn call(
         &self,
         request: http::Request<Body>,
-    ) -> BoxFuture<Result<http::Response<Body>, BoxError>> {
+    ) -> BoxFuture<'static, Result<http::Response<Body>, BoxError>> {
         let inner = self.0.clone();
         Box::pin(async move {
             let selector = inner.resolved.selector();

@@ -59,7 +59,7 @@ pub(crate) struct Guarded(pub(crate) HttpService);
 impl hyper::service::Service<Request<Incoming>> for Guarded {
     type Response = Response<LayerBody>;
     type Error = Infallible;
-    type Future = crate::middleware::BoxFuture<Result<Response<LayerBody>, Infallible>>;
+    type Future = crate::middleware::BoxFuture<'static, Result<Response<LayerBody>, Infallible>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let service = self.0.clone();

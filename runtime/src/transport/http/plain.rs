@@ -30,7 +30,7 @@ where
         request: Request<hyper::body::Incoming>,
         vars: Vec<String>,
         _peer: Option<std::net::SocketAddr>,
-    ) -> BoxFuture<Response<Body>> {
+    ) -> BoxFuture<'static, Response<Body>> {
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let body = match read_body(body, self.body_limits).await {

@@ -31,7 +31,7 @@ pub(crate) trait RouteHandler: Send + Sync + 'static {
         request: Request<hyper::body::Incoming>,
         vars: Vec<String>,
         peer: Option<std::net::SocketAddr>,
-    ) -> BoxFuture<Response<Body>>;
+    ) -> BoxFuture<'static, Response<Body>>;
 }
 
 /// A route that cannot be registered.

@@ -415,7 +415,7 @@ struct Service {
 impl hyper::service::Service<Request<Incoming>> for Service {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let router = self.router.clone();
@@ -427,7 +427,7 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 impl tower_service::Service<Request<Incoming>> for Service {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
 
     fn poll_ready(
         &mut self,

@@ -103,7 +103,7 @@ where
         request: Request<hyper::body::Incoming>,
         vars: Vec<String>,
         peer: Option<std::net::SocketAddr>,
-    ) -> BoxFuture<Response<Body>> {
+    ) -> BoxFuture<'static, Response<Body>> {
         let operation = self.operation;
         // The per-call timeout runs from when the request was routed, as Kratos' does.
         let arrived = tokio::time::Instant::now();
