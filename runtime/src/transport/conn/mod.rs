@@ -38,7 +38,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulConnection;
 use pin_project_lite::pin_project;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+#[cfg(feature = "tls")]
+use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::time::{Instant, Sleep};
 
@@ -642,6 +644,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use tokio::net::TcpStream;
 
     /// Feeds `chunks` to the preface sniffer of a fresh connection; whether it saw HTTP/2.
     async fn sniffs_h2(chunks: &[&[u8]]) -> bool {
