@@ -11,7 +11,7 @@
 //!   per HTTP rule (additional bindings first, as Kratos), with generated binding code;
 //! - `register_<service>_grpc_server(&mut kratos::grpc::Server, Arc<impl Service>)`, an adapter
 //!   to tonic's generated server trait, returning `Result<(), RouteError>` as the HTTP one, and
-//!   `<service>_grpc_service(Arc<impl Service>, &Selector)`, the same adapter for any tonic
+//!   `<service>_grpc_service(Arc<impl Service>, &Matcher)`, the same adapter for any tonic
 //!   server (parameter `grpc=false` turns both off);
 //! - `<Service>HttpClient`, a typed client (`with_options` for per-call headers and timeout).
 //!

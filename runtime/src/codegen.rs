@@ -34,16 +34,16 @@ pub mod http {
 
 /// Used by generated form binding (query strings, form bodies, path variables).
 #[doc(hidden)]
-pub use crate::transport::http::form;
+pub use crate::codec::form;
 
 /// Used by generated XML reply encoders.
 #[doc(hidden)]
-pub use crate::transport::http::goxml;
+pub use crate::codec::xml as goxml;
 
 /// Used by generated gRPC adapters.
 #[doc(hidden)]
 pub mod grpc {
-    pub use crate::middleware::Selector;
+    pub use crate::middleware::Matcher;
     pub use crate::transport::grpc::{
         RouteError, Server, StatusStream, bidi_stream, client_stream, request_stream_validator,
         server_stream, unary,

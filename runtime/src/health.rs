@@ -28,7 +28,7 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use crate::middleware::BoxFuture;
 
 /// A user-defined check: `Ok` when the dependency it checks is usable.
-type CheckFn = Arc<dyn Fn() -> BoxFuture<Result<(), String>> + Send + Sync>;
+type CheckFn = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 /// The application's health: user checks and the stopping flag, served on HTTP and gRPC.
 /// Cheap to clone; clones share the state.

@@ -5,11 +5,12 @@
 //! - [`transport::http`] and [`transport::grpc`]: the servers; generated
 //!   `register_<service>_http_server` / `register_<service>_grpc_server` functions put one
 //!   service implementation on both.
-//! - [`middleware`]: Kratos-style middleware with operation selectors, run on both transports
+//! - [`middleware`]: Kratos-style middleware with operation matchers, run on both transports
 //!   and on the HTTP and gRPC clients; [`metadata`]: Kratos' call metadata, propagated by
 //!   the metadata middleware.
-//! - [`codec`]: content negotiation and the JSON and proto codecs; [`json`]: proto3 JSON
-//!   details serde lacks (non-finite floats, one field of a message).
+//! - [`codec`]: content negotiation and every codec (JSON, proto, form, XML, YAML), one file
+//!   each; [`json`] (also `codec::json`): proto3 JSON details serde lacks (non-finite floats,
+//!   one field of a message).
 //! - [`registry`] and [`selector`]: service registration and discovery, and the node a client
 //!   calls; `etcd` (feature `etcd`): the etcd v3 client the etcd registry and configuration
 //!   source use (generated in-tree: no protoc).
@@ -46,7 +47,7 @@ mod go_duration;
 #[cfg(feature = "runtime")]
 pub mod health;
 #[cfg(feature = "runtime")]
-pub mod json;
+pub use codec::json;
 #[cfg(feature = "log")]
 pub mod log;
 #[cfg(feature = "runtime")]
@@ -85,6 +86,11 @@ pub mod build;
 #[doc(hidden)]
 #[path = "codegen.rs"]
 pub mod __codegen;
+
+/// A boxed, sendable future living as long as `'a`: what the object-safe traits of the runtime
+/// return (middleware handlers and services with `'static`, registries, configuration sources
+/// and servers borrowing their receiver). The one such alias; the modules re-export it.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 #[cfg(feature = "runtime")]
 pub use app::App;

@@ -368,7 +368,7 @@ impl Call {
 /// it returns; as 500 `UNKNOWN` (what the servers answer a panic with) when it panics; as
 /// [`CANCELLED_CODE`] [`CANCELLED_REASON`] when it is dropped unfinished.
 struct Observed {
-    inner: BoxFuture<Result<Message, Error>>,
+    inner: BoxFuture<'static, Result<Message, Error>>,
     call: Option<Call>,
 }
 

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use helloworld::api::helloworld::v1::{self as pb, HelloReply, HelloRequest};
 use http_body_util::Full;
 use kratos::errors::Error;
-use kratos::middleware::{Handler, Middleware, Selector};
+use kratos::middleware::{Handler, Matcher, Middleware};
 use kratos::transport::Server as _;
 use kratos::{Context, grpc, http as khttp};
 use prost::Message as _;
@@ -162,7 +162,7 @@ impl pb::Greeter for Deadlines {
 async fn the_grpc_adapter_serves_on_a_plain_tonic_server() {
     // Middleware for the greeter's methods only, as a kratos server would select them.
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut middleware = Selector::new();
+    let mut middleware = Matcher::new();
     middleware.with(tagging());
     middleware.add(
         "/helloworld.v1.Greeter/*",

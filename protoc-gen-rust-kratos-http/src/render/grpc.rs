@@ -120,7 +120,7 @@ pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         #[doc = #service_doc]
         pub fn #tonic_service<S: #trait_ident>(
             service: ::std::sync::Arc<S>,
-            middleware: &::kratos::__codegen::grpc::Selector,
+            middleware: &::kratos::__codegen::grpc::Matcher,
         ) -> #tonic_mod::#tonic_server<#adapter> {
             #tonic_mod::#tonic_server::new(#adapter { #(#inits)* })
         }

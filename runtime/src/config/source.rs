@@ -1,12 +1,8 @@
 //! The source model (Kratos' `KeyValue`, `Source`, `Watcher`).
 
-use std::future::Future;
-use std::pin::Pin;
-
 use super::ConfigError;
 
-/// A boxed, sendable future (the source traits are object safe).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// One piece of configuration as a source holds it: a file, an etcd key, an environment
 /// variable.

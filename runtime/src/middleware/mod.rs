@@ -4,13 +4,12 @@
 //! [`Message`] and returns the reply or an error. A [`Middleware`] wraps a handler in another;
 //! [`chain`] applies a list so that the first is outermost, as Kratos' `middleware.Chain`.
 //! Chains are composed once per route or gRPC method when the service is registered, never per
-//! request. [`Selector`] picks which middleware apply to an operation, with Kratos' rules.
+//! request. [`Matcher`] picks which middleware apply to an operation, with Kratos' rules.
 
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::context::Context;
@@ -21,17 +20,17 @@ pub mod circuitbreaker;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod logging;
+mod matcher;
 pub mod metadata;
 pub mod ratelimit;
 mod recovery;
 mod select;
-mod selector;
 mod timeout;
 
 pub use logging::{Logging, logging};
+pub use matcher::Matcher;
 pub use recovery::{recovered_error, recovery};
 pub use select::{SelectBuilder, SelectError, select};
-pub use selector::Selector;
 pub(crate) use timeout::bounded;
 pub use timeout::{DEFAULT_SERVER_TIMEOUT, TIMEOUT_REASON, timed_out, timeout};
 
@@ -40,8 +39,7 @@ pub use timeout::{DEFAULT_SERVER_TIMEOUT, TIMEOUT_REASON, timed_out, timeout};
 #[derive(Debug)]
 pub struct BindFailed(pub Error);
 
-/// A boxed, sendable future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub use crate::BoxFuture;
 
 /// A request or reply with its type erased, as middleware see it. It can be inspected with
 /// `Debug`, downcast to the concrete message type, and validated when its type has rules.
@@ -128,7 +126,8 @@ impl fmt::Debug for Message {
 }
 
 /// The function behind a [`Handler`].
-type HandlerFn = dyn Fn(Context, Message) -> BoxFuture<Result<Message, Error>> + Send + Sync;
+type HandlerFn =
+    dyn Fn(Context, Message) -> BoxFuture<'static, Result<Message, Error>> + Send + Sync;
 
 /// A type-erased handler: what a middleware wraps.
 #[derive(Clone)]
@@ -146,13 +145,20 @@ impl Handler {
 
     /// A handler from a function that already returns a boxed future (no second box).
     pub fn from_fn(
-        f: impl Fn(Context, Message) -> BoxFuture<Result<Message, Error>> + Send + Sync + 'static,
+        f: impl Fn(Context, Message) -> BoxFuture<'static, Result<Message, Error>>
+        + Send
+        + Sync
+        + 'static,
     ) -> Self {
         Handler(Arc::new(f))
     }
 
     /// Calls the handler.
-    pub fn call(&self, ctx: Context, request: Message) -> BoxFuture<Result<Message, Error>> {
+    pub fn call(
+        &self,
+        ctx: Context,
+        request: Message,
+    ) -> BoxFuture<'static, Result<Message, Error>> {
         (self.0)(ctx, request)
     }
 }
@@ -246,7 +252,8 @@ pub fn chain(middleware: &[Middleware], handler: Handler) -> Handler {
         .fold(handler, |next, m| m.wrap(next))
 }
 
-type Direct<Req, Rep> = Arc<dyn Fn(Context, Req) -> BoxFuture<Result<Rep, Error>> + Send + Sync>;
+type Direct<Req, Rep> =
+    Arc<dyn Fn(Context, Req) -> BoxFuture<'static, Result<Rep, Error>> + Send + Sync>;
 
 /// A service method with its middleware chain, typed on both ends. Generated code builds one
 /// per route and per gRPC method at registration time.
@@ -345,7 +352,7 @@ where
         &self,
         ctx: Context,
         request: Result<Req, Error>,
-    ) -> BoxFuture<Result<Rep, Error>> {
+    ) -> BoxFuture<'static, Result<Rep, Error>> {
         match (request, &self.inner) {
             (Ok(req), _) => self.call(ctx, req),
             (Err(err), EndpointInner::Direct(_)) => Box::pin(async move { Err(err) }),
@@ -368,7 +375,7 @@ where
 
     /// Calls the method through its middleware, with `ctx` as [`Context::current_server`]
     /// while the chain runs (so client calls made by the method see the server call).
-    pub fn call(&self, ctx: Context, request: Req) -> BoxFuture<Result<Rep, Error>> {
+    pub fn call(&self, ctx: Context, request: Req) -> BoxFuture<'static, Result<Rep, Error>> {
         match &self.inner {
             EndpointInner::Direct(f) => f(ctx, request),
             EndpointInner::Chained(h, validator, _) => {

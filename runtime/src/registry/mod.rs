@@ -24,8 +24,6 @@
 //! [`RegistryStats`].
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -38,8 +36,7 @@ pub mod consul;
 pub mod etcd;
 pub mod memory;
 
-/// A boxed, sendable future borrowing its receiver (the registry traits are object safe).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// One instance of a service, as stored in the registry (Kratos' `registry.ServiceInstance`).
 ///

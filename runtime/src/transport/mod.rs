@@ -1,8 +1,6 @@
 //! Transports: the HTTP and gRPC servers, and the [`Server`] trait the application drives.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::time::Duration;
 
 mod accept;
@@ -41,8 +39,19 @@ impl std::fmt::Display for CutConnection {
     }
 }
 
-/// A boxed future borrowing its server.
-pub type ServerFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid endpoint '{endpoint}': {reason}")]
+pub struct ClientError {
+    /// The endpoint as given.
+    pub endpoint: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// A boxed future borrowing its server: [`BoxFuture`](crate::BoxFuture) under the name the
+/// [`Server`] trait has always used.
+pub type ServerFuture<'a, T> = crate::BoxFuture<'a, T>;
 
 /// Why a server could not start or stop.
 #[derive(Debug, thiserror::Error)]

@@ -53,7 +53,7 @@ impl Transport {
     fn call(
         &self,
         request: http::Request<Body>,
-    ) -> BoxFuture<Result<http::Response<Body>, BoxError>> {
+    ) -> BoxFuture<'static, Result<http::Response<Body>, BoxError>> {
         match self {
             Transport::Single(channel) => {
                 let channel = channel.clone();
@@ -296,7 +296,7 @@ pin_project_lite::pin_project! {
         // No middleware: the channel's own future.
         Direct { #[pin] inner: tonic::transport::channel::ResponseFuture },
         // Through the chain.
-        Chained { inner: BoxFuture<Result<http::Response<Body>, BoxError>> },
+        Chained { inner: BoxFuture<'static, Result<http::Response<Body>, BoxError>> },
     }
 }
 

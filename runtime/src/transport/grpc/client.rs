@@ -14,7 +14,7 @@ use super::chain::ClientChannel;
 use crate::middleware::{BoxFuture, Middleware};
 use crate::registry::Discovery;
 use crate::selector::{Balancer, NodeFilter, Resolved, Selector, discovery_target};
-use crate::transport::http::ClientError;
+use crate::transport::ClientError;
 
 /// Kratos' default gRPC client timeout, applied to each call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -519,7 +519,7 @@ impl Balanced {
     pub(crate) fn call(
         &self,
         request: http::Request<Body>,
-    ) -> BoxFuture<Result<http::Response<Body>, BoxError>> {
+    ) -> BoxFuture<'static, Result<http::Response<Body>, BoxError>> {
         let inner = self.0.clone();
         Box::pin(async move {
             let selector = inner.resolved.selector();

@@ -11,9 +11,9 @@
 //! last added runs first); gRPC reflection is served by default
 //! ([`ServerBuilder::reflection`], [`Server::register_file_descriptor_set`]).
 //!
-//! The generated `<service>_grpc_service(service, &selector)` returns the adapter as tonic's
+//! The generated `<service>_grpc_service(service, &matcher)` returns the adapter as tonic's
 //! server, for a plain `tonic::transport::Server` instead of this one: the same middleware
-//! (chosen by a [`Selector`]), [`Context`] and errors; the client's `grpc-timeout` is still the
+//! (chosen by a [`Matcher`](crate::middleware::Matcher)), [`Context`] and errors; the client's `grpc-timeout` is still the
 //! context's deadline.
 
 mod chain;
@@ -23,7 +23,8 @@ pub mod layers;
 mod reflection;
 mod serve;
 
-pub use crate::transport::http::{ClientError, RouteError};
+pub use crate::transport::ClientError;
+pub use crate::transport::http::RouteError;
 pub use chain::{CallFuture, ClientChannel, GrpcClientRequest, reply_error};
 pub use client::{ChannelBuilder, DEFAULT_CALL_TIMEOUT};
 #[cfg(feature = "reflection")]
@@ -40,7 +41,7 @@ use tonic::service::RoutesBuilder;
 
 use crate::context::{Context, Kind};
 use crate::errors::Error;
-use crate::middleware::{Endpoint, Middleware, Selector};
+use crate::middleware::{Endpoint, Matcher, Middleware};
 use crate::stream::RequestStream;
 use crate::transport::conn::{Running, ServeOptions};
 use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportError};
@@ -49,7 +50,7 @@ use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportE
 pub struct ServerBuilder {
     address: String,
     listener: Option<std::net::TcpListener>,
-    selector: Selector,
+    matcher: Matcher,
     limits: ConnectionLimits,
     layers: Vec<layers::LayerFn>,
     #[cfg(feature = "tls")]
@@ -86,13 +87,13 @@ impl ServerBuilder {
 
     /// Adds middleware applied to every operation (first added is outermost).
     pub fn middleware(mut self, middleware: Middleware) -> Self {
-        self.selector.with(middleware);
+        self.matcher.with(middleware);
         self
     }
 
-    /// Adds middleware for the operations `selector` selects.
-    pub fn middleware_for(mut self, selector: &str, middleware: Vec<Middleware>) -> Self {
-        self.selector.add(selector, middleware);
+    /// Adds middleware for the operations `pattern` matches.
+    pub fn middleware_for(mut self, pattern: &str, middleware: Vec<Middleware>) -> Self {
+        self.matcher.add(pattern, middleware);
         self
     }
 
@@ -199,7 +200,7 @@ impl ServerBuilder {
         Server {
             address: self.address,
             listener: self.listener,
-            selector: self.selector,
+            matcher: self.matcher,
             limits: self.limits,
             layers: self.layers,
             #[cfg(feature = "tls")]
@@ -258,7 +259,7 @@ impl ServerBuilder {
 pub struct Server {
     address: String,
     listener: Option<std::net::TcpListener>,
-    selector: Selector,
+    matcher: Matcher,
     limits: ConnectionLimits,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
@@ -309,7 +310,7 @@ impl Server {
         ServerBuilder {
             address: ":0".into(),
             listener: None,
-            selector: Selector::new(),
+            matcher: Matcher::new(),
             limits: ConnectionLimits::default(),
             #[cfg(feature = "tls")]
             tls: None,
@@ -339,13 +340,13 @@ impl Server {
         F: Fn(Context, Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Rep, Error>> + Send + 'static,
     {
-        self.selector.endpoint(operation, validator, f)
+        self.matcher.endpoint(operation, validator, f)
     }
 
     /// The middleware this server applies, by operation: what generated registration code
     /// passes to `<service>_grpc_service`.
-    pub fn middleware(&self) -> &Selector {
-        &self.selector
+    pub fn middleware(&self) -> &Matcher {
+        &self.matcher
     }
 
     /// Adds a tonic service (such as `greeter_server::GreeterServer::new(adapter)`, or what a

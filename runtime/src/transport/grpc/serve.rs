@@ -86,7 +86,7 @@ pub(super) struct CallBounds {
 impl hyper::service::Service<Request<Incoming>> for CallService {
     type Response = Response<tonic::body::Body>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<tonic::body::Body>, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response<tonic::body::Body>, Infallible>>;
 
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         if let Some(refused) = check_content_type(request.headers()) {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::codec::{CODEC_REASON, Codec, DecodeLimits};
 use crate::errors::Error;
 
-use super::form::{self, FormFn};
+use crate::codec::form::{self, FormFn};
 
 fn decode_form_body<T>(msg: &mut T, body: &[u8], bind: FormFn<T>) -> Result<(), Error> {
     let text = std::str::from_utf8(body).map_err(|e| codec_error(format!("body unmarshal {e}")))?;
@@ -65,9 +65,9 @@ impl<'a> Binder<'a> {
                 Ok(msg)
             }
             Codec::Xml => {
-                use super::xml::XmlError;
+                use crate::codec::xml::XmlError;
                 let pairs =
-                    super::xml::to_pairs(&self.body, &self.limits).map_err(|e| match e {
+                    crate::codec::xml::to_pairs(&self.body, &self.limits).map_err(|e| match e {
                         XmlError::Syntax(e) => codec_error(format!("body unmarshal {e}")),
                         XmlError::TooDeep => self.limits.too_deep("XML elements"),
                         XmlError::KeysTooLarge => self.limits.too_large("XML element paths"),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
@@ -21,20 +21,16 @@ use crate::middleware::{Handler, Message, Middleware, chain};
 use crate::registry::Discovery;
 use crate::selector::{Balancer, NodeFilter, Resolved, Selector, discovery_target};
 use crate::stream::BoxStream;
+use crate::transport::ClientError;
 use crate::transport::connect::Connector;
+
+mod reply;
+
+pub use reply::{Reply, RequestBody};
+use reply::{error_reply, read_body, reply_codec};
 
 /// Kratos' default client timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Why a client could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid endpoint '{endpoint}': {reason}")]
-pub struct ClientError {
-    /// The endpoint as given.
-    pub endpoint: String,
-    /// What is wrong with it.
-    pub reason: String,
-}
 
 /// Builds a [`Client`].
 #[derive(Clone)]
@@ -253,43 +249,6 @@ impl ClientBuilder {
             codec: self.codec,
             call: None,
         })
-    }
-}
-
-/// A request body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestBody {
-    /// A message encoded with the client's codec ([`Client::encode`]).
-    Encoded(Vec<u8>),
-    /// Bytes with their own media type (a `google.api.HttpBody`), sent as they are;
-    /// `application/octet-stream` when `content_type` is empty.
-    Raw {
-        /// The `Content-Type` to send.
-        content_type: String,
-        /// The body.
-        data: Vec<u8>,
-    },
-}
-
-/// A successful reply of [`Client::send_body`].
-#[derive(Debug, Clone)]
-pub struct Reply {
-    /// The codec of the reply's `Content-Type` (JSON when it names none).
-    pub codec: Codec,
-    /// The reply's `Content-Type`, as sent.
-    pub content_type: Option<HeaderValue>,
-    /// The reply body.
-    pub body: Bytes,
-}
-
-impl Reply {
-    /// The reply's `Content-Type` as text (empty when there is none): the `content_type` of a
-    /// `google.api.HttpBody` reply.
-    pub fn media_type(&self) -> String {
-        self.content_type
-            .as_ref()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default()
     }
 }
 
@@ -1002,31 +961,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// The codec of a reply, from its Content-Type (JSON when there is none or it is unknown).
-fn reply_codec(headers: &http::HeaderMap) -> Codec {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Codec::from_subtype(crate::codec::content_subtype(v)))
-        .unwrap_or(Codec::Json)
-}
-
-async fn read_body(body: Incoming) -> Result<Bytes, Error> {
-    Ok(body
-        .collect()
-        .await
-        .map_err(|e| Error::new(503, "UNAVAILABLE", format!("reading the reply: {e}")))?
-        .to_bytes())
-}
-
-/// The error of a non-2xx reply, as Kratos' error decoder makes it: the code is the HTTP
-/// status; reason, message and metadata come from the body when it is an error body.
-fn error_reply(status: http::StatusCode, codec: Codec, bytes: &[u8]) -> Error {
-    let code = i32::from(status.as_u16());
-    match codec.decode_error(bytes) {
-        Some(e) => Error::new(code, e.reason(), e.message()).with_metadata(e.metadata().clone()),
-        None => Error::new(code, "", String::from_utf8_lossy(bytes).into_owned()),
-    }
 }

@@ -8,12 +8,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, header};
 use http_body::Body as _;
 use hyper::body::Incoming;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_stream::Stream;
 
+use super::body::{Body, StreamingBody};
 use crate::codec::{CODEC_REASON, Codec};
 use crate::errors::Error;
 use crate::stream::BoxStream;
@@ -29,7 +31,7 @@ pub(crate) const MAX_EVENT_BYTES: usize = 16 << 20;
 /// `event: error` with the Kratos error body, which ends the stream.
 pub(crate) fn encode<Item: Serialize + Send + 'static>(
     reply: &crate::stream::ServerStream<Item>,
-) -> Result<super::response::StreamingBody, Error> {
+) -> Result<StreamingBody, Error> {
     let stream = reply
         .take()
         .ok_or_else(|| Error::new(500, "STREAM", "the reply stream was already taken"))?;
@@ -301,6 +303,19 @@ where
             }
         }
     }
+}
+
+/// A Server-Sent Events reply (200, `text/event-stream`) streaming `body`.
+pub(crate) fn response(body: StreamingBody, headers: HeaderMap) -> Response<Body> {
+    let mut response = Response::new(http_body_util::Either::Right(body));
+    *response.headers_mut() = headers;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 #[cfg(test)]

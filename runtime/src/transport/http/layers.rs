@@ -25,9 +25,9 @@ use tower::util::BoxCloneSyncService;
 
 use super::response;
 use super::router::Router;
+use crate::BoxFuture;
 use crate::codec::Codec;
 use crate::errors::Error;
-use crate::middleware::BoxFuture;
 
 /// A boxed error of a layer or a body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -160,7 +160,7 @@ pub(crate) struct Guarded(pub(crate) HttpService);
 impl hyper::service::Service<Request<Incoming>> for Guarded {
     type Response = Response<LayerBody>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<LayerBody>, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response<LayerBody>, Infallible>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let service = self.0.clone();
@@ -207,7 +207,7 @@ where
 {
     type Response = Response<LayerBody>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<LayerBody>, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response<LayerBody>, Infallible>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))

@@ -6,38 +6,25 @@
 //! answered with a Kratos error body.
 
 mod binder;
+mod body;
 mod client;
 mod events;
-pub mod form;
-pub mod goxml;
 pub mod layers;
-mod raw;
+mod plain;
 mod response;
 mod router;
 mod server;
 mod unary;
 pub mod url;
-mod xml;
 
+pub use crate::transport::ClientError;
 pub use binder::Binder;
+pub use body::BODY_TIMEOUT_REASON;
 pub use client::{
-    CallOptions, Client, ClientBuilder, ClientError, ClientRequest, DEFAULT_TIMEOUT,
-    DISCOVERY_SCHEME, Reply, ReplyHeaders, RequestBody,
+    CallOptions, Client, ClientBuilder, ClientRequest, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply,
+    ReplyHeaders, RequestBody,
 };
 pub use layers::ServerService;
-pub use router::RouteError;
+pub use router::{RouteError, RouteSpec};
 pub use server::{DEFAULT_MAX_BODY, Server, ServerBuilder};
-pub use unary::{BODY_TIMEOUT_REASON, RawReplyFn, ReplyFn, whole_reply};
-
-/// What generated code says about one route.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteSpec {
-    /// The HTTP method (`GET`, `POST`, any custom method, or `*` for every method).
-    pub method: &'static str,
-    /// The path template, such as `/helloworld/{name}`.
-    pub path: &'static str,
-    /// The operation, `/package.Service/Method`.
-    pub operation: &'static str,
-    /// The request type's validator, when it has validation rules.
-    pub validator: Option<crate::validate::Validator>,
-}
+pub use unary::{RawReplyFn, ReplyFn, whole_reply};

@@ -2,29 +2,10 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
-use http_body_util::Full;
 
+use super::body::{Body, full};
 use crate::codec::Codec;
 use crate::errors::Error;
-
-/// A streaming response body (Server-Sent Events).
-pub(crate) type StreamingBody = http_body_util::StreamBody<
-    std::pin::Pin<
-        Box<
-            dyn tokio_stream::Stream<
-                    Item = Result<http_body::Frame<Bytes>, std::convert::Infallible>,
-                > + Send,
-        >,
-    >,
->;
-
-/// The response body type of the HTTP server: a whole body, or a stream.
-pub(crate) type Body = http_body_util::Either<Full<Bytes>, StreamingBody>;
-
-/// A whole body.
-pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
-    http_body_util::Either::Left(Full::new(bytes.into()))
-}
 
 /// A successful reply (status 200), with the codec's Content-Type and the reply headers.
 pub(crate) fn reply(codec: Codec, body: Vec<u8>, headers: HeaderMap) -> Response<Body> {
@@ -138,19 +119,5 @@ pub(crate) fn method_not_allowed(codec: Codec, method: &str, allowed: &[String])
     }
     let mut response = error(codec, &err, headers);
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
-}
-
-/// A Server-Sent Events reply (200, `text/event-stream`) streaming `body`.
-pub(crate) fn events(body: StreamingBody, headers: HeaderMap) -> Response<Body> {
-    let mut response = Response::new(http_body_util::Either::Right(body));
-    *response.headers_mut() = headers;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(super::events::CONTENT_TYPE),
-    );
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

@@ -1,11 +1,38 @@
-//! Route table: precompiled templates, matched per request without regexes.
+//! Routing: what generated code says about a route ([`RouteSpec`]), what serves a matched
+//! request ([`RouteHandler`]), and the route table: precompiled templates, matched per request
+//! without regexes.
 
 use std::sync::Arc;
 
-use http::Method;
+use http::{Method, Request, Response};
 use kratos_path_template::{Captures, Template, TemplateError};
 
-use super::unary::RouteHandler;
+use super::body::Body;
+use crate::middleware::BoxFuture;
+
+/// What generated code says about one route.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    /// The HTTP method (`GET`, `POST`, any custom method, or `*` for every method).
+    pub method: &'static str,
+    /// The path template, such as `/helloworld/{name}`.
+    pub path: &'static str,
+    /// The operation, `/package.Service/Method`.
+    pub operation: &'static str,
+    /// The request type's validator, when it has validation rules.
+    pub validator: Option<crate::validate::Validator>,
+}
+
+/// What the router calls for a matched request.
+pub(crate) trait RouteHandler: Send + Sync + 'static {
+    /// `peer`: the client's address, when the server knows it.
+    fn handle(
+        self: Arc<Self>,
+        request: Request<super::layers::Body>,
+        vars: Vec<String>,
+        peer: Option<std::net::SocketAddr>,
+    ) -> BoxFuture<'static, Response<Body>>;
+}
 
 /// A route or service that cannot be registered: what registering a service on either server
 /// returns (`register_<service>_http_server` and `register_<service>_grpc_server`).

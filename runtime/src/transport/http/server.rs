@@ -12,18 +12,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 
-use super::RouteSpec;
 use super::binder::Binder;
+use super::body::{Body, BodyLimits};
 use super::layers::{
     self, Body as RequestBody, BoxError, HttpService, LayerFn, ServerService, Stack,
 };
-use super::response::{self, Body};
-use super::router::{Lookup, Route, RouteError, Router, clean_path};
-use super::unary::{BodyLimits, ReplyMode, UnaryRoute};
+use super::response;
+use super::router::{Lookup, Route, RouteError, RouteSpec, Router, clean_path};
+use super::unary::{ReplyMode, UnaryRoute};
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::errors::Error;
-use crate::middleware::{BoxFuture, Middleware, Selector};
+use crate::middleware::{BoxFuture, Matcher, Middleware};
 use crate::transport::conn::{Running, ServeOptions};
 use crate::transport::{ConnectionLimits, CutConnection, ServerFuture, TransportError};
 
@@ -34,7 +34,7 @@ pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 pub struct ServerBuilder {
     address: String,
     listener: Option<std::net::TcpListener>,
-    selector: Selector,
+    matcher: Matcher,
     max_body: usize,
     limits: ConnectionLimits,
     layers: Vec<LayerFn>,
@@ -70,14 +70,14 @@ impl ServerBuilder {
 
     /// Adds middleware applied to every operation (first added is outermost).
     pub fn middleware(mut self, middleware: Middleware) -> Self {
-        self.selector.with(middleware);
+        self.matcher.with(middleware);
         self
     }
 
-    /// Adds middleware for the operations `selector` selects (`/pkg.Service/*`, an exact
+    /// Adds middleware for the operations `pattern` matches (`/pkg.Service/*`, an exact
     /// operation, or `*`), after the middleware applied to every operation.
-    pub fn middleware_for(mut self, selector: &str, middleware: Vec<Middleware>) -> Self {
-        self.selector.add(selector, middleware);
+    pub fn middleware_for(mut self, pattern: &str, middleware: Vec<Middleware>) -> Self {
+        self.matcher.add(pattern, middleware);
         self
     }
 
@@ -149,7 +149,7 @@ impl ServerBuilder {
         Server {
             address: self.address,
             listener: self.listener,
-            selector: self.selector,
+            matcher: self.matcher,
             max_body: self.max_body,
             limits: self.limits,
             layers: self.layers,
@@ -194,7 +194,7 @@ impl ServerBuilder {
 pub struct Server {
     address: String,
     listener: Option<std::net::TcpListener>,
-    selector: Selector,
+    matcher: Matcher,
     max_body: usize,
     limits: ConnectionLimits,
     layers: Vec<LayerFn>,
@@ -239,7 +239,7 @@ impl Server {
         ServerBuilder {
             address: ":0".into(),
             listener: None,
-            selector: Selector::new(),
+            matcher: Matcher::new(),
             max_body: DEFAULT_MAX_BODY,
             limits: ConnectionLimits::default(),
             layers: Vec::new(),
@@ -330,7 +330,7 @@ impl Server {
     {
         let template = Arc::new(kratos_path_template::Template::parse(spec.path)?);
         let method = Router::parse_method(spec.path, spec.method)?;
-        let middleware = self.selector.matching(spec.operation);
+        let middleware = self.matcher.matching(spec.operation);
         // As Kratos bounds no stream, the per-call timeout bounds unary replies only.
         let call_timeout = match reply {
             ReplyMode::Events(_) => None,
@@ -378,7 +378,7 @@ impl Server {
             method: method_match,
             template,
             operation: path,
-            handler: Arc::new(super::raw::RawRoute {
+            handler: Arc::new(super::plain::PlainRoute {
                 handler,
                 body_limits: self.body_limits(),
                 _future: std::marker::PhantomData,
@@ -466,7 +466,7 @@ pub(super) struct Service {
 impl hyper::service::Service<Request<Incoming>> for Service {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let router = self.router.clone();
@@ -478,7 +478,7 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 impl tower_service::Service<Request<RequestBody>> for Service {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response<Body>, Infallible>>;
+    type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
 
     fn poll_ready(
         &mut self,

@@ -4,30 +4,19 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::binder::Binder;
-use super::response::{self, Body};
+use super::body::{Body, BodyLimits, StreamingBody, read_body};
+use super::response;
+use super::router::RouteHandler;
 use crate::codec::Codec;
 use crate::context::Context;
 use crate::errors::Error;
 use crate::middleware::{BoxFuture, Endpoint};
 use crate::panic::CatchUnwind;
-
-/// What the router calls for a matched request.
-pub(crate) trait RouteHandler: Send + Sync + 'static {
-    /// `peer`: the client's address, when the server knows it.
-    fn handle(
-        self: Arc<Self>,
-        request: Request<super::layers::Body>,
-        vars: Vec<String>,
-        peer: Option<std::net::SocketAddr>,
-    ) -> BoxFuture<Response<Body>>;
-}
 
 /// Binding function generated for a route.
 pub(crate) type BindFn<Req> = fn(&mut Binder<'_>) -> Result<Req, Error>;
@@ -40,7 +29,7 @@ pub(crate) enum ReplyMode<Rep> {
     /// One body, encoded in the accepted codec.
     Whole(ReplyFn<Rep>),
     /// Server-Sent Events (server-streaming methods).
-    Events(fn(&Rep) -> Result<super::response::StreamingBody, Error>),
+    Events(fn(&Rep) -> Result<StreamingBody, Error>),
     /// A raw body with its own media type (a `google.api.HttpBody` reply).
     Raw(RawReplyFn<Rep>),
 }
@@ -66,16 +55,6 @@ pub(crate) struct UnaryRoute<Req, Rep> {
     pub(crate) body_limits: BodyLimits,
     /// The server's per-call timeout, when it applies to this route.
     pub(crate) call_timeout: Option<std::time::Duration>,
-}
-
-/// The limits on reading a request body.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimits {
-    /// The most bytes accepted (more is a 413).
-    pub(crate) max_bytes: usize,
-    /// How long the whole body may take to arrive once the handler starts reading it, which
-    /// is as soon as the request head is routed (longer is a 408).
-    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 impl<Req, Rep> UnaryRoute<Req, Rep>
@@ -124,7 +103,7 @@ where
         request: Request<super::layers::Body>,
         vars: Vec<String>,
         peer: Option<std::net::SocketAddr>,
-    ) -> BoxFuture<Response<Body>> {
+    ) -> BoxFuture<'static, Response<Body>> {
         let operation = self.operation;
         // The per-call timeout runs from when the request was routed, as Kratos' does.
         let arrived = tokio::time::Instant::now();
@@ -178,7 +157,7 @@ where
                     Err(e) => response::error(Codec::Json, &e, headers),
                 },
                 (Ok(reply), ReplyMode::Events(events)) => match events(&reply) {
-                    Ok(body) => response::events(body, headers),
+                    Ok(body) => super::events::response(body, headers),
                     Err(e) => response::error(reply_codec, &e, headers),
                 },
                 (Ok(reply), ReplyMode::Raw(parts)) => {
@@ -203,50 +182,3 @@ where
         })
     }
 }
-
-/// Reads the whole body, refusing more than `limits.max_bytes` bytes (413) and a body that
-/// has not arrived whole within `limits.timeout` (408: a client trickling its body cannot hold
-/// the connection).
-pub(crate) async fn read_body(
-    body: super::layers::Body,
-    limits: BodyLimits,
-) -> Result<Bytes, Error> {
-    let limit = limits.max_bytes;
-    let collect = Limited::new(body, limit).collect();
-    let collected = match limits.timeout {
-        None => collect.await,
-        Some(timeout) => match tokio::time::timeout(timeout, collect).await {
-            Ok(collected) => collected,
-            Err(_) => {
-                return Err(Error::new(
-                    408,
-                    BODY_TIMEOUT_REASON,
-                    format!("request body not received within {timeout:?}"),
-                ));
-            }
-        },
-    };
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                Err(Error::new(
-                    413,
-                    "BODY_TOO_LARGE",
-                    format!("request body is larger than {limit} bytes"),
-                ))
-            } else {
-                Err(Error::new(
-                    400,
-                    crate::codec::CODEC_REASON,
-                    format!("read body: {e}"),
-                ))
-            }
-        }
-    }
-}
-
-/// The reason of the 408 answered to a body that did not arrive within the body read timeout.
-pub const BODY_TIMEOUT_REASON: &str = "BODY_TIMEOUT";

@@ -4,6 +4,9 @@
 
 use base64::Engine as _;
 
+use crate::codec::form::HEX;
+pub use crate::codec::form::encode_values;
+
 /// Appends `value` percent-encoded as one path segment: everything but unreserved characters
 /// (`A-Z a-z 0-9 - . _ ~`) is escaped, `/` included.
 pub fn push_segment(path: &mut String, value: &str) {
@@ -29,8 +32,6 @@ fn push_escaped(path: &mut String, value: &str, keep_slash: bool) {
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
 /// `path?query` with the pairs encoded as Go's `url.Values.Encode` does (see
 /// [`encode_values`]); `path` alone when there are none.
 pub fn with_query(mut path: String, mut pairs: Vec<(String, String)>) -> String {
@@ -40,38 +41,6 @@ pub fn with_query(mut path: String, mut pairs: Vec<(String, String)>) -> String 
     path.push('?');
     path.push_str(&encode_values(&mut pairs));
     path
-}
-
-/// Go's `url.Values.Encode`: the pairs sorted by key (byte order; the values of one key keep
-/// their order), each `key=value` escaped as `url.QueryEscape` does (everything but
-/// `A-Z a-z 0-9 - _ . ~` as `%XX`, a space as `+`), joined with `&`.
-pub fn encode_values(pairs: &mut [(String, String)]) -> String {
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out = String::new();
-    for (k, v) in pairs.iter() {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        push_query_escaped(&mut out, k);
-        out.push('=');
-        push_query_escaped(&mut out, v);
-    }
-    out
-}
-
-/// Appends `value` escaped as Go's `url.QueryEscape`.
-fn push_query_escaped(out: &mut String, value: &str) {
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-    }
 }
 
 /// Removes the pairs of `keys` (path variables and the body field) and their sub-keys.

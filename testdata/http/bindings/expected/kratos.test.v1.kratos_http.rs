@@ -640,7 +640,7 @@ pub fn register_bindings_grpc_server<S: Bindings>(
 /// tonic's server of `kratos.test.v1.Bindings`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).
 pub fn bindings_grpc_service<S: Bindings>(
     service: ::std::sync::Arc<S>,
-    middleware: &::kratos::__codegen::grpc::Selector,
+    middleware: &::kratos::__codegen::grpc::Matcher,
 ) -> bindings_server::BindingsServer<BindingsGrpcAdapter> {
     bindings_server::BindingsServer::new(BindingsGrpcAdapter {
         get_book: {
@@ -1213,7 +1213,7 @@ pub fn register_files_grpc_server<S: Files>(
 /// tonic's server of `kratos.test.v1.Files`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).
 pub fn files_grpc_service<S: Files>(
     service: ::std::sync::Arc<S>,
-    middleware: &::kratos::__codegen::grpc::Selector,
+    middleware: &::kratos::__codegen::grpc::Matcher,
 ) -> files_server::FilesServer<FilesGrpcAdapter> {
     files_server::FilesServer::new(FilesGrpcAdapter {
         upload: {

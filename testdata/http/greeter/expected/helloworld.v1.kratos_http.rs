@@ -161,7 +161,7 @@ pub fn register_greeter_grpc_server<S: Greeter>(
 /// tonic's server of `helloworld.v1.Greeter`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).
 pub fn greeter_grpc_service<S: Greeter>(
     service: ::std::sync::Arc<S>,
-    middleware: &::kratos::__codegen::grpc::Selector,
+    middleware: &::kratos::__codegen::grpc::Matcher,
 ) -> greeter_server::GreeterServer<GreeterGrpcAdapter> {
     greeter_server::GreeterServer::new(GreeterGrpcAdapter {
         say_hello: {

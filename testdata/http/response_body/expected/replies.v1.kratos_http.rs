@@ -2389,7 +2389,7 @@ pub fn register_replies_grpc_server<S: Replies>(
 /// tonic's server of `replies.v1.Replies`, served by `service` through the middleware `middleware` selects for each method: add it to any tonic server (`tonic::transport::Server::builder().add_service(...)`).
 pub fn replies_grpc_service<S: Replies>(
     service: ::std::sync::Arc<S>,
-    middleware: &::kratos::__codegen::grpc::Selector,
+    middleware: &::kratos::__codegen::grpc::Matcher,
 ) -> replies_server::RepliesServer<RepliesGrpcAdapter> {
     replies_server::RepliesServer::new(RepliesGrpcAdapter {
         title: {

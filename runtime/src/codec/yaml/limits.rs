@@ -1,4 +1,4 @@
-//! The limits of a YAML body, checked before yaml_serde decodes it (see `codec_limits.rs`).
+//! The limits of a YAML body, checked before yaml_serde decodes it (see `codec/limits.rs`).
 //!
 //! Two things cost more than the body's size in libyaml/yaml_serde, and both are bounded here:
 //!
@@ -17,7 +17,7 @@
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::limits::DecodeLimits;
+use crate::codec::DecodeLimits;
 use crate::errors::Error;
 
 /// Checks a YAML body against the limits: flow nesting, then the expanded size of aliases.

@@ -1,23 +1,29 @@
 //! Codecs and content negotiation (Kratos' `encoding` and `CodecForRequest`).
 //!
+//! This module holds the codec enum and negotiation; each codec lives in its own file:
+//! [`json`] (proto3 JSON, also the base of YAML and form encoding), `proto.rs` (the protobuf
+//! binary format and Kratos' `errors.Status`), [`form`] (decoding through generated binding,
+//! encoding from the JSON form), [`xml`] (request bodies as form pairs, replies through
+//! generated Go views), `yaml/` (messages in their JSON shape, Kratos' error shape, and the
+//! limits of a YAML body), and `limits.rs` (what decoding a body may cost).
+//!
 //! A codec is chosen from the subtype of a media type: the text between the first `/` and the
 //! first `;`, as Kratos reads it (`application/json; charset=utf-8` → `json`). Requests are
 //! decoded with the codec of `Content-Type`; replies and errors are encoded with the codec of
 //! `Accept`, JSON when none matches, and sent with `Content-Type: application/<codec>`.
 
 use http::{HeaderMap, HeaderValue};
-use prost::Message as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::Error;
 
-#[path = "codec_limits.rs"]
+pub mod form;
+pub mod json;
 mod limits;
-#[path = "codec_yaml.rs"]
+mod proto;
+pub mod xml;
 mod yaml;
-#[path = "codec_yaml_limits.rs"]
-mod yaml_limits;
 
 pub use limits::{DecodeLimits, MAX_DEPTH};
 
@@ -100,7 +106,7 @@ impl Codec {
             Codec::Form => {
                 let value = crate::json::to_value(message)
                     .map_err(|e| Error::new(500, CODEC_REASON, format!("form marshal: {e}")))?;
-                Ok(form_encode(&value).into_bytes())
+                Ok(form::encode_value(&value).into_bytes())
             }
             Codec::Yaml => yaml_serde::to_string(&crate::json::Proto3(message))
                 .map(String::into_bytes)
@@ -167,7 +173,7 @@ impl Codec {
             Codec::Proto => T::decode(bytes)
                 .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}"))),
             Codec::Yaml => {
-                yaml_limits::check(bytes, limits)?;
+                yaml::limits::check(bytes, limits)?;
                 yaml_serde::from_slice(bytes)
                     .map_err(|e| Error::new(400, CODEC_REASON, format!("body unmarshal {e}")))
             }
@@ -196,20 +202,10 @@ impl Codec {
             // Serialising a struct of numbers, strings and a string map cannot fail.
             Codec::Json => serde_json::to_vec(error).unwrap_or_default(),
             Codec::Form => match serde_json::to_value(error) {
-                Ok(v) => form_encode(&v).into_bytes(),
+                Ok(v) => form::encode_value(&v).into_bytes(),
                 Err(_) => Vec::new(),
             },
-            Codec::Proto => Status {
-                code: error.code(),
-                reason: error.reason().to_string(),
-                message: error.message().to_string(),
-                metadata: error
-                    .metadata()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            }
-            .encode_to_vec(),
+            Codec::Proto => proto::encode_error(error),
         })
     }
 
@@ -218,78 +214,14 @@ impl Codec {
         match self {
             Codec::Xml => None,
             Codec::Yaml => {
-                yaml_limits::check(bytes, &DecodeLimits::for_unlimited(bytes.len())).ok()?;
+                yaml::limits::check(bytes, &DecodeLimits::for_unlimited(bytes.len())).ok()?;
                 yaml::error_from_yaml(bytes)
             }
             Codec::Json => serde_json::from_slice(bytes).ok(),
-            Codec::Form => {
-                let mut err = Error::default();
-                let mut metadata = std::collections::BTreeMap::new();
-                for (k, v) in form_urlencoded::parse(bytes) {
-                    match k.as_ref() {
-                        "code" => err = Error::new(v.parse().ok()?, err.reason(), err.message()),
-                        "reason" => err = Error::new(err.code(), v, err.message()),
-                        "message" => err = Error::new(err.code(), err.reason(), v),
-                        other => {
-                            if let Some(key) = other.strip_prefix("metadata.") {
-                                metadata.insert(key.to_string(), v.into_owned());
-                            }
-                        }
-                    }
-                }
-                Some(err.with_metadata(metadata))
-            }
-            Codec::Proto => Status::decode(bytes)
-                .ok()
-                .map(|s| Error::new(s.code, s.reason, s.message).with_metadata(s.metadata)),
+            Codec::Form => form::decode_error(bytes),
+            Codec::Proto => proto::decode_error(bytes),
         }
     }
-}
-
-/// Flattens a JSON value into form pairs: nested objects as dotted keys, arrays as repeated
-/// keys; nulls, empty strings and empty arrays are left out (as Kratos' form encoder leaves
-/// out unpopulated fields). The pairs are written as Go's `url.Values.Encode` writes them:
-/// sorted by key.
-fn form_encode(value: &serde_json::Value) -> String {
-    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
-        match value {
-            serde_json::Value::Null => {}
-            serde_json::Value::Object(map) => {
-                for (k, v) in map {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, v, out);
-                }
-            }
-            serde_json::Value::Array(items) => {
-                for item in items {
-                    walk(prefix, item, out);
-                }
-            }
-            serde_json::Value::String(s) if s.is_empty() => {}
-            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
-            other => out.push((prefix.to_string(), other.to_string())),
-        }
-    }
-    let mut pairs = Vec::new();
-    walk("", value, &mut pairs);
-    crate::transport::http::url::encode_values(&mut pairs)
-}
-
-/// Kratos' `errors.Status` message, the proto form of an error body.
-#[derive(Clone, PartialEq, prost::Message)]
-struct Status {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    reason: String,
-    #[prost(string, tag = "3")]
-    message: String,
-    #[prost(btree_map = "string, string", tag = "4")]
-    metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// The subtype of a media type: between the first `/` and the first `;` (Kratos'

@@ -4,23 +4,23 @@ use std::collections::HashMap;
 
 use super::Middleware;
 
-/// Middleware for every operation, plus groups selected by operation.
+/// Middleware for every operation, plus groups matched by operation (Kratos' `matcher.Matcher`).
 ///
-/// A selector ending in `*` is a prefix (`/helloworld.v1.Greeter/*`, or `*` for everything);
-/// any other selector is an exact operation (`/helloworld.v1.Greeter/SayHello`). An operation
+/// A pattern ending in `*` is a prefix (`/helloworld.v1.Greeter/*`, or `*` for everything);
+/// any other pattern is an exact operation (`/helloworld.v1.Greeter/SayHello`). An operation
 /// gets the defaults followed by one group: its exact match, else the longest matching prefix.
 #[derive(Debug, Clone, Default)]
-pub struct Selector {
+pub struct Matcher {
     defaults: Vec<Middleware>,
     exact: HashMap<String, Vec<Middleware>>,
     /// Sorted by descending prefix, so that the more specific prefix is found first.
     prefixes: Vec<(String, Vec<Middleware>)>,
 }
 
-impl Selector {
-    /// An empty selector.
+impl Matcher {
+    /// An empty matcher.
     pub fn new() -> Self {
-        Selector::default()
+        Matcher::default()
     }
 
     /// Adds middleware applied to every operation.
@@ -29,9 +29,9 @@ impl Selector {
         self
     }
 
-    /// Adds middleware for the operations `selector` selects.
-    pub fn add(&mut self, selector: &str, middleware: Vec<Middleware>) -> &mut Self {
-        match selector.strip_suffix('*') {
+    /// Adds middleware for the operations `pattern` matches.
+    pub fn add(&mut self, pattern: &str, middleware: Vec<Middleware>) -> &mut Self {
+        match pattern.strip_suffix('*') {
             Some(prefix) => {
                 match self.prefixes.iter_mut().find(|(p, _)| p == prefix) {
                     Some((_, list)) => list.extend(middleware),
@@ -41,7 +41,7 @@ impl Selector {
             }
             None => self
                 .exact
-                .entry(selector.to_string())
+                .entry(pattern.to_string())
                 .or_default()
                 .extend(middleware),
         }
@@ -88,9 +88,9 @@ mod tests {
     use crate::middleware::Handler;
     use std::sync::Arc;
 
-    fn named(selector: &mut Selector, sel: &str) -> Middleware {
+    fn named(matcher: &mut Matcher, sel: &str) -> Middleware {
         let m = Middleware::new(|h: Handler| h);
-        selector.add(sel, vec![m.clone()]);
+        matcher.add(sel, vec![m.clone()]);
         m
     }
 
@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn follows_kratos_matching_rules() {
-        let mut s = Selector::new();
+        let mut s = Matcher::new();
         let logging = Middleware::new(|h: Handler| h);
         s.with(logging.clone());
         let all = named(&mut s, "*");

@@ -8,18 +8,19 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Request, Response};
 
-use super::response::{self, Body};
-use super::unary::{BodyLimits, RouteHandler, read_body};
+use super::body::{self, Body, BodyLimits, read_body};
+use super::response;
+use super::router::RouteHandler;
 use crate::codec::Codec;
 use crate::middleware::BoxFuture;
 
-pub(crate) struct RawRoute<F, Fut> {
+pub(crate) struct PlainRoute<F, Fut> {
     pub(crate) handler: F,
     pub(crate) body_limits: BodyLimits,
     pub(crate) _future: PhantomData<fn() -> Fut>,
 }
 
-impl<F, Fut> RouteHandler for RawRoute<F, Fut>
+impl<F, Fut> RouteHandler for PlainRoute<F, Fut>
 where
     F: Fn(Request<Bytes>, Vec<String>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response<Bytes>> + Send + 'static,
@@ -29,7 +30,7 @@ where
         request: Request<super::layers::Body>,
         vars: Vec<String>,
         _peer: Option<std::net::SocketAddr>,
-    ) -> BoxFuture<Response<Body>> {
+    ) -> BoxFuture<'static, Response<Body>> {
         Box::pin(async move {
             let (parts, body) = request.into_parts();
             let body = match read_body(body, self.body_limits).await {
@@ -43,7 +44,7 @@ where
                 }
             };
             let response = (self.handler)(Request::from_parts(parts, body), vars).await;
-            response.map(response::full)
+            response.map(body::full)
         })
     }
 }

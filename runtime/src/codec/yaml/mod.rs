@@ -3,6 +3,8 @@
 
 use crate::errors::Error;
 
+pub(super) mod limits;
+
 /// `status:\n    code: 404\n    reason: ...\n    message: ...\n    metadata: {}\n`.
 pub(crate) fn error_to_yaml(error: &Error) -> String {
     let mut out = String::from("status:\n");
