@@ -5,10 +5,13 @@
 #
 #   scripts/bench-generators.sh [N...]          (default: 1000 5000)
 #   RUNS=5 scripts/bench-generators.sh 1000     (median of RUNS runs, default 3)
+#   PLUGIN_DIR=dir scripts/bench-generators.sh  (plugin binaries from dir, e.g. another build,
+#                                                 to compare; nothing is built then)
 #
-# Prints, per N and per row, the median wall time and the peak RSS of the largest process
-# (protoc or the plugin, from /usr/bin/time). Builds the plugins in release mode first. This is a
-# measurement, not a test: nothing is asserted.
+# Prints, per N and per row, the median wall time, the median CPU time (user + sys of protoc and
+# the plugins: on a shared machine it varies less than wall time) and the peak RSS of the
+# largest process (protoc or a plugin, from /usr/bin/time). Builds the plugins in release mode
+# first. This is a measurement, not a test: nothing is asserted.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,11 +20,16 @@ runs="${RUNS:-3}"
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(1000 5000)
 
-cargo build --release --quiet \
-    -p protoc-gen-rust-kratos-http -p protoc-gen-rust-kratos-validate \
-    -p protoc-gen-openapi -p protoc-gen-rust-kratos-errors \
-    -p benchmarks --bin synthetic-proto
-bin="${CARGO_TARGET_DIR:-$root/target}/release"
+if [ -z "${PLUGIN_DIR:-}" ]; then
+    cargo build --release --quiet \
+        -p protoc-gen-rust-kratos-http -p protoc-gen-rust-kratos-validate \
+        -p protoc-gen-openapi -p protoc-gen-rust-kratos-errors \
+        -p benchmarks --bin synthetic-proto
+else
+    cargo build --release --quiet -p benchmarks --bin synthetic-proto
+fi
+release="${CARGO_TARGET_DIR:-$root/target}/release"
+bin="${PLUGIN_DIR:-$release}"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -37,28 +45,33 @@ plugin_flags() {
     esac
 }
 
-# One run: prints "<seconds> <max RSS in kB>".
+# One run: prints "<wall seconds> <CPU seconds> <max RSS in kB>".
 run_once() {
     rm -rf "$work/out" && mkdir -p "$work/out"
     # shellcheck disable=SC2046
-    /usr/bin/time -f "%e %M" -o "$work/time" \
+    /usr/bin/time -f "%e %U %S %M" -o "$work/time" \
         protoc -I "$work/src" -I "$root/proto" $(plugin_flags "$1") synthetic/v1/api.proto
-    cat "$work/time"
+    awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' "$work/time"
 }
 
-printf '%-8s %-9s %10s %12s\n' N row "median s" "max RSS MB"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+printf '%-8s %-9s %10s %10s %12s\n' N row "wall s" "CPU s" "max RSS MB"
 for n in "${sizes[@]}"; do
     mkdir -p "$work/src/synthetic/v1"
-    "$bin/synthetic-proto" "$n" >"$work/src/synthetic/v1/api.proto"
+    "$release/synthetic-proto" "$n" >"$work/src/synthetic/v1/api.proto"
     for row in protoc http validate openapi errors all; do
-        times=()
+        walls=()
+        cpus=()
         rss=0
         for _ in $(seq "$runs"); do
-            read -r t m < <(run_once "$row")
-            times+=("$t")
+            read -r t c m < <(run_once "$row")
+            walls+=("$t")
+            cpus+=("$c")
             [ "$m" -gt "$rss" ] && rss="$m"
         done
-        median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
-        printf '%-8s %-9s %10s %12d\n' "$n" "$row" "$median" "$((rss / 1024))"
+        printf '%-8s %-9s %10s %10s %12d\n' "$n" "$row" \
+            "$(printf '%s\n' "${walls[@]}" | median)" "$(printf '%s\n' "${cpus[@]}" | median)" \
+            "$((rss / 1024))"
     done
 done
