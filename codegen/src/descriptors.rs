@@ -12,6 +12,13 @@
 //! We therefore check the syntax ourselves first, which gives a precise message, and still run
 //! prost-reflect under `catch_unwind`: any other panic it may have on invalid input becomes an
 //! error naming the file too (the half-built pool is then dropped, never used).
+//!
+//! The pool keeps a file's source-code info only for the elements that have comments: the
+//! generators read comments (as documentation and descriptions), never spans, and protoc sends a
+//! location for every element and every part of it (name, type, number, options...), most of
+//! them without comments. prost-reflect holds each file twice (its own form and prost-types'),
+//! so those locations were most of a request's memory and decoding time. Every span is still
+//! checked before it is dropped.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -57,9 +64,15 @@ pub(crate) fn add_file(pool: &mut DescriptorPool, bytes: &[u8]) -> Result<()> {
             "unsupported syntax \"{syntax}\" (the kratos generators read proto2 and proto3 files)"
         )));
     }
-    if let Some(info) = header.as_ref().and_then(|h| h.source_code_info.as_ref()) {
-        check_spans(info).map_err(fail)?;
-    }
+    let commented;
+    let bytes = match header.and_then(|h| h.source_code_info) {
+        Some(info) => {
+            check_spans(&info).map_err(fail)?;
+            commented = with_commented_locations_only(bytes, info);
+            commented.as_deref().unwrap_or(bytes)
+        }
+        None => bytes,
+    };
     match catch_unwind(AssertUnwindSafe(|| {
         pool.decode_file_descriptor_proto(bytes)
             .map_err(|e| e.to_string())
@@ -72,6 +85,54 @@ pub(crate) fn add_file(pool: &mut DescriptorPool, bytes: &[u8]) -> Result<()> {
             panic_message(panic.as_ref())
         ))),
     }
+}
+
+/// `bytes` (an encoded `FileDescriptorProto` whose source-code info is `info`) with only the
+/// locations that carry a comment (leading, trailing or detached), or `None` when every location
+/// does (nothing to drop) or the fields cannot be walked (then prost-reflect reports the error).
+///
+/// The other fields are copied as they are; the source-code info, which may be split over
+/// several occurrences of its field (they merge, as for any embedded message), is written once
+/// at the end.
+fn with_commented_locations_only(
+    bytes: &[u8],
+    mut info: prost_types::SourceCodeInfo,
+) -> Option<Vec<u8>> {
+    const SOURCE_CODE_INFO: u32 = 9;
+    let all = info.location.len();
+    info.location.retain(|l| {
+        l.leading_comments.is_some()
+            || l.trailing_comments.is_some()
+            || !l.leading_detached_comments.is_empty()
+    });
+    if info.location.len() == all {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut buf = bytes;
+    while buf.has_remaining() {
+        let field = buf;
+        let (tag, wire_type) = decode_key(&mut buf).ok()?;
+        let complete = match wire_type {
+            WireType::Varint => decode_varint(&mut buf).is_ok(),
+            WireType::SixtyFourBit => skip(&mut buf, 8),
+            WireType::ThirtyTwoBit => skip(&mut buf, 4),
+            WireType::LengthDelimited => {
+                let len = usize::try_from(decode_varint(&mut buf).ok()?).ok()?;
+                skip(&mut buf, len)
+            }
+            // Groups are not fields of a FileDescriptorProto.
+            WireType::StartGroup | WireType::EndGroup => false,
+        };
+        if !complete {
+            return None;
+        }
+        if tag != SOURCE_CODE_INFO {
+            out.extend_from_slice(&field[..field.len() - buf.len()]);
+        }
+    }
+    prost::encoding::message::encode(SOURCE_CODE_INFO, &info, &mut out);
+    Some(out)
 }
 
 /// Checks every location's span: `[start line, start column, end line, end column]`, or three
@@ -288,6 +349,98 @@ mod tests {
             let mut pool = DescriptorPool::new();
             assert!(add_file(&mut pool, &fd.encode_to_vec()).is_ok());
         }
+    }
+
+    /// A file with comments on its message and one field, and locations without any.
+    fn commented_file() -> prost_types::FileDescriptorProto {
+        use prost_types::source_code_info::Location;
+        let location = |path: Vec<i32>, leading: Option<&str>, detached: Vec<&str>| Location {
+            path,
+            span: vec![1, 0, 5],
+            leading_comments: leading.map(Into::into),
+            trailing_comments: None,
+            leading_detached_comments: detached.into_iter().map(Into::into).collect(),
+        };
+        prost_types::FileDescriptorProto {
+            name: Some("c.proto".into()),
+            package: Some("c".into()),
+            syntax: Some("proto3".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("M".into()),
+                field: vec![prost_types::FieldDescriptorProto {
+                    name: Some("f".into()),
+                    number: Some(1),
+                    r#type: Some(prost_types::field_descriptor_proto::Type::String as i32),
+                    label: Some(prost_types::field_descriptor_proto::Label::Optional as i32),
+                    json_name: Some("f".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            source_code_info: Some(prost_types::SourceCodeInfo {
+                location: vec![
+                    location(vec![], None, vec![]),
+                    location(vec![4, 0], Some(" M.\n"), vec![]),
+                    location(vec![4, 0, 1], None, vec![]),
+                    location(vec![4, 0, 2, 0], None, vec![" detached\n"]),
+                    location(vec![4, 0, 2, 0, 1], None, vec![]),
+                ],
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_commented_locations_are_kept_and_the_rest_is_intact() {
+        let fd = commented_file();
+        let mut pool = DescriptorPool::new();
+        add_file(&mut pool, &fd.encode_to_vec()).unwrap();
+        let loaded = pool.get_file_by_name("c.proto").unwrap();
+        let mut expected = fd.clone();
+        expected
+            .source_code_info
+            .as_mut()
+            .unwrap()
+            .location
+            .retain(|l| matches!(l.path.as_slice(), [4, 0] | [4, 0, 2, 0]));
+        assert_eq!(loaded.file_descriptor_proto(), &expected);
+    }
+
+    #[test]
+    fn source_info_split_over_several_fields_is_merged() {
+        // An embedded message may come in several pieces; they merge (here: the locations of
+        // the file's second piece follow those of the first).
+        let fd = commented_file();
+        let info = fd.source_code_info.clone().unwrap();
+        let (first, second) = info.location.split_at(2);
+        let mut bytes = prost_types::FileDescriptorProto {
+            source_code_info: Some(prost_types::SourceCodeInfo {
+                location: first.to_vec(),
+            }),
+            ..fd.clone()
+        }
+        .encode_to_vec();
+        prost::encoding::message::encode(
+            9,
+            &prost_types::SourceCodeInfo {
+                location: second.to_vec(),
+            },
+            &mut bytes,
+        );
+        let mut pool = DescriptorPool::new();
+        add_file(&mut pool, &bytes).unwrap();
+        let kept: Vec<Vec<i32>> = pool
+            .get_file_by_name("c.proto")
+            .unwrap()
+            .file_descriptor_proto()
+            .source_code_info
+            .as_ref()
+            .unwrap()
+            .location
+            .iter()
+            .map(|l| l.path.clone())
+            .collect();
+        assert_eq!(kept, vec![vec![4, 0], vec![4, 0, 2, 0]]);
     }
 
     #[test]

@@ -8,13 +8,16 @@
 //!    (prost-types would silently drop `google.api.http`, `validate.rules`, `errors.code`, ...).
 //!    Each file's syntax and source-code-info spans are checked first and prost-reflect runs
 //!    under a panic guard, so an invalid descriptor is an error naming the file, never a panic
-//!    ([`pool_from_file_descriptor_set`] does the same for the build integration).
+//!    ([`pool_from_file_descriptor_set`] does the same for the build integration). Only the
+//!    source-code locations that carry comments are kept: nothing reads spans, and the others
+//!    were most of a request's memory.
 //! 2. [`Params`] parses the `k=v,k2=v2` parameter string and rejects unknown keys and bad values.
 //! 3. [`names`] and [`RustPaths`] name Rust items exactly as prost-build does, so generated code
 //!    refers to prost's messages, enums and fields; [`names::ident`] is the one constructor of
 //!    identifiers (raw only for a whole keyword).
 //! 4. [`comments`] turns source comments into `///` documentation.
-//! 5. [`GeneratedFile`] formats the output with prettyplease and marks it `// @generated`;
+//! 5. [`GeneratedFile`] formats the output with prettyplease (a few items at a time, so memory
+//!    stays bounded by the largest item rather than the file) and marks it `// @generated`;
 //!    [`execute`] assembles the `CodeGeneratorResponse`, with every error reported in it (file,
 //!    element and reason) and never a partial output; [`generate`] is the panic guard shared with
 //!    the build integration.

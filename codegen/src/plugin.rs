@@ -115,7 +115,14 @@ pub fn plugin_main(plugin: &Plugin) -> i32 {
         eprintln!("{}: cannot read the request from stdin: {e}", plugin.name);
         return 1;
     }
-    let (response, warnings) = execute(plugin, &input);
+    // The request's bytes are dropped once decoded: the pool holds what the generator reads.
+    let (response, warnings) = match PluginRequest::decode(&input) {
+        Ok(request) => {
+            drop(input);
+            execute_request(plugin, &request)
+        }
+        Err(e) => (error_response(e.to_string()), Vec::new()),
+    };
     for warning in &warnings {
         eprintln!("WARN: {warning}");
     }

@@ -45,8 +45,9 @@ impl PluginRequest {
             None => CodegenError::DecodeRequest(e.to_string()),
         })?;
         let mut pool = DescriptorPool::new();
-        for file in &raw.proto_file {
-            add_file(&mut pool, file)?;
+        // Each file's bytes are dropped once the pool holds it.
+        for file in raw.proto_file {
+            add_file(&mut pool, &file)?;
         }
         for name in &raw.file_to_generate {
             if pool.get_file_by_name(name).is_none() {

@@ -15,34 +15,48 @@
 //! kratos::openapi::register(&mut server, include_str!(concat!(env!("OUT_DIR"), "/openapi.json")))?;
 //! ```
 //!
-//! These are plain routes: no middleware runs on them.
+//! These are plain routes: no middleware runs on them. Swagger UI ([`register`],
+//! [`register_swagger_ui`]) needs the `swagger-ui` feature, which embeds its files;
+//! [`register_document`] needs only `runtime`.
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, Uri, header};
+use http::{HeaderValue, Response, StatusCode, header};
+#[cfg(feature = "swagger-ui")]
+use http::{Request, Uri};
+#[cfg(feature = "swagger-ui")]
 use http_body_util::{BodyExt as _, Full};
+#[cfg(feature = "swagger-ui")]
 use swagger_ui_dist::{ApiDefinition, OpenApiSource};
+#[cfg(feature = "swagger-ui")]
 use tower::ServiceExt as _;
 
+#[cfg(feature = "swagger-ui")]
 use crate::codec::Codec;
+#[cfg(feature = "swagger-ui")]
 use crate::errors::Error;
 use crate::http::{RouteError, Server};
 
 /// Where [`register_document`] serves the document.
 pub const DOCUMENT_PATH: &str = "/q/openapi.json";
 
+#[cfg(feature = "swagger-ui")]
 /// Where [`register_swagger_ui`] serves the Swagger UI page.
 pub const SWAGGER_UI_PATH: &str = "/q/swagger-ui/";
 
+#[cfg(feature = "swagger-ui")]
 /// The Swagger UI page and its assets, as one route.
 const SWAGGER_UI_ROUTE: &str = "/q/swagger-ui/{path=**}";
 
+#[cfg(feature = "swagger-ui")]
 /// The prefix the swagger-ui-dist router is built with: its page refers to the assets as
 /// `<prefix>/<asset>`.
 const SWAGGER_UI_PREFIX: &str = "/q/swagger-ui";
 
+#[cfg(feature = "swagger-ui")]
 /// The title of the page when the document has none.
 const DEFAULT_TITLE: &str = "Swagger UI";
 
+#[cfg(feature = "swagger-ui")]
 /// Serves `document` (an OpenAPI document in JSON) at [`DOCUMENT_PATH`] and Swagger UI for it at
 /// [`SWAGGER_UI_PATH`], titled with the document's `info.title`.
 pub fn register(server: &mut Server, document: impl Into<Bytes>) -> Result<(), RouteError> {
@@ -64,6 +78,7 @@ pub fn register_document(
     })
 }
 
+#[cfg(feature = "swagger-ui")]
 /// Serves Swagger UI at [`SWAGGER_UI_PATH`] (and its assets under it), showing the document at
 /// [`DOCUMENT_PATH`]; `title` is the page's title.
 pub fn register_swagger_ui(server: &mut Server, title: &str) -> Result<(), RouteError> {
@@ -117,6 +132,7 @@ pub fn register_swagger_ui(server: &mut Server, title: &str) -> Result<(), Route
     })
 }
 
+#[cfg(feature = "swagger-ui")]
 /// The swagger-ui-dist route answering `asset` (the path under [`SWAGGER_UI_PATH`]), if any.
 fn upstream_path(asset: &str) -> Option<&'static str> {
     Some(match asset {
@@ -144,6 +160,7 @@ fn response(
     response
 }
 
+#[cfg(feature = "swagger-ui")]
 /// `info.title` of a JSON document, or [`DEFAULT_TITLE`].
 fn document_title(document: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(document)
@@ -156,6 +173,7 @@ fn document_title(document: &[u8]) -> String {
         .to_string()
 }
 
+#[cfg(feature = "swagger-ui")]
 /// Escapes text for an HTML element's content (the page's `<title>`).
 fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -220,6 +238,20 @@ mod tests {
         (status, content_type, body)
     }
 
+    #[tokio::test]
+    async fn serves_the_document_alone() {
+        let mut server = Server::builder().address("127.0.0.1:0").build();
+        register_document(&mut server, DOCUMENT).unwrap();
+        let addr = server.start().await.unwrap();
+        let (status, content_type, body) = get(addr, DOCUMENT_PATH).await;
+        assert_eq!((status, content_type.as_str()), (200, "application/json"));
+        assert_eq!(body, DOCUMENT.as_bytes());
+        let (status, _, _) = get(addr, "/q/swagger-ui/").await;
+        assert_eq!(status, 404, "no page without register_swagger_ui");
+        server.stop().await.unwrap();
+    }
+
+    #[cfg(feature = "swagger-ui")]
     #[tokio::test]
     async fn serves_the_document_the_page_and_its_assets() {
         let mut server = Server::builder().address("127.0.0.1:0").build();
@@ -350,6 +382,7 @@ message SetReply { Color color = 1; }
         assert!(!out.path().join("openapi.json").exists());
     }
 
+    #[cfg(feature = "swagger-ui")]
     #[test]
     fn the_title_comes_from_the_document() {
         assert_eq!(document_title(DOCUMENT.as_bytes()), "Greeter <API>");
