@@ -24,10 +24,13 @@ use crate::stream::BoxStream;
 use crate::transport::ClientError;
 use crate::transport::connect::Connector;
 
+mod options;
 mod reply;
+mod send;
 
+pub use options::{CallOptions, ReplyHeaders};
 pub use reply::{Reply, RequestBody};
-use reply::{error_reply, read_body, reply_codec};
+use reply::{read_body, reply_codec};
 
 /// Kratos' default client timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -332,134 +335,6 @@ pub struct Client {
     call: Option<Arc<CallOptions>>,
 }
 
-/// Options of the calls made through one client handle ([`Client::with_options`], and
-/// `with_options` on every generated `<Service>HttpClient`): extra request headers, a timeout
-/// and where to leave the reply's headers, as Kratos' `http.Header` call option and a context
-/// timeout give a Go call.
-///
-/// ```
-/// use std::time::Duration;
-/// use kratos::http::CallOptions;
-///
-/// let options = CallOptions::new()
-///     .header("x-tenant", "acme")
-///     .header("authorization", "Bearer t0k3n")
-///     .timeout(Duration::from_millis(300));
-/// # let _ = options;
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct CallOptions {
-    headers: http::HeaderMap,
-    timeout: Option<Duration>,
-    reply_headers: Option<ReplyHeaders>,
-    /// The first header that did not parse: every call made with these options fails with
-    /// it, as a request builder reports its errors when it sends.
-    invalid: Option<String>,
-}
-
-/// The headers of the last successful reply of calls made with
-/// [`CallOptions::reply_headers`]. Cheap to clone; clones share the headers.
-///
-/// ```no_run
-/// # async fn demo(client: kratos::http::Client) -> Result<(), kratos::errors::Error> {
-/// use kratos::http::{CallOptions, ReplyHeaders};
-///
-/// let reply_headers = ReplyHeaders::new();
-/// let call = client.with_options(CallOptions::new().reply_headers(&reply_headers));
-/// call.send(http::Method::GET, "/helloworld/kratos", None).await?;
-/// let served_by = reply_headers.get().get("x-served-by").cloned();
-/// # let _ = served_by;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct ReplyHeaders(Arc<std::sync::Mutex<http::HeaderMap>>);
-
-impl ReplyHeaders {
-    /// Empty until a call succeeds.
-    pub fn new() -> Self {
-        ReplyHeaders::default()
-    }
-
-    /// The headers of the last successful reply (a copy).
-    pub fn get(&self) -> http::HeaderMap {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    fn set(&self, headers: &http::HeaderMap) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = headers.clone();
-    }
-}
-
-impl CallOptions {
-    /// No extra headers, the client's timeout.
-    pub fn new() -> Self {
-        CallOptions::default()
-    }
-
-    /// Adds a request header (another value for a name already added is sent too). It
-    /// replaces a header of the same name the client sets itself (`User-Agent`, `Accept`),
-    /// except the body's `Content-Type`; client middleware see it in
-    /// [`Context::outgoing_headers`] and may change it. A name or value that is not a valid
-    /// header makes every call with these options fail with 400 `CLIENT`, before anything is
-    /// sent.
-    pub fn header<K, V>(mut self, name: K, value: V) -> Self
-    where
-        K: TryInto<http::HeaderName>,
-        K::Error: std::fmt::Display,
-        V: TryInto<HeaderValue>,
-        V::Error: std::fmt::Display,
-    {
-        if self.invalid.is_some() {
-            return self;
-        }
-        match (name.try_into(), value.try_into()) {
-            (Ok(name), Ok(value)) => {
-                self.headers.append(name, value);
-            }
-            (Err(e), _) => self.invalid = Some(format!("invalid header name: {e}")),
-            (_, Err(e)) => self.invalid = Some(format!("invalid header value: {e}")),
-        }
-        self
-    }
-
-    /// Adds every header of `headers` (see [`CallOptions::header`]).
-    pub fn headers(mut self, headers: http::HeaderMap) -> Self {
-        let mut last = None;
-        for (name, value) in headers {
-            if let Some(name) = name {
-                last = Some(name);
-            }
-            if let Some(name) = &last {
-                self.headers.append(name.clone(), value);
-            }
-        }
-        self
-    }
-
-    /// Where each successful call leaves its reply's headers (Kratos' `http.Header(&h)`, which
-    /// gives a Go call the reply's headers the same way). A failed call leaves them as they
-    /// were.
-    pub fn reply_headers(mut self, slot: &ReplyHeaders) -> Self {
-        self.reply_headers = Some(slot.clone());
-        self
-    }
-
-    /// The timeout of each call, instead of the client's (shorter or longer): a call with no
-    /// reply by then fails with 504 `TIMEOUT`, and its [`Context::deadline`] is this far
-    /// away for client middleware.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-}
-
 /// Where and how requests are sent: what the innermost handler of a client chain calls.
 #[derive(Debug, Clone)]
 struct Transport {
@@ -510,122 +385,6 @@ fn chain_error(what: &str, other: &Message) -> Error {
         "MIDDLEWARE",
         format!("a client middleware replaced the {what} with {other:?}"),
     )
-}
-
-impl Transport {
-    /// The innermost handler of a client chain: sends the [`ClientRequest`] with the headers
-    /// the middleware left in [`Context::outgoing_headers`].
-    fn into_handler(self) -> Handler {
-        let transport = Arc::new(self);
-        Handler::new(move |ctx: Context, request: Message| {
-            let transport = transport.clone();
-            async move {
-                let request = request
-                    .downcast::<ClientRequest>()
-                    .map_err(|other| chain_error("request", &other))?;
-                let headers = std::mem::take(&mut *ctx.outgoing_headers());
-                let round_trip = transport.round_trip(
-                    request.method,
-                    &request.path_and_query,
-                    request.body,
-                    request.accept,
-                    headers,
-                );
-                let response = tokio::time::timeout_at(request.deadline, round_trip)
-                    .await
-                    .unwrap_or_else(|_| Err(timeout_error(request.timeout)))?;
-                Ok(Message::new(ChainedReply(std::sync::Mutex::new(Some(
-                    response,
-                )))))
-            }
-        })
-    }
-
-    /// Sends the request and waits for the reply's head; a non-2xx reply is read and becomes
-    /// its [`Error`].
-    async fn round_trip(
-        &self,
-        method: Method,
-        path_and_query: &str,
-        body: Option<(HeaderValue, Vec<u8>)>,
-        accept: HeaderValue,
-        extra_headers: http::HeaderMap,
-    ) -> Result<http::Response<Incoming>, Error> {
-        let response = self
-            .exchange(method, path_and_query, body, accept, extra_headers)
-            .await?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let codec = reply_codec(response.headers());
-        let bytes = read_body(response.into_body()).await?;
-        Err(error_reply(status, codec, &bytes))
-    }
-    /// Sends the request and waits for the reply's head.
-    async fn exchange(
-        &self,
-        method: Method,
-        path_and_query: &str,
-        body: Option<(HeaderValue, Vec<u8>)>,
-        accept: HeaderValue,
-        extra_headers: http::HeaderMap,
-    ) -> Result<http::Response<Incoming>, Error> {
-        let (uri, picked) = match &self.target {
-            Target::Direct(base) => (format!("{base}{path_and_query}"), None),
-            Target::Discovery(resolved, filters) => {
-                // As Kratos' client: a failed selection is 503 NODE_NOT_FOUND.
-                let node = resolved
-                    .selector()
-                    .select(filters)
-                    .map_err(|e| Error::new(503, "NODE_NOT_FOUND", e.to_string()))?;
-                let uri = format!("{}://{}{path_and_query}", self.scheme, node.address);
-                (uri, Some(node))
-            }
-        };
-        let mut request = http::Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::ACCEPT, accept);
-        if let Some(ua) = &self.user_agent {
-            request = request.header(header::USER_AGENT, ua.clone());
-        }
-        // The extra headers (call options, middleware) replace the client's own of the same
-        // name, except the body's Content-Type, which must say how the body is encoded.
-        if let Some(headers) = request.headers_mut() {
-            headers.extend(extra_headers);
-        }
-        let data = match body {
-            Some((content_type, data)) => {
-                if let Some(headers) = request.headers_mut() {
-                    headers.insert(header::CONTENT_TYPE, content_type);
-                }
-                data
-            }
-            None => Vec::new(),
-        };
-        let request = request
-            .body(Full::new(Bytes::from(data)))
-            .map_err(|e| Error::new(400, "CLIENT", format!("invalid request: {e}")))?;
-        let result = self.inner.request(request).await.map_err(|e| {
-            Error::new(
-                503,
-                "UNAVAILABLE",
-                format!("request failed: {}", error_chain(&e)),
-            )
-            .with_cause(e)
-        });
-        // The selector learns the outcome when the reply head arrives: a transport error,
-        // 503 or 504 is a failure (as Kratos' p2c); a call dropped before (a timeout) too.
-        if let Some(picked) = picked {
-            let failed = match &result {
-                Ok(response) => matches!(response.status().as_u16(), 503 | 504),
-                Err(_) => true,
-            };
-            picked.done(!failed);
-        }
-        result
-    }
 }
 
 impl Client {
@@ -948,17 +707,4 @@ impl Client {
             ))),
         }
     }
-}
-
-/// An error and its sources, `outer: inner: …` (hyper's client errors say what failed only in
-/// their sources, such as a refused certificate).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
