@@ -39,7 +39,7 @@ pub(crate) struct BodyLimits {
 /// has not arrived whole within `limits.timeout` (408: a client trickling its body cannot hold
 /// the connection).
 pub(crate) async fn read_body(
-    body: super::layers::Body,
+    body: super::request_body::Body,
     limits: BodyLimits,
 ) -> Result<Bytes, Error> {
     let limit = limits.max_bytes;

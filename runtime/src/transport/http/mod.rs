@@ -8,9 +8,11 @@
 mod binder;
 mod body;
 mod client;
+mod dispatch;
 mod events;
 pub mod layers;
 mod plain;
+mod request_body;
 mod response;
 mod router;
 mod server;

@@ -27,7 +27,7 @@ where
 {
     fn handle(
         self: Arc<Self>,
-        request: Request<super::layers::Body>,
+        request: Request<super::request_body::Body>,
         vars: Vec<String>,
         _peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<'static, Response<Body>> {

@@ -28,7 +28,7 @@ pub(crate) trait RouteHandler: Send + Sync + 'static {
     /// `peer`: the client's address, when the server knows it.
     fn handle(
         self: Arc<Self>,
-        request: Request<super::layers::Body>,
+        request: Request<super::request_body::Body>,
         vars: Vec<String>,
         peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<'static, Response<Body>>;

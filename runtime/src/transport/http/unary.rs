@@ -100,7 +100,7 @@ where
 {
     fn handle(
         self: Arc<Self>,
-        request: Request<super::layers::Body>,
+        request: Request<super::request_body::Body>,
         vars: Vec<String>,
         peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<'static, Response<Body>> {
