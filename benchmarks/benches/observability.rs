@@ -22,87 +22,19 @@
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
+mod observability_setup;
+
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
-use benchmarks::{Client, GET_PATH};
 use criterion::{Criterion, criterion_group, criterion_main};
 use kratos::metrics::Metrics;
-use kratos::middleware::{Middleware, logging, metadata};
+use kratos::middleware::{logging, metadata};
 use kratos::transport::Server as _;
-use oracle_server::api as pb;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Kratos metadata headers sent with every request (to both setups): one global key, one
-/// local.
-const METADATA: &[(&str, &str)] = &[("x-md-global-tenant", "t1"), ("x-md-local-caller", "bench")];
-
-/// The observability middleware of a Kratos service, outermost first, recording into
-/// `metrics`: the tracing span first, so that the others run inside it.
-fn observability(metrics: &Metrics) -> Vec<Middleware> {
-    vec![
-        kratos::trace::server(),
-        metrics.server(),
-        logging(),
-        metadata::server(),
-    ]
-}
-
-/// An exporter that drops what it is given: the spans are built, sampled, batched and handed
-/// over as with a real exporter, without the network.
-#[derive(Debug)]
-struct DropExporter;
-
-impl opentelemetry_sdk::trace::SpanExporter for DropExporter {
-    fn export(
-        &self,
-        batch: Vec<opentelemetry_sdk::trace::SpanData>,
-    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
-        drop(batch);
-        std::future::ready(Ok(()))
-    }
-}
-
-/// The subscriber a service runs with: `kratos::log`'s JSON lines (every event formatted and
-/// written, to a sink: the cost of logging in production without a terminal or a file) and
-/// the OpenTelemetry layer, sampling every call.
-fn install_log_subscriber() {
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
-        .with_batch_exporter(DropExporter)
-        .build();
-    let logger = kratos::log::Logger::new()
-        .format(kratos::log::Format::Json)
-        .level("info")
-        .writer(std::io::sink)
-        .tracer_provider(provider);
-    if let Err(e) = logger.init() {
-        panic!("the log subscriber: {e}");
-    }
-}
-
-fn server(middleware: &[Middleware]) -> Result<kratos::http::Server, BoxError> {
-    let builder = kratos::http::Server::builder().listener(benchmarks::bind_loopback(0)?);
-    let mut server = middleware
-        .iter()
-        .cloned()
-        .fold(builder, |b, m| b.middleware(m))
-        .build();
-    pb::register_library_http_server(&mut server, Arc::new(oracle_server::Library))?;
-    Ok(server)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("runtime: {e}"),
-    }
-}
+use observability_setup::{
+    BoxError, METADATA, ThreadClock, connect, get, install_log_subscriber, observability, runtime,
+    server,
+};
 
 fn observability_cost(c: &mut Criterion) {
     install_log_subscriber();
@@ -158,53 +90,6 @@ fn observability_cost(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// The CPU time of the current thread (`CLOCK_THREAD_CPUTIME_ID`); the wall clock where
-/// there is no such clock.
-struct ThreadClock {
-    #[cfg(not(unix))]
-    epoch: std::time::Instant,
-}
-
-impl ThreadClock {
-    fn open() -> Self {
-        ThreadClock {
-            #[cfg(not(unix))]
-            epoch: std::time::Instant::now(),
-        }
-    }
-
-    #[cfg(unix)]
-    fn now(&self) -> Duration {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        Duration::new(
-            u64::try_from(t.tv_sec).unwrap_or(0),
-            u32::try_from(t.tv_nsec).unwrap_or(0),
-        )
-    }
-
-    #[cfg(not(unix))]
-    fn now(&self) -> Duration {
-        self.epoch.elapsed()
-    }
-}
-
-fn connect(runtime: &tokio::runtime::Runtime, addr: std::net::SocketAddr) -> Client {
-    match runtime.block_on(Client::connect(addr)) {
-        Ok(c) => c,
-        Err(e) => panic!("connect: {e}"),
-    }
-}
-
-/// One `GET` with the metadata headers, which must be answered 200.
-async fn get(client: &mut Client) {
-    match client.get_with_headers(GET_PATH, METADATA).await {
-        Ok((status, body)) if status == 200 => {
-            black_box(body);
-        }
-        other => panic!("GET {GET_PATH}: {other:?}"),
-    }
 }
 
 /// The middleware alone, without the network: one call of an endpoint whose method answers at
