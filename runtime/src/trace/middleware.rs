@@ -1,7 +1,7 @@
 //! The tracing middleware (Kratos' `tracing.Server()` and `tracing.Client()`).
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::Status;
+use opentelemetry::trace::{Status, TraceContextExt as _};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
@@ -54,31 +54,39 @@ fn middleware(side: Side) -> Middleware {
             if span.is_disabled() {
                 return next.call(ctx, req);
             }
-            match side {
+            // The parent is set first (the span starts when its context is first asked for);
+            // then the attributes go onto the started span at once, and the outcome later,
+            // without looking the span up again for each.
+            let cx = match side {
                 Side::Server => start_server(&span, &ctx),
                 Side::Client => start_client(&span, &ctx, &req),
-            }
+            };
             let fut = next.call(ctx, req);
-            Box::pin(async move {
-                let reply = fut.instrument(span.clone()).await;
-                finish(&span, &reply);
-                reply
-            })
+            // The outcome is recorded within the span's future: the span ends when it is
+            // dropped, and an ended span takes no more status.
+            Box::pin(
+                async move {
+                    let reply = fut.await;
+                    finish(&cx, &reply);
+                    reply
+                }
+                .instrument(span),
+            )
         })
     })
 }
 
 /// `rpc.system`, `rpc.service` and `rpc.method` of a call.
-fn rpc_attributes(span: &tracing::Span, ctx: &Context) {
-    span.set_attribute("rpc.system", ctx.kind().as_str());
+fn rpc_attributes(attributes: &mut Vec<KeyValue>, ctx: &Context) {
+    attributes.push(KeyValue::new("rpc.system", ctx.kind().as_str()));
     // `/package.Service/Method`: both parts borrow the `'static` operation, no allocation.
     let operation: &'static str = ctx.operation();
     if let Some((service, method)) = operation
         .strip_prefix('/')
         .and_then(|op| op.split_once('/'))
     {
-        span.set_attribute("rpc.service", service);
-        span.set_attribute("rpc.method", method);
+        attributes.push(KeyValue::new("rpc.service", service));
+        attributes.push(KeyValue::new("rpc.method", method));
     }
 }
 
@@ -97,47 +105,57 @@ fn http_method(method: &http::Method) -> opentelemetry::Value {
     name.into()
 }
 
-fn start_server(span: &tracing::Span, ctx: &Context) {
+/// Starts a served call's span: its parent from the request, its attributes; returns its
+/// context.
+fn start_server(span: &tracing::Span, ctx: &Context) -> opentelemetry::Context {
     let headers = ctx.request_headers();
     // The caller's context, when the request carries one (a root span has no parent to set).
     if super::carries_context(headers) {
         // A span not traced by the OpenTelemetry layer has no parent to set: nothing to do.
         let _ = span.set_parent(super::extract(headers));
     }
-    rpc_attributes(span, ctx);
+    let mut attributes = Vec::with_capacity(9);
+    rpc_attributes(&mut attributes, ctx);
     let info = ctx.request_info();
     if ctx.kind() == Kind::Http {
         if let Some(method) = &info.method {
-            span.set_attribute("http.method", http_method(method));
+            attributes.push(KeyValue::new("http.method", http_method(method)));
         }
         if let Some(route) = ctx.path_template() {
-            span.set_attribute("http.route", route);
+            attributes.push(KeyValue::new("http.route", route));
         }
         if let Some(target) = &info.target {
-            span.set_attribute("http.target", target.path().to_string());
+            attributes.push(KeyValue::new("http.target", target.path().to_string()));
         }
     }
     if let Some(peer) = info.peer {
-        span.set_attribute("net.peer.ip", peer.ip().to_string());
-        span.set_attribute("net.peer.port", i64::from(peer.port()));
+        attributes.push(KeyValue::new("net.peer.ip", peer.ip().to_string()));
+        attributes.push(KeyValue::new("net.peer.port", i64::from(peer.port())));
     }
     if let Some(name) = headers.get(SERVICE_HEADER).and_then(|v| v.to_str().ok()) {
-        span.set_attribute("peer.service", name.to_string());
+        attributes.push(KeyValue::new("peer.service", name.to_string()));
         ctx.metadata().set(SERVICE_HEADER, name);
     }
+    let cx = span.context();
+    cx.span().set_attributes(attributes);
+    cx
 }
 
-fn start_client(span: &tracing::Span, ctx: &Context, req: &Message) {
-    rpc_attributes(span, ctx);
+/// Starts a call's client span: its attributes, and its context sent with the call; returns
+/// that context.
+fn start_client(span: &tracing::Span, ctx: &Context, req: &Message) -> opentelemetry::Context {
+    let mut attributes = Vec::with_capacity(5);
+    rpc_attributes(&mut attributes, ctx);
     if let Some(request) = req.downcast_ref::<crate::http::ClientRequest>() {
-        span.set_attribute("http.method", http_method(&request.method));
+        attributes.push(KeyValue::new("http.method", http_method(&request.method)));
         let path = request
             .path_and_query
             .split_once('?')
             .map_or(request.path_and_query.as_str(), |(path, _)| path);
-        span.set_attribute("http.target", path.to_string());
+        attributes.push(KeyValue::new("http.target", path.to_string()));
     }
     let cx = span.context();
+    cx.span().set_attributes(attributes);
     let mut headers = ctx.outgoing_headers();
     super::inject(&cx, &mut headers);
     let service = super::service_name();
@@ -146,9 +164,13 @@ fn start_client(span: &tracing::Span, ctx: &Context, req: &Message) {
     {
         headers.insert(SERVICE_HEADER, value);
     }
+    cx
 }
 
-fn finish(span: &tracing::Span, reply: &Result<Message, Error>) {
+/// The call's outcome on its span: status ok, or the error recorded (an `exception` event,
+/// `rpc.status_code`, status error).
+fn finish(cx: &opentelemetry::Context, reply: &Result<Message, Error>) {
+    let span = cx.span();
     match reply {
         Ok(_) => span.set_status(Status::Ok),
         Err(e) => {
@@ -159,7 +181,7 @@ fn finish(span: &tracing::Span, reply: &Result<Message, Error>) {
                     KeyValue::new("exception.message", e.to_string()),
                 ],
             );
-            span.set_attribute("rpc.status_code", i64::from(e.code()));
+            span.set_attribute(KeyValue::new("rpc.status_code", i64::from(e.code())));
             span.set_status(Status::error(e.to_string()));
         }
     }
