@@ -88,16 +88,17 @@ impl LogLayer {
     fn render(&self, event: &Event<'_>, line: &mut String) {
         let meta = event.metadata();
         let level = meta.level().as_str();
-        let ts = timestamp();
+        let mut ts_buf = [0u8; TIMESTAMP_LEN];
+        let ts = timestamp(std::time::SystemTime::now(), &mut ts_buf);
         match self.format {
             Format::Text => {
                 line.push_str(level);
-                push_str_field(line, self.format, "ts", &ts);
+                push_str_field(line, self.format, "ts", ts);
             }
             Format::Json => {
                 line.push('{');
                 push_json_key(line, "ts", true);
-                push_json_str(line, &ts);
+                push_json_str(line, ts);
                 push_json_key(line, "level", false);
                 push_json_str(line, level);
             }
@@ -161,9 +162,64 @@ fn hex<'b>(bytes: &[u8], buf: &'b mut [u8; 32]) -> &'b str {
     std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
-fn timestamp() -> String {
-    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+/// The length of a [`timestamp`]: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+const TIMESTAMP_LEN: usize = 27;
+
+/// `time` in UTC as RFC 3339 with microseconds (`2026-12-02T08:38:43.123456Z`), written into
+/// `buf` without allocating: every log line has one. Times before 1970 or after 9999 (a
+/// clock far off) are written as the nearest of the two ends.
+fn timestamp(time: std::time::SystemTime, buf: &mut [u8; TIMESTAMP_LEN]) -> &str {
+    const MAX_SECS: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let (secs, micros) = match since.as_secs() {
+        s if s > MAX_SECS => (MAX_SECS, 999_999),
+        s => (s, since.subsec_micros()),
+    };
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let in_day = secs % 86_400;
+    let mut put = |at: usize, value: u64, digits: usize| {
+        let mut v = value;
+        for i in (at..at + digits).rev() {
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, month, 2);
+    put(8, day, 2);
+    put(11, in_day / 3600, 2);
+    put(14, in_day / 60 % 60, 2);
+    put(17, in_day % 60, 2);
+    put(20, u64::from(micros), 6);
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ] {
+        buf[at] = sep;
+    }
+    buf[26] = b'Z';
+    std::str::from_utf8(buf).unwrap_or_default()
+}
+
+/// The proleptic Gregorian date of `days` after 1970-01-01 (the civil-from-days rule: years
+/// of 400-year eras of 146,097 days, counted from March so that the leap day is last).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468; // days since 0000-03-01
+    let era = z / 146_097;
+    let doe = z % 146_097; // day of the era, [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of the March-based year
+    let mp = (5 * doy + 2) / 153; // month from March, [0, 11]
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Writes each field as `key=value` (text) or `,"key":value` (JSON), the message under `msg`.
@@ -359,9 +415,44 @@ fn push_json_str(line: &mut String, value: &str) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::{hex, push_json_str};
+    use super::{TIMESTAMP_LEN, hex, push_json_str, timestamp};
 
     /// Ids are written as W3C writes them: lower-case hex, two digits a byte, leading zeros kept.
+    /// The timestamp is chrono's RFC 3339 form with microseconds, for dates across leap
+    /// years, century rules, month ends and the ends of the range.
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let mut secs: Vec<u64> = vec![
+            0,
+            59,
+            86_399,
+            86_400,
+            951_782_400,   // 2000-02-29 (a leap century)
+            4_107_542_400, // 2100-03-01 (a century that is not a leap year)
+            1_709_164_800, // 2024-02-29
+            1_735_689_599, // 2024-12-31T23:59:59
+            253_402_300_799,
+        ];
+        // And a day every 97 days, at varying times, from 1970 to 2200.
+        secs.extend((0..900u64).map(|i| i * 97 * 86_400 + i * 3_607 % 86_400));
+        for s in secs {
+            for micros in [0u32, 1, 999_999, 123_456] {
+                let t = UNIX_EPOCH + Duration::new(s, micros * 1000 + 999);
+                let want = chrono::DateTime::<chrono::Utc>::from(t)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                let mut buf = [0u8; TIMESTAMP_LEN];
+                assert_eq!(timestamp(t, &mut buf), want, "{s} s {micros} µs");
+            }
+        }
+        // Before 1970 and after 9999: the ends of the range.
+        let mut buf = [0u8; TIMESTAMP_LEN];
+        let before = UNIX_EPOCH - Duration::from_secs(5);
+        assert_eq!(timestamp(before, &mut buf), "1970-01-01T00:00:00.000000Z");
+        let after = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
+        assert_eq!(timestamp(after, &mut buf), "9999-12-31T23:59:59.999999Z");
+    }
+
     #[test]
     fn ids_are_lower_case_hex() {
         let mut buf = [0u8; 32];
