@@ -10,24 +10,43 @@
 //!   together with every key of the current server call's metadata that starts with
 //!   `x-md-global-`. So global keys cross any number of hops; other keys stop after one.
 
-use std::collections::HashMap;
 use std::future::Future;
 
 tokio::task_local! {
     static CLIENT_METADATA: Metadata;
 }
 
-/// A multimap of metadata: keys are lower-cased when stored and looked up, each key has one or
-/// more values in the order they were added.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A multimap of metadata: keys are lower-cased when stored and compared case-insensitively
+/// when looked up, each key has one or more values in the order they were added.
+///
+/// A call carries a handful of keys, so they are kept in a list in the order first added
+/// and looked up by comparison: cheaper than hashing for a few keys, and no allocation for a
+/// lookup. Equality does not depend on that order.
+#[derive(Debug, Clone, Default, Eq)]
 pub struct Metadata {
-    entries: HashMap<String, Vec<String>>,
+    entries: Vec<(String, Vec<String>)>,
+}
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .all(|(key, values)| other.values(key) == values.as_slice())
+    }
 }
 
 impl Metadata {
     /// Empty metadata (no allocation until a key is added).
     pub fn new() -> Self {
         Metadata::default()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case(key))
     }
 
     /// The first value of `key`.
@@ -37,33 +56,38 @@ impl Metadata {
 
     /// Every value of `key`, in the order added (empty when it has none).
     pub fn values(&self, key: &str) -> &[String] {
-        let found = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.entries.get(&key.to_ascii_lowercase())
-        } else {
-            self.entries.get(key)
-        };
-        found.map(Vec::as_slice).unwrap_or_default()
+        match self.position(key) {
+            Some(i) => &self.entries[i].1,
+            None => &[],
+        }
     }
 
     /// Replaces the values of `key` with `value`.
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.entries.insert(lower(key.into()), vec![value.into()]);
+        let key = key.into();
+        match self.position(&key) {
+            Some(i) => self.entries[i].1 = vec![value.into()],
+            None => self.entries.push((lower(key), vec![value.into()])),
+        }
     }
 
     /// Adds `value` to the values of `key`.
     pub fn add(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.entries
-            .entry(lower(key.into()))
-            .or_default()
-            .push(value.into());
+        let key = key.into();
+        match self.position(&key) {
+            Some(i) => self.entries[i].1.push(value.into()),
+            None => self.entries.push((lower(key), vec![value.into()])),
+        }
     }
 
     /// Removes `key` and its values.
     pub fn remove(&mut self, key: &str) {
-        self.entries.remove(&key.to_ascii_lowercase());
+        if let Some(i) = self.position(key) {
+            self.entries.remove(i);
+        }
     }
 
-    /// Every key with its values (in no particular order).
+    /// Every key with its values, in the order the keys were first added.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
@@ -119,6 +143,33 @@ mod tests {
         md.remove("X-MD-GLOBAL-TENANT");
         assert!(md.is_empty());
         assert_eq!(md.get("absent"), None);
+    }
+
+    #[test]
+    fn keys_keep_the_order_first_added_and_equality_ignores_it() {
+        let mut a = Metadata::new();
+        for (k, v) in [("B", "1"), ("a", "2"), ("c", "3"), ("b", "4")] {
+            a.add(k, v);
+        }
+        assert_eq!(
+            a.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["b", "a", "c"]
+        );
+        assert_eq!(a.values("b"), ["1", "4"]);
+        let mut b = Metadata::new();
+        for (k, v) in [("c", "3"), ("A", "2"), ("b", "1"), ("B", "4")] {
+            b.add(k, v);
+        }
+        assert_eq!(a, b);
+        b.add("b", "5");
+        assert_ne!(a, b);
+        let mut c = a.clone();
+        c.remove("a");
+        c.add("d", "2");
+        assert_ne!(a, c);
+        a.set("A", "x");
+        assert_eq!(a.values("a"), ["x"]);
+        assert_eq!(a.len(), 3);
     }
 
     #[tokio::test]
