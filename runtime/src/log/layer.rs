@@ -62,22 +62,30 @@ impl LogLayer {
         }
     }
 
-    /// The trace and span ids of the OpenTelemetry span the event happens in (its explicit
-    /// parent, else the current span).
+    /// The trace and span ids of the OpenTelemetry span the event happens in: its explicit
+    /// parent's, else the current span's.
+    ///
+    /// The current span's context is the OpenTelemetry context the layer attaches to the
+    /// thread while a span is entered (tracing-opentelemetry's context activation), read
+    /// without looking the span up; a span the OpenTelemetry layer does not trace (one its
+    /// filter leaves out) leaves its nearest traced ancestor's there.
     #[cfg(feature = "otel")]
     fn trace_ids(&self, event: &Event<'_>) -> Option<([u8; 16], [u8; 8])> {
         use opentelemetry::trace::TraceContextExt as _;
-        let dispatch = self.dispatch.get()?.upgrade()?;
-        let id = match event.parent() {
-            Some(id) => id.clone(),
-            None if event.is_contextual() => dispatch.current_span().id()?.clone(),
-            None => return None,
+        let ids = |cx: &opentelemetry::Context| {
+            let span = cx.span();
+            let sc = span.span_context();
+            sc.is_valid()
+                .then(|| (sc.trace_id().to_bytes(), sc.span_id().to_bytes()))
         };
-        let cx = tracing_opentelemetry::get_otel_context(&id, &dispatch)?;
-        let span = cx.span();
-        let sc = span.span_context();
-        sc.is_valid()
-            .then(|| (sc.trace_id().to_bytes(), sc.span_id().to_bytes()))
+        match event.parent() {
+            Some(id) => {
+                let dispatch = self.dispatch.get()?.upgrade()?;
+                ids(&tracing_opentelemetry::get_otel_context(id, &dispatch)?)
+            }
+            None if event.is_contextual() => opentelemetry::Context::map_current(ids),
+            None => None,
+        }
     }
 
     #[cfg(not(feature = "otel"))]

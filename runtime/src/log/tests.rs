@@ -196,3 +196,46 @@ fn with_tracing_the_level_changes_and_lines_carry_trace_ids() {
     assert_eq!(lines[0]["span.id"].as_str().unwrap().len(), 16);
     assert!(lines[1].get("trace.id").is_none(), "{}", lines[1]);
 }
+
+/// An event carries the ids of its explicit parent, else of the span it happens in; inside a
+/// span the OpenTelemetry layer does not trace (below its `info` level), of the nearest
+/// traced span around it.
+#[cfg(feature = "otel")]
+#[test]
+fn lines_carry_the_ids_of_the_parent_or_the_nearest_traced_span() {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let capture = Capture::default();
+    let (_handle, _guard) = capture
+        .logger()
+        .format(Format::Json)
+        .level("debug")
+        .tracer_provider(crate::trace::local_provider())
+        .set_default()
+        .unwrap();
+    let ids = |span: &tracing::Span| {
+        use opentelemetry::trace::TraceContextExt as _;
+        let cx = span.context();
+        let sc = cx.span().span_context().clone();
+        (sc.trace_id().to_string(), sc.span_id().to_string())
+    };
+    let outer = tracing::info_span!("outer");
+    let other = tracing::info_span!("other");
+    let (outer_trace, outer_span) = ids(&outer);
+    let (other_trace, other_span) = ids(&other);
+    outer.in_scope(|| {
+        tracing::info!("in outer");
+        tracing::info!(parent: &other, "explicitly in other");
+        tracing::debug_span!("untraced").in_scope(|| tracing::info!("in untraced"));
+    });
+    let lines = capture.json();
+    assert_eq!(lines.len(), 3, "{}", capture.text());
+    for (line, trace, span) in [
+        (&lines[0], &outer_trace, &outer_span),
+        (&lines[1], &other_trace, &other_span),
+        (&lines[2], &outer_trace, &outer_span),
+    ] {
+        assert_eq!(line["trace.id"].as_str(), Some(trace.as_str()), "{line}");
+        assert_eq!(line["span.id"].as_str(), Some(span.as_str()), "{line}");
+    }
+    assert_ne!(outer_trace, other_trace);
+}
