@@ -283,13 +283,17 @@ impl Target<'_> {
         Ok(x)
     }
 
-    /// A float; values beyond `f32`'s range are errors, as Go's `ParseFloat(v, 32)`.
+    /// A float, as Go's `ParseFloat(v, 32)`: the decimal rounded once, to the nearest `f32`
+    /// (not through `f64`, which could round twice); an error when that rounding overflows,
+    /// so `3.4028235e38` (which rounds to `f32::MAX`) is accepted and `3.5e38` is not.
     pub fn f32(&self, v: &str) -> Result<f32, FormError> {
-        let x = self.f64(v)?;
-        if x.is_finite() && x.abs() > f64::from(f32::MAX) {
+        let x: f32 = v
+            .parse()
+            .map_err(|e| self.error(format!("invalid number \"{v}\": {e}")))?;
+        if x.is_infinite() && !is_infinity_literal(v) {
             return Err(self.error(format!("value out of range \"{v}\"")));
         }
-        Ok(x as f32)
+        Ok(x)
     }
 
     /// Bytes, as standard base64 (Kratos' `StdEncoding`).
@@ -559,6 +563,16 @@ mod tests {
         assert!(t.int::<i32>("2147483648").is_err());
         assert!(t.int::<u64>("-1").is_err());
         assert!(t.f32("1e40").is_err());
+        // Rounded once to the nearest f32: the largest decimals that round to f32::MAX are
+        // accepted, the first beyond the rounding boundary is not.
+        assert_eq!(t.f32("3.4028235e38").unwrap(), f32::MAX);
+        assert_eq!(t.f32("-3.40282356e38").unwrap(), f32::MIN);
+        assert!(t.f32("3.4028236e38").is_err());
+        assert!(t.f32("3.5e38").is_err());
+        assert_eq!(t.f32("-Inf").unwrap(), f32::NEG_INFINITY);
+        assert_eq!(t.f32("1e-50").unwrap(), 0.0);
+        // A decimal halfway between two f32 that f64 would round towards one first.
+        assert_eq!(t.f32("1.00000005960464477539062501").unwrap(), 1.000_000_1);
         assert!(t.f64("1e400").is_err());
         assert_eq!(t.f64("-inf").unwrap(), f64::NEG_INFINITY);
         assert_eq!(t.bytes("aGVsbG8=").unwrap(), b"hello");
