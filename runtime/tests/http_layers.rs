@@ -271,3 +271,71 @@ async fn an_in_process_body_is_read_with_the_servers_limits() {
     let response = service.oneshot(post("123456789")).await.unwrap();
     assert_eq!(response.status(), 413);
 }
+
+/// Every request a handler sees carries the client's address, with tower layers (which see it
+/// too, as each connection's requests carry it through the shared stack) and without; a
+/// request given to the server in process has one only if the caller puts it there.
+#[tokio::test]
+async fn handlers_and_layers_see_the_peer_address() {
+    use kratos::http::PeerAddr;
+    fn peer_route(builder: kratos::http::ServerBuilder) -> kratos::http::Server {
+        let mut server = builder.address("127.0.0.1:0").build();
+        server
+            .handle("GET", "/peer", |req, _| async move {
+                let peer = req.extensions().get::<PeerAddr>().map(|p| p.0.to_string());
+                let mut body = peer.unwrap_or_else(|| "none".into());
+                // What the layer saw, when there is one.
+                if let Some(seen) = req.headers().get("x-peer") {
+                    body = format!("{body} {}", seen.to_str().unwrap());
+                }
+                Response::new(Bytes::from(body))
+            })
+            .unwrap();
+        server
+    }
+    // A layer that copies the peer it sees into a response header.
+    let seen_by_layer = tower::util::MapRequestLayer::new(|mut r: Request<_>| {
+        let peer = http::Extensions::get::<PeerAddr>(r.extensions()).map(|p| p.0.to_string());
+        let value = peer.unwrap_or_else(|| "none".into());
+        r.headers_mut().insert("x-peer", value.parse().unwrap());
+        r
+    });
+    let mut plain = peer_route(kratos::http::Server::builder());
+    let mut layered = peer_route(kratos::http::Server::builder().layer(seen_by_layer));
+    for (server, has_layer) in [(&mut plain, false), (&mut layered, true)] {
+        let addr = server.start().await.unwrap();
+        let (status, _, body) = get(addr, "/peer").await;
+        assert_eq!(status, 200);
+        let (handler, layer) = match body.split_once(' ') {
+            Some((handler, layer)) => (handler, Some(layer)),
+            None => (body.as_str(), None),
+        };
+        assert_eq!(layer.is_some(), has_layer, "{body}");
+        if let Some(layer) = layer {
+            assert_eq!(
+                layer, handler,
+                "the layer and the handler see the same peer"
+            );
+        }
+        let peer: std::net::SocketAddr = handler.parse().unwrap_or_else(|_| panic!("{body}"));
+        assert!(peer.ip().is_loopback() && peer.port() != 0, "{peer}");
+        assert_ne!(peer, addr);
+        server.stop().await.unwrap();
+    }
+    // In process: none, unless the caller sets it.
+    let service = peer_route(kratos::http::Server::builder()).into_service();
+    let mut request = Request::get("/peer")
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    let body = |r: Response<LayerBody>| async move {
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    };
+    let none = tower::ServiceExt::oneshot(service.clone(), request.clone())
+        .await
+        .unwrap();
+    assert_eq!(body(none).await, "none");
+    let given: std::net::SocketAddr = "10.1.2.3:4567".parse().unwrap();
+    request.extensions_mut().insert(PeerAddr(given));
+    let some = tower::ServiceExt::oneshot(service, request).await.unwrap();
+    assert_eq!(body(some).await, "10.1.2.3:4567");
+}

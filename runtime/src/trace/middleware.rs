@@ -16,7 +16,7 @@ use crate::middleware::{Handler, Message, Middleware};
 /// and the span's `peer.service`. Attributes, as Kratos sets them: `rpc.system` (`http` or
 /// `grpc`), `rpc.service`, `rpc.method`, `http.method`, `http.route` (the path template),
 /// `http.target` (the path), `net.peer.ip`/`net.peer.port` (when the server knows the peer:
-/// not behind the HTTP server's tower layers); on failure the error is recorded
+/// not for a request given to `ServerService` without a `PeerAddr`); on failure the error is recorded
 /// as an `exception` event, `rpc.status_code` is the Kratos code and the status is error,
 /// else the status is ok. Only server calls are traced; a client chain is passed through.
 pub fn server() -> Middleware {

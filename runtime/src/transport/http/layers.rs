@@ -75,9 +75,21 @@ pub(crate) async fn answer(stack: HttpService, request: Request<Body>) -> Respon
     }
 }
 
-/// The outermost service of a connection when the server has layers.
+/// The address of the client a request came from, in the request's extensions when it
+/// passes through tower layers: the server puts it there for each request of a connection,
+/// layers may read it (as axum's `ConnectInfo`), and the routes give it to handlers and
+/// middleware (`net.peer.*` of the tracing middleware). A request given to
+/// [`ServerService`] has a peer only if the caller inserts one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+/// The outermost service of a connection when the server has layers: puts the connection's
+/// peer in each request, then calls the layered stack.
 #[derive(Clone)]
-pub(crate) struct Guarded(pub(crate) HttpService);
+pub(crate) struct Guarded {
+    pub(crate) stack: HttpService,
+    pub(crate) peer: std::net::SocketAddr,
+}
 
 impl hyper::service::Service<Request<Incoming>> for Guarded {
     type Response = Response<LayerBody>;
@@ -85,8 +97,10 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
     type Future = BoxFuture<'static, Result<Response<LayerBody>, Infallible>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let service = self.0.clone();
-        Box::pin(async move { Ok(answer(service, request.map(Body::from)).await) })
+        let service = self.stack.clone();
+        let mut request = request.map(Body::from);
+        request.extensions_mut().insert(PeerAddr(self.peer));
+        Box::pin(async move { Ok(answer(service, request).await) })
     }
 }
 
@@ -103,7 +117,8 @@ pub(crate) enum Stack {
 /// [`Server::into_service`](super::Server::into_service) returns. It answers each request
 /// exactly as the running server would (same layers, routing, binding, middleware, per-call
 /// timeout, codecs and Kratos error bodies); only the connection limits (header size and read
-/// timeout, connections, HTTP/2 settings) do not apply, and handlers see no peer address.
+/// timeout, connections, HTTP/2 settings) do not apply, and handlers see the peer address only
+/// when the request carries a [`PeerAddr`] extension.
 /// Cheap to clone; always ready.
 ///
 /// It takes an `http::Request` with any body whose data is [`Bytes`] (`String`,

@@ -26,7 +26,7 @@ pub use client::{
     CallOptions, Client, ClientBuilder, ClientRequest, DEFAULT_TIMEOUT, DISCOVERY_SCHEME, Reply,
     ReplyHeaders, RequestBody,
 };
-pub use layers::ServerService;
+pub use layers::{PeerAddr, ServerService};
 pub use router::{RouteError, RouteSpec};
 pub use server::{DEFAULT_MAX_BODY, Server, ServerBuilder};
 pub use unary::{RawReplyFn, ReplyFn, whole_reply};

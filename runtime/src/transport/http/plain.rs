@@ -29,10 +29,14 @@ where
         self: Arc<Self>,
         request: Request<super::request_body::Body>,
         vars: Vec<String>,
-        _peer: Option<std::net::SocketAddr>,
+        peer: Option<std::net::SocketAddr>,
     ) -> BoxFuture<'static, Response<Body>> {
         Box::pin(async move {
-            let (parts, body) = request.into_parts();
+            let (mut parts, body) = request.into_parts();
+            // The handler sees the client's address as layers do, when the server knows it.
+            if let Some(peer) = peer {
+                parts.extensions.insert(super::PeerAddr(peer));
+            }
             let body = match read_body(body, self.body_limits).await {
                 Ok(b) => b,
                 Err(e) => {

@@ -360,7 +360,8 @@ impl Server {
     /// `/q/openapi.json` or `/files/{path=**}`): it gets the whole request with its body and the
     /// decoded path variables in template order, and returns the whole response. No binding,
     /// codec or middleware is involved, and unlike generated routes it also takes a path ending
-    /// in `/` (such as `/files/{path=**}` for `/files/`).
+    /// in `/` (such as `/files/{path=**}` for `/files/`). The request carries the client's
+    /// address as a [`PeerAddr`](super::PeerAddr) extension when the server knows it.
     pub fn handle<F, Fut>(
         &mut self,
         method: &'static str,
@@ -457,8 +458,8 @@ impl Server {
 #[derive(Clone)]
 pub(super) struct Service {
     router: Arc<Router>,
-    /// The connection's peer (unknown behind tower layers: the layered stack is shared by
-    /// every connection).
+    /// The connection's peer. Behind tower layers (one stack shared by every connection)
+    /// it is `None` and each request carries it as a [`layers::PeerAddr`] extension instead.
     peer: Option<SocketAddr>,
 }
 
@@ -488,7 +489,9 @@ impl tower_service::Service<Request<RequestBody>> for Service {
 
     fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
         let router = self.router.clone();
-        let peer = self.peer;
+        let peer = self
+            .peer
+            .or_else(|| request.extensions().get::<layers::PeerAddr>().map(|p| p.0));
         Box::pin(async move { Ok(dispatch(&router, request, peer).await) })
     }
 }
@@ -546,8 +549,10 @@ impl crate::transport::Server for Server {
                     })
                 }
                 Stack::Layered(stack) => {
-                    let service = layers::Guarded(stack);
-                    Running::spawn(listener, options, move |_, _| service.clone())
+                    Running::spawn(listener, options, move |peer, _| layers::Guarded {
+                        stack: stack.clone(),
+                        peer,
+                    })
                 }
             };
             self.running = Some(running);
