@@ -383,6 +383,15 @@ impl Unhealthy {
         self.count
             .store(set.len(), std::sync::atomic::Ordering::Release);
     }
+
+    /// Forgets a node that left the selector: no health change to report, it is simply no
+    /// longer watched.
+    fn forget(&self, address: &str) {
+        let mut set = self.set.write().unwrap_or_else(PoisonError::into_inner);
+        set.remove(address);
+        self.count
+            .store(set.len(), std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// How long a node's health watch waits before watching again after its stream ended.
@@ -422,7 +431,7 @@ async fn watch_health(
     };
     tokio::select! {
         () = watch => {}
-        () = cancel.cancelled() => unhealthy.mark(&address, false),
+        () = cancel.cancelled() => unhealthy.forget(&address),
     }
 }
 
@@ -579,5 +588,25 @@ mod tests {
         for endpoint in ["", "http://h:1/path", "https://h:1"] {
             assert!(ChannelBuilder::new(endpoint).build().is_err(), "{endpoint}");
         }
+    }
+
+    /// Health marks are per address; a node that leaves is forgotten whatever its last
+    /// status, and the lock-free count follows the set.
+    #[test]
+    fn unhealthy_nodes_are_marked_and_forgotten() {
+        let unhealthy = Unhealthy::default();
+        unhealthy.mark("a:1", true);
+        unhealthy.mark("b:1", true);
+        unhealthy.mark("b:1", true);
+        assert!(unhealthy.contains("a:1") && unhealthy.contains("b:1"));
+        unhealthy.mark("a:1", false);
+        assert!(!unhealthy.contains("a:1"));
+        unhealthy.forget("b:1");
+        unhealthy.forget("c:1");
+        assert!(!unhealthy.contains("b:1"));
+        assert_eq!(
+            unhealthy.count.load(std::sync::atomic::Ordering::Acquire),
+            0
+        );
     }
 }
