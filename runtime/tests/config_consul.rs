@@ -97,3 +97,23 @@ async fn a_single_key_and_a_missing_one() {
     assert!(!config.value("greeting2").exists());
     config.close().await;
 }
+
+/// An answer over the cap (here one value whose base64 in JSON exceeds it) is a load error
+/// naming the source, not a read without end.
+#[tokio::test]
+async fn an_answer_over_the_cap_is_an_error() {
+    use kratos::config::sources::consul::MAX_ANSWER_BYTES;
+    let consul = FakeConsul::start().await;
+    // Base64 makes 3 bytes 4: this value's answer is over the cap by about 5 %.
+    let value = "x".repeat(MAX_ANSWER_BYTES / 4 * 3 + MAX_ANSWER_BYTES / 20);
+    consul.put_kv("big/config.yaml", &value);
+    let source = ConsulSource::new(consul.url(), "big/")
+        .prefix(true)
+        .wait(Duration::from_secs(30));
+    let err = Config::builder().source(source).load().await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("larger than") && text.contains("big/"),
+        "{text}"
+    );
+}

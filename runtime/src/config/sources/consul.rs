@@ -22,6 +22,11 @@ use hyper_util::rt::TokioExecutor;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::Deserialize;
 
+/// The largest answer read from the agent (the values of every key under the prefix, base64
+/// in JSON): Consul holds at most 512 KB a value, so this is room for many keys, not a
+/// bound a working configuration meets.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
 use crate::config::{BoxFuture, ConfigError, KeyValue, Source, Watcher};
 
 /// Characters escaped in a key's URL path (`/` separates the key's segments and is kept).
@@ -154,10 +159,20 @@ impl ConsulSource {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        let body = tokio::time::timeout(limit, response.into_body().collect())
+        // A recursive read of a large prefix is bounded too: the answer is read whole.
+        let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES);
+        let body = tokio::time::timeout(limit, body.collect())
             .await
             .map_err(|_| self.error(format!("no body within {limit:?}")))?
-            .map_err(|e| self.error(e))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    self.error(format!(
+                        "the answer is larger than the {MAX_ANSWER_BYTES} bytes read from Consul"
+                    ))
+                } else {
+                    self.error(e)
+                }
+            })?
             .to_bytes();
         if status == StatusCode::NOT_FOUND {
             return Ok((Vec::new(), index));

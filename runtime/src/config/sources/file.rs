@@ -78,6 +78,26 @@ fn format_of(name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The most a configuration file may hold: larger ones (or endless ones, such as a device
+/// file) are an error naming the file, not read whole into memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads at most [`MAX_FILE_BYTES`] of `path`; more is an `InvalidData` error.
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut value = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut value)?;
+    if value.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than the {MAX_FILE_BYTES} bytes a configuration file may hold"),
+        ));
+    }
+    Ok(value)
+}
+
 /// Reads the file or directory.
 fn read(path: &Path) -> Result<Vec<KeyValue>, ConfigError> {
     let metadata = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
@@ -93,7 +113,7 @@ fn read(path: &Path) -> Result<Vec<KeyValue>, ConfigError> {
                 format,
             });
         }
-        let value = std::fs::read(path).map_err(|e| io_error(path, &e))?;
+        let value = read_capped(path).map_err(|e| io_error(path, &e))?;
         return Ok(vec![KeyValue {
             key: name,
             value,
@@ -117,7 +137,7 @@ fn read(path: &Path) -> Result<Vec<KeyValue>, ConfigError> {
             Ok(m) if m.is_file() => {}
             _ => continue,
         }
-        let value = match std::fs::read(&file) {
+        let value = match read_capped(&file) {
             Ok(value) => value,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(io_error(&file, &e)),
@@ -242,7 +262,35 @@ impl Watcher for FileWatcher {
 
 #[cfg(test)]
 mod tests {
-    use super::is_ignored;
+    use super::{MAX_FILE_BYTES, is_ignored, read};
+    use crate::config::ConfigError;
+
+    /// A file over the cap is an error naming it, alone or in a directory; one at the cap
+    /// is read whole.
+    #[test]
+    fn files_over_the_cap_are_errors_naming_them() {
+        let dir = std::env::temp_dir().join(format!("kratos-config-cap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = dir.join("big.yaml");
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap(); // sparse: no disk used
+        for path in [&big, &dir] {
+            match read(path) {
+                Err(ConfigError::Io {
+                    path: named,
+                    reason,
+                }) => {
+                    assert!(named.ends_with("big.yaml"), "{named}");
+                    assert!(reason.contains("configuration file may hold"), "{reason}");
+                }
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+        file.set_len(MAX_FILE_BYTES).unwrap();
+        let kvs = read(&big).unwrap();
+        assert_eq!(kvs[0].value.len() as u64, MAX_FILE_BYTES);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn editor_temporaries_and_hidden_files_are_ignored() {
