@@ -4,10 +4,11 @@
 //! |---|---|
 //! | `GET /q/openapi.json` ([`DOCUMENT_PATH`]) | the document, `application/json` |
 //! | `GET /q/swagger-ui/` ([`SWAGGER_UI_PATH`]; also without the final `/`) | Swagger UI, showing the document |
-//! | `GET /q/swagger-ui/<asset>` | its script and style sheet (`swagger-ui-bundle.js`, `swagger-ui.css`, their source maps, `oauth2-redirect.html` and `.js`) |
+//! | `GET /q/swagger-ui/<asset>` | its script, style sheets and icons (`swagger-ui-bundle.js`, `swagger-ui-standalone-preset.js`, `swagger-ui.css`, `index.css`, `favicon-16x16.png`, `favicon-32x32.png`) |
 //!
-//! The Swagger UI files are the ones the `swagger-ui-dist` crate embeds: nothing is fetched at
-//! build or run time. The document is usually the one the build integration writes
+//! The Swagger UI files are the ones the `swagger-ui-redist` crate embeds (Swagger UI 5.20;
+//! the page is ours): nothing is fetched at build or run time, and no web framework is compiled
+//! for them. The document is usually the one the build integration writes
 //! (`kratos::build::Generator::Openapi`, feature `build`):
 //!
 //! ```text
@@ -21,14 +22,6 @@
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
-#[cfg(feature = "swagger-ui")]
-use http::{Request, Uri};
-#[cfg(feature = "swagger-ui")]
-use http_body_util::{BodyExt as _, Full};
-#[cfg(feature = "swagger-ui")]
-use swagger_ui_dist::{ApiDefinition, OpenApiSource};
-#[cfg(feature = "swagger-ui")]
-use tower::ServiceExt as _;
 
 #[cfg(feature = "swagger-ui")]
 use crate::codec::Codec;
@@ -46,11 +39,6 @@ pub const SWAGGER_UI_PATH: &str = "/q/swagger-ui/";
 #[cfg(feature = "swagger-ui")]
 /// The Swagger UI page and its assets, as one route.
 const SWAGGER_UI_ROUTE: &str = "/q/swagger-ui/{path=**}";
-
-#[cfg(feature = "swagger-ui")]
-/// The prefix the swagger-ui-dist router is built with: its page refers to the assets as
-/// `<prefix>/<asset>`.
-const SWAGGER_UI_PREFIX: &str = "/q/swagger-ui";
 
 #[cfg(feature = "swagger-ui")]
 /// The title of the page when the document has none.
@@ -81,48 +69,31 @@ pub fn register_document(
 #[cfg(feature = "swagger-ui")]
 /// Serves Swagger UI at [`SWAGGER_UI_PATH`] (and its assets under it), showing the document at
 /// [`DOCUMENT_PATH`]; `title` is the page's title.
+///
+/// The page is written once, here; each asset is answered from the bytes embedded in the
+/// binary, with the media type its file extension names. Any other path under
+/// [`SWAGGER_UI_PATH`] is a 404 with a Kratos error body.
 pub fn register_swagger_ui(server: &mut Server, title: &str) -> Result<(), RouteError> {
-    let router = swagger_ui_dist::generate_routes(ApiDefinition {
-        uri_prefix: SWAGGER_UI_PREFIX.to_string(),
-        api_definition: OpenApiSource::Uri(DOCUMENT_PATH.to_string()),
-        title: Some(escape_html(title)),
-    });
+    let page = Bytes::from(swagger_ui_page(title));
     server.handle("GET", SWAGGER_UI_ROUTE, move |request, vars| {
-        let router = router.clone();
+        let asset = vars.first().map(String::as_str).unwrap_or_default();
+        let reply = match asset {
+            "" | "index.html" => Some(("text/html", page.clone())),
+            name => swagger_ui_asset(name)
+                .map(|(media_type, bytes)| (media_type, Bytes::from_static(bytes))),
+        };
         async move {
-            let asset = vars.first().map(String::as_str).unwrap_or_default();
-            let Some(path) = upstream_path(asset) else {
-                let err = Error::new(
-                    404,
-                    "NOT_FOUND",
-                    format!("no route matches {}", request.uri().path()),
-                );
-                let codec = Codec::for_reply(request.headers());
-                return response(
-                    StatusCode::NOT_FOUND,
-                    codec.content_type(),
-                    Bytes::from(codec.encode_error(&err)),
-                );
-            };
-            // The swagger-ui-dist page links its assets relative to the request URI, so the
-            // request forwarded is always the canonical one (no trailing slash, no query).
-            let mut forwarded = Request::new(Full::new(Bytes::new()));
-            *forwarded.uri_mut() = Uri::from_static(path);
-            let Ok(upstream) = router.oneshot(forwarded).await;
-            let status = upstream.status();
-            let content_type = upstream.headers().get(header::CONTENT_TYPE).cloned();
-            match upstream.into_body().collect().await {
-                Ok(body) => response(
-                    status,
-                    content_type.unwrap_or(HeaderValue::from_static("application/octet-stream")),
-                    body.to_bytes(),
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "swagger ui asset could not be read");
-                    let err = Error::new(500, "INTERNAL", "swagger ui asset could not be read");
+            match reply {
+                Some((media_type, body)) => response(StatusCode::OK, media_type, body),
+                None => {
+                    let err = Error::new(
+                        404,
+                        "NOT_FOUND",
+                        format!("no route matches {}", request.uri().path()),
+                    );
                     let codec = Codec::for_reply(request.headers());
                     response(
-                        StatusCode::INTERNAL_SERVER_ERROR,
+                        StatusCode::NOT_FOUND,
                         codec.content_type(),
                         Bytes::from(codec.encode_error(&err)),
                     )
@@ -133,18 +104,56 @@ pub fn register_swagger_ui(server: &mut Server, title: &str) -> Result<(), Route
 }
 
 #[cfg(feature = "swagger-ui")]
-/// The swagger-ui-dist route answering `asset` (the path under [`SWAGGER_UI_PATH`]), if any.
-fn upstream_path(asset: &str) -> Option<&'static str> {
-    Some(match asset {
-        "" | "index.html" => "/q/swagger-ui",
-        "swagger-ui.css" => "/q/swagger-ui/swagger-ui.css",
-        "swagger-ui.css.map" => "/q/swagger-ui/swagger-ui.css.map",
-        "swagger-ui-bundle.js" => "/q/swagger-ui/swagger-ui-bundle.js",
-        "swagger-ui-bundle.js.map" => "/q/swagger-ui/swagger-ui-bundle.js.map",
-        "oauth2-redirect.html" => "/q/swagger-ui/oauth2-redirect.html",
-        "oauth2-redirect.js" => "/q/swagger-ui/oauth2-redirect.js",
-        _ => return None,
-    })
+/// The embedded Swagger UI file named `name` (its script, style sheets and icons), with its
+/// media type.
+fn swagger_ui_asset(name: &str) -> Option<(&'static str, &'static [u8])> {
+    use swagger_ui_redist::SwaggerUi;
+    let (file, bytes) = SwaggerUi::static_files()
+        .iter()
+        .find(|(file, _)| file.file_name() == name)?;
+    let media_type = match file.file_name().rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js") => "text/javascript",
+        Some("css") => "text/css",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    };
+    Some((media_type, bytes))
+}
+
+#[cfg(feature = "swagger-ui")]
+/// The Swagger UI page: the embedded style sheets and script, loading the document at
+/// [`DOCUMENT_PATH`] into `#swagger-ui`. Asset links are absolute, so the page works with or
+/// without the final `/` and with a query.
+fn swagger_ui_page(title: &str) -> String {
+    let title = escape_html(title);
+    let base = SWAGGER_UI_PATH;
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1" />
+<title>{title}</title>
+<link rel="stylesheet" href="{base}swagger-ui.css" />
+<link rel="stylesheet" href="{base}index.css" />
+<link rel="icon" type="image/png" href="{base}favicon-32x32.png" sizes="32x32" />
+<link rel="icon" type="image/png" href="{base}favicon-16x16.png" sizes="16x16" />
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{base}swagger-ui-bundle.js" charset="utf-8"></script>
+<script>
+window.onload = () => {{
+  window.ui = SwaggerUIBundle({{
+    url: '{DOCUMENT_PATH}',
+    dom_id: '#swagger-ui',
+  }});
+}};
+</script>
+</body>
+</html>
+"#
+    )
 }
 
 fn response(
@@ -297,7 +306,11 @@ mod tests {
         assert_eq!((status, content_type.as_str()), (200, "text/css"));
         assert!(String::from_utf8_lossy(&body).contains(".swagger-ui"));
 
-        let (status, content_type, _) = get(addr, "/q/swagger-ui/oauth2-redirect.html").await;
+        let (status, content_type, body) = get(addr, "/q/swagger-ui/favicon-32x32.png").await;
+        assert_eq!((status, content_type.as_str()), (200, "image/png"));
+        assert!(body.starts_with(b"\x89PNG"), "not a PNG");
+
+        let (status, content_type, _) = get(addr, "/q/swagger-ui/index.html").await;
         assert_eq!((status, content_type.as_str()), (200, "text/html"));
 
         let (status, content_type, body) = get(addr, "/q/swagger-ui/nope.js").await;

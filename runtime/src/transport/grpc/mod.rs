@@ -21,6 +21,7 @@ mod client;
 pub mod layers;
 #[cfg(feature = "reflection")]
 mod reflection;
+mod routes;
 mod serve;
 
 pub use crate::transport::ClientError;
@@ -35,9 +36,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use routes::RoutesBuilder;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
-use tonic::service::RoutesBuilder;
 
 use crate::context::{Context, Kind};
 use crate::errors::Error;

@@ -1,7 +1,7 @@
-//! Serving tonic's routes on our own connections ([`crate::transport::conn`]), so the gRPC
-//! server has the HTTP server's connection limits and stop. What tonic's own server adds per
-//! call is done here too: the connection's addresses as [`TcpConnectInfo`] (so
-//! `request.remote_addr()` works) and the client's `grpc-timeout`.
+//! Serving the gRPC services ([`super::routes`]) on our own connections
+//! ([`crate::transport::conn`]), so the gRPC server has the HTTP server's connection limits and
+//! stop. What tonic's own server adds per call is done here too: the connection's addresses as
+//! [`TcpConnectInfo`] (so `request.remote_addr()` works) and the client's `grpc-timeout`.
 //!
 //! Before a call reaches its service, its head is checked as the gRPC over HTTP/2
 //! specification and grpc-go's server check it, each failure ending the call (never the
@@ -27,10 +27,10 @@ use std::time::Duration;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use tokio::time::Instant;
-use tonic::service::Routes;
+use tonic::body::Body;
 use tonic::transport::server::TcpConnectInfo;
-use tower_service::Service as _;
 
+use super::routes::Routes;
 use crate::middleware::BoxFuture;
 
 /// The gRPC routes, as one connection's hyper service.
@@ -109,10 +109,9 @@ impl hyper::service::Service<Request<Incoming>> for CallService {
         let routes = self.routes.clone();
         let call = async move {
             match routes {
-                // Routes are always ready (an axum router).
-                Services::Routes(mut routes) => routes.call(request).await,
+                Services::Routes(routes) => Ok(routes.answer(request.map(Body::new)).await),
                 Services::Layered(stack) => {
-                    super::layers::call(stack, request.map(tonic::body::Body::new)).await
+                    super::layers::call(stack, request.map(Body::new)).await
                 }
             }
         };
