@@ -53,5 +53,12 @@ pub use plugin::{Plugin, execute, execute_request, generate, plugin_main};
 pub use request::PluginRequest;
 pub use rust_paths::{RUST_PATH_PARAMS, RustPaths, WktMapping};
 
+/// The global allocator of the plugin binaries (feature `fast-alloc`): mimalloc. Formatting
+/// generated code allocates and frees millions of small tokens and syntax nodes, where it is
+/// markedly faster than the system allocator. Libraries and build scripts are unaffected: only a
+/// binary that declares it as its `#[global_allocator]` uses it.
+#[cfg(feature = "fast-alloc")]
+pub use mimalloc::MiMalloc as FastAllocator;
+
 /// Re-exported so plugins and tests use the same version of prost-reflect as this crate.
 pub use prost_reflect;
