@@ -36,10 +36,10 @@ impl GeneratedFile {
     }
 
     /// A Rust file whose items `generate` pushes as it produces them, formatted as they come
-    /// (see [`ItemSink`]), or `None` when it pushes nothing. The text is the same as [`rust`]
-    /// (Self::rust) on all the pushed tokens at once; memory is bounded by the largest push
-    /// instead of the whole file. A push must be whole items; an error of `generate` is returned
-    /// as is.
+    /// (see [`ItemSink`]), or `None` when it pushes nothing. The text is the same as
+    /// [`GeneratedFile::rust`] on all the pushed tokens at once; memory is bounded by the largest
+    /// push instead of the whole file. A push must be whole items; an error of `generate` is
+    /// returned as is.
     pub fn rust_items(
         name: impl Into<String>,
         header: &[String],
