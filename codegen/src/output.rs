@@ -3,6 +3,7 @@
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
 use crate::error::{CodegenError, Result};
+use crate::item_sink::{ItemSink, format_items};
 
 /// One output file of a plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,17 +27,27 @@ impl GeneratedFile {
         tokens: proc_macro2::TokenStream,
     ) -> Result<Self> {
         let name = name.into();
-        let mut content = String::from("// @generated\n");
-        for line in header {
-            content.push_str("// ");
-            content.push_str(line);
-            content.push('\n');
-        }
+        let mut content = header_text(header);
         print_items(tokens, &mut content).map_err(|e| CodegenError::Format {
             file: name.clone(),
             reason: e.to_string(),
         })?;
         Ok(GeneratedFile { name, content })
+    }
+
+    /// A Rust file whose items `generate` pushes as it produces them, formatted as they come
+    /// (see [`ItemSink`]), or `None` when it pushes nothing. The text is the same as
+    /// [`GeneratedFile::rust`] on all the pushed tokens at once; memory is bounded by the largest
+    /// push instead of the whole file. A push must be whole items; an error of `generate` is
+    /// returned as is.
+    pub fn rust_items(
+        name: impl Into<String>,
+        header: &[String],
+        generate: impl FnOnce(&mut ItemSink) -> Result<()>,
+    ) -> Result<Option<Self>> {
+        let name = name.into();
+        let content = format_items(&name, header_text(header), generate)?;
+        Ok(content.map(|content| GeneratedFile { name, content }))
     }
 
     /// A file with verbatim content (JSON, YAML, ...).
@@ -46,6 +57,17 @@ impl GeneratedFile {
             content: content.into(),
         }
     }
+}
+
+/// The first lines of a generated Rust file: `// @generated` and the header comment lines.
+fn header_text(header: &[String]) -> String {
+    let mut content = String::from("// @generated\n");
+    for line in header {
+        content.push_str("// ");
+        content.push_str(line);
+        content.push('\n');
+    }
+    content
 }
 
 /// What a generator produced: files, and warnings to show the user (protoc plugins print them
@@ -106,7 +128,7 @@ fn print_items(tokens: TokenStream, out: &mut String) -> syn::Result<()> {
 
 /// Parses a run of items; inner attributes are accepted only in the file's first run, the only
 /// place they may be.
-fn parse_run(tokens: TokenStream, first: bool) -> syn::Result<syn::File> {
+pub(crate) fn parse_run(tokens: TokenStream, first: bool) -> syn::Result<syn::File> {
     let file = syn::parse2::<syn::File>(tokens)?;
     match file.attrs.first() {
         Some(attr) if !first => Err(syn::Error::new_spanned(

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use prost_reflect::FileDescriptor;
 
 use crate::error::Result;
+use crate::item_sink::ItemSink;
 use crate::output::{GeneratedFile, package_file_name};
 use crate::plugin::Plugin;
 
@@ -44,21 +45,19 @@ pub fn generated_header(plugin: &Plugin, sources: &[FileDescriptor]) -> Vec<Stri
 }
 
 /// The Rust file of one proto package, `<package>.<suffix>.rs` with the [`generated_header`] of
-/// `sources`, or `None` when `items` is empty: a package with nothing to generate gets no file.
+/// `sources`, its items pushed by `generate` and formatted as they come
+/// ([`GeneratedFile::rust_items`]), or `None` when nothing is pushed: a package with nothing to
+/// generate gets no file.
 pub fn package_rust_file(
     plugin: &Plugin,
     package: &str,
     suffix: &str,
     sources: &[FileDescriptor],
-    items: proc_macro2::TokenStream,
+    generate: impl FnOnce(&mut ItemSink) -> Result<()>,
 ) -> Result<Option<GeneratedFile>> {
-    if items.is_empty() {
-        return Ok(None);
-    }
-    GeneratedFile::rust(
+    GeneratedFile::rust_items(
         package_file_name(package, suffix),
         &generated_header(plugin, sources),
-        items,
+        generate,
     )
-    .map(Some)
 }

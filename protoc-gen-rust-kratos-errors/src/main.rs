@@ -1,6 +1,11 @@
 //! The `protoc-gen-rust-kratos-errors` binary: a protoc plugin (request on stdin, response on
 //! stdout; `--version`).
 
+/// Formatting the generated code is allocation-bound: the binary uses mimalloc.
+#[cfg(feature = "fast-alloc")]
+#[global_allocator]
+static ALLOCATOR: kratos_codegen::FastAllocator = kratos_codegen::FastAllocator;
+
 fn main() {
     std::process::exit(kratos_codegen::plugin_main(
         &protoc_gen_rust_kratos_errors::PLUGIN,

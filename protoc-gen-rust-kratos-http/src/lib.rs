@@ -52,32 +52,30 @@ pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
     request.check_rust_names()?;
     let mut output = GeneratorOutput::default();
     for (package, files) in files_by_package(request.files_to_generate()) {
-        let mut items = proc_macro2::TokenStream::new();
         let mut helpers = helpers::FileHelpers::new(&options.paths, options.wkt, &package);
-        for file in &files {
-            let mut ctx = context::Gen {
-                options: &options,
-                file,
-                package: &package,
-                comments: FileComments::new(file),
-                helpers: &mut helpers,
-                warnings: &mut output.warnings,
-            };
-            for service in file.services() {
-                let plan = plan::service(&service, &options, ctx.warnings)?;
-                if !plan.is_empty() {
-                    items.extend(render::service(&mut ctx, &plan));
+        let warnings = &mut output.warnings;
+        // Each part is formatted as soon as it is generated (see `render`).
+        let file = package_rust_file(&PLUGIN, &package, "kratos_http", &files, |sink| {
+            for file in &files {
+                let mut ctx = context::Gen {
+                    options: &options,
+                    file,
+                    package: &package,
+                    comments: FileComments::new(file),
+                    helpers: &mut helpers,
+                    warnings: &mut *warnings,
+                };
+                for service in file.services() {
+                    let plan = plan::service(&service, &options, ctx.warnings)?;
+                    if !plan.is_empty() {
+                        render::service(&mut ctx, &plan, sink);
+                    }
                 }
             }
-        }
-        items.extend(helpers.finish());
-        output.files.extend(package_rust_file(
-            &PLUGIN,
-            &package,
-            "kratos_http",
-            &files,
-            items,
-        )?);
+            helpers.finish(sink);
+            Ok(())
+        })?;
+        output.files.extend(file);
     }
     Ok(output)
 }

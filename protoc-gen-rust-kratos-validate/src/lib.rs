@@ -42,25 +42,22 @@ pub fn generate(request: &PluginRequest) -> Result<GeneratorOutput> {
     };
     let mut output = GeneratorOutput::default();
     for (package, files) in files_by_package(request.files_to_generate()) {
-        let mut items = proc_macro2::TokenStream::new();
-        for file in &files {
-            let mut stack: Vec<MessageDescriptor> = file.messages().collect();
-            stack.reverse();
-            while let Some(msg) = stack.pop() {
-                let mut children: Vec<MessageDescriptor> =
-                    msg.child_messages().filter(|m| !m.is_map_entry()).collect();
-                children.reverse();
-                items.extend(generator.message(&msg, file.name())?);
-                stack.extend(children);
+        // Each message's code is formatted as soon as it is generated.
+        let file = package_rust_file(&PLUGIN, &package, "kratos_validate", &files, |sink| {
+            for file in &files {
+                let mut stack: Vec<MessageDescriptor> = file.messages().collect();
+                stack.reverse();
+                while let Some(msg) = stack.pop() {
+                    let mut children: Vec<MessageDescriptor> =
+                        msg.child_messages().filter(|m| !m.is_map_entry()).collect();
+                    children.reverse();
+                    sink.push(generator.message(&msg, file.name())?);
+                    stack.extend(children);
+                }
             }
-        }
-        output.files.extend(package_rust_file(
-            &PLUGIN,
-            &package,
-            "kratos_validate",
-            &files,
-            items,
-        )?);
+            Ok(())
+        })?;
+        output.files.extend(file);
     }
     Ok(output)
 }

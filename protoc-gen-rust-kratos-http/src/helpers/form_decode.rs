@@ -2,6 +2,7 @@
 //! a field from a key path and its values (query strings, `x-www-form-urlencoded` bodies and
 //! path variables all use it).
 
+use kratos_codegen::ItemSink;
 use kratos_codegen::names::{
     field_ident, ident, is_option_field, real_oneof, to_snake, to_upper_camel,
 };
@@ -41,12 +42,10 @@ impl<'a> FormDecoders<'a> {
     }
 
     /// Every generated decoder.
-    pub(crate) fn finish(mut self) -> TokenStream {
-        let mut out = TokenStream::new();
+    pub(crate) fn finish(mut self, sink: &mut ItemSink) {
         while let Some(message) = self.fns.next() {
-            out.extend(self.function(&message));
+            sink.push(self.function(&message));
         }
-        out
     }
 
     fn ty(&self, full_name: &str) -> TokenStream {

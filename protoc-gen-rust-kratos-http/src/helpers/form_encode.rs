@@ -1,6 +1,7 @@
 //! Generated form encoders (the client side of form binding): a message's populated fields as
 //! `(key, value)` pairs for query strings.
 
+use kratos_codegen::ItemSink;
 use kratos_codegen::RustPaths;
 use kratos_codegen::names::{
     field_ident, ident, is_option_field, real_oneof, to_snake, to_upper_camel,
@@ -40,12 +41,10 @@ impl<'a> FormEncoders<'a> {
     }
 
     /// Every generated encoder.
-    pub(crate) fn finish(mut self) -> TokenStream {
-        let mut out = TokenStream::new();
+    pub(crate) fn finish(mut self, sink: &mut ItemSink) {
         while let Some(message) = self.fns.next() {
-            out.extend(self.function(&message));
+            sink.push(self.function(&message));
         }
-        out
     }
 
     fn function(&mut self, message: &MessageDescriptor) -> TokenStream {

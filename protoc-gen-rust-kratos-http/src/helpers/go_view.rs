@@ -2,6 +2,7 @@
 //! enums as numbers, nil pointers, oneofs as wrapper structs), which the runtime writes as Go's
 //! XML encoder does for Kratos-compatible XML replies.
 
+use kratos_codegen::ItemSink;
 use kratos_codegen::RustPaths;
 use kratos_codegen::names::{
     field_ident, go_camel_case, ident, is_option_field, real_oneof, to_snake, to_upper_camel,
@@ -49,12 +50,10 @@ impl<'a> GoViews<'a> {
     }
 
     /// Every generated function.
-    pub(crate) fn finish(mut self) -> TokenStream {
-        let mut out = TokenStream::new();
+    pub(crate) fn finish(mut self, sink: &mut ItemSink) {
         while let Some(message) = self.fns.next() {
-            out.extend(self.function(&message));
+            sink.push(self.function(&message));
         }
-        out
     }
 
     fn function(&mut self, message: &MessageDescriptor) -> TokenStream {

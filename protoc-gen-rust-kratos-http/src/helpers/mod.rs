@@ -7,8 +7,7 @@ mod form_encode;
 mod go_view;
 mod on_demand;
 
-use kratos_codegen::{RustPaths, WktMapping};
-use proc_macro2::TokenStream;
+use kratos_codegen::{ItemSink, RustPaths, WktMapping};
 
 pub(crate) use form_decode::FormDecoders;
 pub(crate) use form_encode::FormEncoders;
@@ -34,11 +33,11 @@ impl<'a> FileHelpers<'a> {
         }
     }
 
-    /// Every helper asked for (decoders, then encoders, then Go views), each generated once.
-    pub(crate) fn finish(self) -> TokenStream {
-        let mut out = self.decoders.finish();
-        out.extend(self.encoders.finish());
-        out.extend(self.go_views.finish());
-        out
+    /// Every helper asked for (decoders, then encoders, then Go views), each generated once and
+    /// pushed to `sink` as it is generated.
+    pub(crate) fn finish(self, sink: &mut ItemSink) {
+        self.decoders.finish(sink);
+        self.encoders.finish(sink);
+        self.go_views.finish(sink);
     }
 }

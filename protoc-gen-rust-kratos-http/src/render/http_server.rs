@@ -1,8 +1,8 @@
 //! HTTP registration: `register_<service>_http_server`, one route per planned rule, with its
 //! generated binding function and reply encoder.
 
-use kratos_codegen::WktMapping;
 use kratos_codegen::names::{field_ident, ident, real_oneof, snake_word};
+use kratos_codegen::{ItemSink, WktMapping};
 use proc_macro2::{Ident, TokenStream};
 use prost_reflect::{FieldDescriptor, Kind};
 use quote::{format_ident, quote};
@@ -12,61 +12,33 @@ use crate::context::Gen;
 use crate::helpers::go_type_name;
 use crate::plan::{MethodPlan, Reply, ServicePlan};
 
-/// The registration function, then the binding functions and reply encoders it names.
-pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
+/// The registration function, then the binding functions and reply encoders it names, pushed
+/// to `sink` one route at a time: the registration is built first (it only names them), so
+/// the routes' functions are never all held at once.
+pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemSink) {
     let service = &plan.service;
     let service_snake = snake_word(service.name());
     let register = ident(&format!("register_{service_snake}_http_server"));
     let mut routes = TokenStream::new();
-    let mut binders = TokenStream::new();
     for method in &plan.methods {
         for (i, route) in method.routes.iter().enumerate() {
-            let bind_fn = ident(&format!(
-                "__bind_{service_snake}_{}_{i}",
-                snake_word(method.method.name()),
-            ));
+            let names = RouteFns::new(&service_snake, method, i);
             let input = ctx.ty(method.method.input().full_name());
-            let reply_fn_ident = ident(&format!(
-                "__reply_{service_snake}_{}_{i}",
-                snake_word(method.method.name()),
-            ));
             // How the reply is sent: events, raw (a whole `google.api.HttpBody`), or encoded.
+            let reply_fn_ident = &names.reply;
             let (register_fn, reply_arg) = match &route.reply {
                 Reply::Events => (format_ident!("route_stream"), TokenStream::new()),
-                Reply::Raw => {
-                    let output = ctx.ty(method.method.output().full_name());
-                    binders.extend(quote! {
-                        #[doc = " Takes the `google.api.HttpBody` reply apart: media type and data."]
-                        fn #reply_fn_ident(
-                            reply: #output,
-                        ) -> (::std::string::String, ::std::vec::Vec<u8>) {
-                            (reply.content_type, ::core::convert::Into::into(reply.data))
-                        }
-                    });
-                    (format_ident!("route_raw"), quote! { #reply_fn_ident, })
-                }
-                Reply::Whole => {
-                    binders.extend(reply_encoder(ctx, method, None, &reply_fn_ident));
-                    (format_ident!("route"), quote! { #reply_fn_ident, })
-                }
-                Reply::Field(field) => {
-                    binders.extend(reply_encoder(ctx, method, Some(field), &reply_fn_ident));
+                Reply::Raw => (format_ident!("route_raw"), quote! { #reply_fn_ident, }),
+                Reply::Whole | Reply::Field(_) => {
                     (format_ident!("route"), quote! { #reply_fn_ident, })
                 }
             };
-            let body = bind_body(ctx, route, &method.method.input());
-            binders.extend(quote! {
-                fn #bind_fn(
-                    binder: &mut ::kratos::__codegen::http::Binder<'_>,
-                ) -> ::core::result::Result<#input, ::kratos::errors::Error> {
-                    #body
-                }
-            });
-            let (verb, path, konst, name) = (
+            let (verb, path, konst, name, bind_fn) = (
                 &route.rule.method,
                 &route.rule.path,
                 &method.operation_const,
                 &method.fn_ident,
+                &names.bind,
             );
             routes.extend(quote! {
                 {
@@ -94,7 +66,7 @@ pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         service.full_name()
     );
     let trait_ident = &plan.trait_ident;
-    quote! {
+    sink.push(quote! {
         #[doc = #doc]
         pub fn #register<S: #trait_ident>(
             server: &mut ::kratos::__codegen::http::Server,
@@ -103,7 +75,58 @@ pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
             #routes
             ::core::result::Result::Ok(())
         }
-        #binders
+    });
+    drop(routes);
+    for method in &plan.methods {
+        for (i, route) in method.routes.iter().enumerate() {
+            let names = RouteFns::new(&service_snake, method, i);
+            let input = ctx.ty(method.method.input().full_name());
+            let reply_fn_ident = &names.reply;
+            let mut binders = match &route.reply {
+                Reply::Events => TokenStream::new(),
+                Reply::Raw => {
+                    let output = ctx.ty(method.method.output().full_name());
+                    quote! {
+                        #[doc = " Takes the `google.api.HttpBody` reply apart: media type and data."]
+                        fn #reply_fn_ident(
+                            reply: #output,
+                        ) -> (::std::string::String, ::std::vec::Vec<u8>) {
+                            (reply.content_type, ::core::convert::Into::into(reply.data))
+                        }
+                    }
+                }
+                Reply::Whole => reply_encoder(ctx, method, None, reply_fn_ident),
+                Reply::Field(field) => reply_encoder(ctx, method, Some(field), reply_fn_ident),
+            };
+            let body = bind_body(ctx, route, &method.method.input());
+            let bind_fn = &names.bind;
+            binders.extend(quote! {
+                fn #bind_fn(
+                    binder: &mut ::kratos::__codegen::http::Binder<'_>,
+                ) -> ::core::result::Result<#input, ::kratos::errors::Error> {
+                    #body
+                }
+            });
+            sink.push(binders);
+        }
+    }
+}
+
+/// The names of a route's generated functions: its binding function and its reply encoder
+/// (`__bind_<service>_<method>_<i>`, `__reply_<service>_<method>_<i>`, `i` the route's index
+/// among the method's).
+struct RouteFns {
+    bind: Ident,
+    reply: Ident,
+}
+
+impl RouteFns {
+    fn new(service_snake: &str, method: &MethodPlan, i: usize) -> Self {
+        let method = snake_word(method.method.name());
+        RouteFns {
+            bind: ident(&format!("__bind_{service_snake}_{method}_{i}")),
+            reply: ident(&format!("__reply_{service_snake}_{method}_{i}")),
+        }
     }
 }
 

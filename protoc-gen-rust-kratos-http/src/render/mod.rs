@@ -6,22 +6,22 @@ mod grpc;
 mod http_server;
 mod service_trait;
 
-use proc_macro2::TokenStream;
+use kratos_codegen::ItemSink;
 
 use crate::context::Gen;
 use crate::plan::ServicePlan;
 
-/// Everything generated for one planned service: operation constants and the service trait,
-/// then (when a method has a route) the HTTP client and the HTTP registration, then (unless
-/// turned off) the gRPC adapter.
-pub(crate) fn service(ctx: &mut Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
-    let mut out = service_trait::render(ctx, plan);
+/// Everything generated for one planned service, pushed to `sink` part by part (so a part is
+/// formatted while the next is generated): operation constants and the service trait, then
+/// (when a method has a route) the HTTP client and the HTTP registration, then (unless turned
+/// off) the gRPC adapter.
+pub(crate) fn service(ctx: &mut Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemSink) {
+    sink.push(service_trait::render(ctx, plan));
     if plan.http {
-        out.extend(client::render(ctx, plan));
-        out.extend(http_server::render(ctx, plan));
+        sink.push(client::render(ctx, plan));
+        http_server::render(ctx, plan, sink);
     }
     if plan.grpc {
-        out.extend(grpc::render(ctx, plan));
+        sink.push(grpc::render(ctx, plan));
     }
-    out
 }
