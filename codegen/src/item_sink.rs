@@ -11,7 +11,6 @@
 use proc_macro2::TokenStream;
 
 use crate::error::{CodegenError, Result};
-use crate::output::parse_run;
 
 /// Where a generator pushes the items of a Rust file, in file order; see the module
 /// documentation. Obtained from [`crate::GeneratedFile::rust_items`] or
@@ -62,6 +61,19 @@ where
         });
     }
     Ok(sink.pushed.then_some(sink.content))
+}
+
+/// Parses a run of items; inner attributes are accepted only in the file's first run, the only
+/// place they may be.
+pub(crate) fn parse_run(tokens: TokenStream, first: bool) -> syn::Result<syn::File> {
+    let file = syn::parse2::<syn::File>(tokens)?;
+    match file.attrs.first() {
+        Some(attr) if !first => Err(syn::Error::new_spanned(
+            attr,
+            "an inner attribute is only allowed at the start of the file",
+        )),
+        _ => Ok(file),
+    }
 }
 
 #[cfg(test)]

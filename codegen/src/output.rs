@@ -3,7 +3,7 @@
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
 use crate::error::{CodegenError, Result};
-use crate::item_sink::{ItemSink, format_items};
+use crate::item_sink::{ItemSink, format_items, parse_run};
 
 /// One output file of a plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,7 @@ impl GeneratedFile {
     /// given header comment lines.
     ///
     /// The text is the same as printing the whole file at once, but the file is parsed and
-    /// printed a few top-level items at a time (see [`print_items`]), so the syntax tree of a
+    /// printed a few top-level items at a time (see `print_items`), so the syntax tree of a
     /// file of thousands of methods is never built whole.
     pub fn rust(
         name: impl Into<String>,
@@ -124,19 +124,6 @@ fn print_items(tokens: TokenStream, out: &mut String) -> syn::Result<()> {
         out.push_str(&prettyplease::unparse(&file));
     }
     Ok(())
-}
-
-/// Parses a run of items; inner attributes are accepted only in the file's first run, the only
-/// place they may be.
-pub(crate) fn parse_run(tokens: TokenStream, first: bool) -> syn::Result<syn::File> {
-    let file = syn::parse2::<syn::File>(tokens)?;
-    match file.attrs.first() {
-        Some(attr) if !first => Err(syn::Error::new_spanned(
-            attr,
-            "an inner attribute is only allowed at the start of the file",
-        )),
-        _ => Ok(file),
-    }
 }
 
 #[cfg(test)]
