@@ -65,6 +65,8 @@ mod panic;
 #[cfg(feature = "runtime")]
 pub mod registry;
 #[cfg(feature = "runtime")]
+mod rfc3339;
+#[cfg(feature = "runtime")]
 pub mod selector;
 #[cfg(feature = "runtime")]
 pub mod stream;

@@ -171,63 +171,30 @@ fn hex<'b>(bytes: &[u8], buf: &'b mut [u8; 32]) -> &'b str {
 }
 
 /// The length of a [`timestamp`]: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-const TIMESTAMP_LEN: usize = 27;
+const TIMESTAMP_LEN: usize = crate::rfc3339::DATE_TIME_LEN + 8;
 
 /// `time` in UTC as RFC 3339 with microseconds (`2026-12-02T08:38:43.123456Z`), written into
-/// `buf` without allocating: every log line has one. Times before 1970 or after 9999 (a
-/// clock far off) are written as the nearest of the two ends.
+/// `buf` without allocating: every log line has one. A time before 1970 (a clock far off) is
+/// written as 1970's start.
 fn timestamp(time: std::time::SystemTime, buf: &mut [u8; TIMESTAMP_LEN]) -> &str {
-    const MAX_SECS: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    use crate::rfc3339::{DATE_TIME_LEN, MAX_SECONDS, date_time, put_digits};
     let since = time
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let (secs, micros) = match since.as_secs() {
-        s if s > MAX_SECS => (MAX_SECS, 999_999),
-        s => (s, since.subsec_micros()),
+    let (seconds, micros) = match i64::try_from(since.as_secs()) {
+        Ok(s) if s <= MAX_SECONDS => (s, since.subsec_micros()),
+        _ => (MAX_SECONDS, 999_999),
     };
-    let (year, month, day) = civil_from_days(secs / 86_400);
-    let in_day = secs % 86_400;
-    let mut put = |at: usize, value: u64, digits: usize| {
-        let mut v = value;
-        for i in (at..at + digits).rev() {
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, year, 4);
-    put(5, month, 2);
-    put(8, day, 2);
-    put(11, in_day / 3600, 2);
-    put(14, in_day / 60 % 60, 2);
-    put(17, in_day % 60, 2);
-    put(20, u64::from(micros), 6);
-    for (at, sep) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-    ] {
-        buf[at] = sep;
-    }
-    buf[26] = b'Z';
+    let mut head = [0u8; DATE_TIME_LEN];
+    date_time(seconds, &mut head);
+    buf[..DATE_TIME_LEN].copy_from_slice(&head);
+    buf[DATE_TIME_LEN] = b'.';
+    put_digits(
+        &mut buf[DATE_TIME_LEN + 1..DATE_TIME_LEN + 7],
+        u64::from(micros),
+    );
+    buf[DATE_TIME_LEN + 7] = b'Z';
     std::str::from_utf8(buf).unwrap_or_default()
-}
-
-/// The proleptic Gregorian date of `days` after 1970-01-01 (the civil-from-days rule: years
-/// of 400-year eras of 146,097 days, counted from March so that the leap day is last).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468; // days since 0000-03-01
-    let era = z / 146_097;
-    let doe = z % 146_097; // day of the era, [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of the March-based year
-    let mp = (5 * doy + 2) / 153; // month from March, [0, 11]
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Writes each field as `key=value` (text) or `,"key":value` (JSON), the message under `msg`.

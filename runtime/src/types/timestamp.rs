@@ -3,6 +3,9 @@
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range proto3 JSON allows.
+use crate::rfc3339::{MAX_SECONDS, MIN_SECONDS};
+
 /// `google.protobuf.Timestamp`: seconds and nanoseconds since the Unix epoch, UTC. In JSON an
 /// RFC 3339 string in UTC with `Z` and 0, 3, 6 or 9 fractional digits
 /// (`2023-11-14T22:13:20.123Z`), as protojson writes it; any offset is accepted on input.
@@ -15,10 +18,6 @@ pub struct Timestamp {
     #[prost(int32, tag = "2")]
     pub nanos: i32,
 }
-
-/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range proto3 JSON allows.
-const MIN_SECONDS: i64 = -62_135_596_800;
-const MAX_SECONDS: i64 = 253_402_300_799;
 
 impl Timestamp {
     /// Whether the value is one the proto definition allows, and so one RFC 3339 text can
@@ -36,9 +35,12 @@ impl Timestamp {
             return None;
         }
         let nanos = u32::try_from(self.nanos).ok()?;
-        let t = chrono::DateTime::from_timestamp(self.seconds, nanos)?;
-        let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-        Some(format!("{base}{}Z", fraction(nanos)))
+        let mut buf = [0u8; crate::rfc3339::DATE_TIME_LEN];
+        let mut text = String::with_capacity(30);
+        text.push_str(crate::rfc3339::date_time(self.seconds, &mut buf));
+        text.push_str(&fraction(nanos));
+        text.push('Z');
+        Some(text)
     }
 
     /// Parses RFC 3339 (any offset), as protojson reads timestamps: `None` for any other text,
