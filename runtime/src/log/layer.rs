@@ -185,9 +185,9 @@ fn timestamp(time: std::time::SystemTime, buf: &mut [u8; TIMESTAMP_LEN]) -> &str
         Ok(s) if s <= MAX_SECONDS => (s, since.subsec_micros()),
         _ => (MAX_SECONDS, 999_999),
     };
-    let mut head = [0u8; DATE_TIME_LEN];
-    date_time(seconds, &mut head);
-    buf[..DATE_TIME_LEN].copy_from_slice(&head);
+    if let Ok(head) = <&mut [u8; DATE_TIME_LEN]>::try_from(&mut buf[..DATE_TIME_LEN]) {
+        date_time(seconds, head);
+    }
     buf[DATE_TIME_LEN] = b'.';
     put_digits(
         &mut buf[DATE_TIME_LEN + 1..DATE_TIME_LEN + 7],
