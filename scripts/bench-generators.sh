@@ -21,13 +21,12 @@ sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(1000 5000)
 
 if [ -z "${PLUGIN_DIR:-}" ]; then
+    # A separate call: `--bin` would otherwise restrict every `-p` to that one binary.
     cargo build --release --quiet \
         -p protoc-gen-rust-kratos-http -p protoc-gen-rust-kratos-validate \
-        -p protoc-gen-openapi -p protoc-gen-rust-kratos-errors \
-        -p benchmarks --bin synthetic-proto
-else
-    cargo build --release --quiet -p benchmarks --bin synthetic-proto
+        -p protoc-gen-openapi -p protoc-gen-rust-kratos-errors
 fi
+cargo build --release --quiet -p benchmarks --bin synthetic-proto
 release="${CARGO_TARGET_DIR:-$root/target}/release"
 bin="${PLUGIN_DIR:-$release}"
 

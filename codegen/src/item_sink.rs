@@ -6,9 +6,15 @@
 //! break, so joining the pushes' texts gives the text of the whole file printed at once.
 //!
 //! Memory is bounded by the largest push instead of the whole file's token stream and syntax
-//! tree.
+//! tree. An item that grows with the input (a function with a statement per route, an impl
+//! block or a trait with a method per RPC, a struct with a field per RPC) is pushed in parts
+//! with [`ItemSink::push_block`]: prettyplease prints a body's statements, associated items or
+//! fields one after the other at one level of indentation, whatever the item around them, so
+//! each part printed inside an empty stand-in item of the same kind gives the lines it has in
+//! the whole item.
 
 use proc_macro2::TokenStream;
+use quote::quote;
 
 use crate::error::{CodegenError, Result};
 
@@ -40,6 +46,120 @@ impl ItemSink {
         }
         self.pushed = true;
     }
+
+    /// Appends one item whose body is given in parts, each formatted on its own: `head` is the
+    /// item with an empty body (`fn f(..) -> R {}`, `impl T for S {}`, `trait T {}` or
+    /// `struct S {}`, with its attributes and docs), and each part is a run of what goes in that
+    /// body: statements, associated items or named fields. The text is the same as pushing the
+    /// whole item, but only one part is held as tokens and syntax at a time, so an item with a
+    /// part per RPC costs the memory of one part. Errors are reported as [`ItemSink::push`]'s.
+    pub fn push_block<I>(&mut self, head: TokenStream, parts: I)
+    where
+        I: IntoIterator<Item = TokenStream>,
+    {
+        if self.error.is_some() {
+            return;
+        }
+        let (open, kind) = match parse_run(head, !self.pushed)
+            .map_err(|e| e.to_string())
+            .and_then(|file| head_text(&file))
+        {
+            Ok(head) => head,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
+        self.pushed = true;
+        self.content.push_str(&open);
+        let mut any = false;
+        for part in parts {
+            if part.is_empty() {
+                continue;
+            }
+            match kind.format(part) {
+                Ok(lines) => {
+                    any |= !lines.is_empty();
+                    self.content.push_str(&lines);
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    return;
+                }
+            }
+        }
+        if any {
+            self.content.push_str("}\n");
+        } else {
+            // An item with nothing in its body prints as `{}` on its head's last line.
+            self.content.truncate(self.content.len() - "\n".len());
+            self.content.push_str("}\n");
+        }
+    }
+}
+
+/// The kind of body [`ItemSink::push_block`] fills, and so the stand-in item its parts are
+/// printed in.
+#[derive(Debug, Clone, Copy)]
+enum BodyKind {
+    /// A function's statements.
+    Fn,
+    /// An impl block's associated items.
+    Impl,
+    /// A trait's items.
+    Trait,
+    /// A struct's named fields.
+    Struct,
+}
+
+impl BodyKind {
+    /// The lines `part` has inside a body of this kind: printed inside the stand-in item,
+    /// without the stand-in's first and last lines.
+    fn format(self, part: TokenStream) -> std::result::Result<String, String> {
+        let (stand_in, first) = match self {
+            BodyKind::Fn => (quote! { fn __part() { #part } }, "fn __part() {"),
+            BodyKind::Impl => (quote! { impl __Part { #part } }, "impl __Part {"),
+            BodyKind::Trait => (quote! { trait __Part { #part } }, "trait __Part {"),
+            BodyKind::Struct => (quote! { struct __Part { #part } }, "struct __Part {"),
+        };
+        // A part is one token tree inside the stand-in's braces: it cannot reach outside them.
+        let file = syn::parse2::<syn::File>(stand_in).map_err(|e| e.to_string())?;
+        let text = prettyplease::unparse(&file);
+        if text == format!("{}}}\n", first) {
+            return Ok(String::new());
+        }
+        text.strip_prefix(first)
+            .and_then(|t| t.strip_prefix('\n'))
+            .and_then(|t| t.strip_suffix("}\n"))
+            .map(str::to_string)
+            .ok_or_else(|| format!("a part of an item's body printed unexpectedly: {text}"))
+    }
+}
+
+/// The head of [`ItemSink::push_block`]'s item printed up to its body's opening brace (and the
+/// line break after it), and the kind of that body; an error unless `file` is one item of a
+/// kind with a body in parts, with that body empty.
+fn head_text(file: &syn::File) -> std::result::Result<(String, BodyKind), String> {
+    let kind = match file.items.as_slice() {
+        [syn::Item::Fn(f)] if f.block.stmts.is_empty() => BodyKind::Fn,
+        [syn::Item::Impl(i)] if i.items.is_empty() => BodyKind::Impl,
+        [syn::Item::Trait(t)] if t.items.is_empty() => BodyKind::Trait,
+        [syn::Item::Struct(s)] if matches!(&s.fields, syn::Fields::Named(f) if f.named.is_empty()) => {
+            BodyKind::Struct
+        }
+        _ => {
+            return Err(
+                "the head of an item in parts must be one function, impl block, trait or struct \
+                 with named fields, with an empty body"
+                    .into(),
+            );
+        }
+    };
+    let text = prettyplease::unparse(file);
+    let open = text
+        .strip_suffix("{}\n")
+        .ok_or_else(|| format!("the head of an item in parts printed unexpectedly: {text}"))?;
+    Ok((format!("{open}{{\n"), kind))
 }
 
 /// Runs `generate` with a sink and returns `prefix` followed by the formatted items, or `None`
@@ -128,6 +248,140 @@ mod tests {
         ];
         for items in files {
             assert_eq!(sunk(&items).unwrap(), Some(whole(&items)));
+        }
+    }
+
+    /// Pushes `head` (with `{}` standing for the body) in parts and as the whole item, and
+    /// returns both texts.
+    fn in_parts_and_whole(head: TokenStream, parts: &[TokenStream]) -> (String, String) {
+        let split = format_items("f.rs", String::new(), |sink| {
+            sink.push(quote! { pub const BEFORE: u8 = 1; });
+            sink.push_block(head.clone(), parts.iter().cloned());
+            sink.push(quote! { pub const AFTER: u8 = 2; });
+            Ok(())
+        });
+        let body: TokenStream = parts.iter().cloned().collect();
+        let text = head.to_string();
+        let at = text.rfind("{ }").expect("the head ends with an empty body");
+        let whole: TokenStream = format!("{}{{ {body} }}", &text[..at])
+            .parse()
+            .expect("the whole item lexes");
+        let whole = whole_text(&[
+            quote! { pub const BEFORE: u8 = 1; },
+            whole,
+            quote! { pub const AFTER: u8 = 2; },
+        ]);
+        (split.unwrap().unwrap(), whole)
+    }
+
+    fn whole_text(items: &[TokenStream]) -> String {
+        whole(items)
+    }
+
+    #[test]
+    fn an_item_in_parts_prints_as_the_whole_item() {
+        let long_args = quote! {
+            server: &mut ::some::long::path::to::a::Server,
+            service: ::std::sync::Arc<S>,
+            middleware: &::some::long::path::to::a::Matcher,
+        };
+        let routes: Vec<TokenStream> = (0..6u32)
+            .map(|i| {
+                let name = quote::format_ident!("route_{i}");
+                quote! {
+                    {
+                        let service = ::std::sync::Arc::clone(&service);
+                        server.#name(::kratos::RouteSpec { method: "GET", path: "/v1/{name=shelves/*}", operation: OP }, bind, move |ctx, request| { let service = ::std::sync::Arc::clone(&service); async move { service.method(ctx, request).await } })?;
+                    }
+                }
+            })
+            .chain([quote! { let x = if a { 1 } else { match b { Some(v) => v, None => 2 } }; }])
+            .chain([quote! { ::core::result::Result::Ok(()) }])
+            .collect();
+        let methods: Vec<TokenStream> = (0..4u32)
+            .map(|i| {
+                let name = quote::format_ident!("call_{i}");
+                quote! {
+                    /// A call.
+                    ///
+                    /// With a second paragraph.
+                    pub async fn #name(&self, request: &Request) -> ::core::result::Result<Reply, ::kratos::errors::Error> {
+                        let mut path = ::std::string::String::with_capacity(64); path.push_str("/v1/"); self.client.call(path, request).await
+                    }
+                    type Stream = ::kratos::Stream<Reply>;
+                    const N: usize = #i as usize;
+                }
+            })
+            .collect();
+        let trait_items: Vec<TokenStream> = (0..4u32)
+            .map(|i| {
+                let name = quote::format_ident!("method_{i}");
+                quote! {
+                    #[doc = " A method."]
+                    fn #name(&self, ctx: ::kratos::Context, request: Request) -> impl ::core::future::Future<Output = ::core::result::Result<Reply, ::kratos::errors::Error>> + ::core::marker::Send;
+                    fn with_default(&self) -> u32 { 7 }
+                }
+            })
+            .collect();
+        let fields: Vec<TokenStream> = (0..4u32)
+            .map(|i| {
+                let name = quote::format_ident!("field_{i}");
+                quote! { #[doc = " A field."] pub #name: ::kratos::Endpoint<::some::Request, ::some::Reply>, b: u8, }
+            })
+            .collect();
+        let cases = [
+            (
+                quote! {
+                    /// Registers.
+                    pub fn register<S: Service>(#long_args) -> ::core::result::Result<(), ::kratos::RouteError> {}
+                },
+                routes.clone(),
+            ),
+            (
+                quote! { fn generic<S>(s: S) -> u32 where S: ::core::clone::Clone + ::core::fmt::Debug + Send + Sync + 'static {} },
+                routes,
+            ),
+            (quote! { impl Client {} }, methods.clone()),
+            (
+                quote! { #[::kratos::async_trait] impl<T: Send> server::Service for Adapter<T> where T: Sync {} },
+                methods,
+            ),
+            (
+                quote! { /// The service.
+                pub trait Service: ::core::marker::Send + ::core::marker::Sync + 'static {} },
+                trait_items,
+            ),
+            (quote! { #[doc(hidden)] pub struct Adapter {} }, fields),
+            (quote! { fn empty() {} }, vec![]),
+            (quote! { impl Empty {} }, vec![quote! {}, quote! {}]),
+        ];
+        for (head, parts) in cases {
+            let (split, whole) = in_parts_and_whole(head, &parts);
+            assert_eq!(split, whole);
+        }
+    }
+
+    #[test]
+    fn an_item_in_parts_refuses_what_it_cannot_split() {
+        for (head, part) in [
+            // Not an item with a body in parts, or a body already there.
+            (quote! { pub const X: u8 = 1; }, quote! { let a = 1; }),
+            (quote! { fn f() { g(); } }, quote! { h(); }),
+            (quote! { fn f() {} fn g() {} }, quote! { h(); }),
+            (quote! { struct S(u8); }, quote! { a: u8, }),
+            // A part that is not what the body holds.
+            (quote! { fn f() {} }, quote! { fn g() -> }),
+            (quote! { impl S {} }, quote! { let a = 1; }),
+            (quote! { struct S {} }, quote! { a: u8 b: u8 }),
+        ] {
+            let result = format_items("f.rs", String::new(), |sink| {
+                sink.push_block(head, [part]);
+                Ok(())
+            });
+            match result {
+                Err(CodegenError::Format { file, .. }) => assert_eq!(file, "f.rs"),
+                other => panic!("{other:?}"),
+            }
         }
     }
 

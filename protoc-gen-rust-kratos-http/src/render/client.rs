@@ -1,6 +1,7 @@
 //! The typed HTTP client generated per service: `<Service>HttpClient`, one method per RPC with
 //! an HTTP rule, calling its primary rule (Kratos' client uses the primary rule too).
 
+use kratos_codegen::ItemSink;
 use kratos_codegen::names::{field_ident, ident, is_option_field, real_oneof, upper_camel_word};
 use kratos_path_template::Segment;
 use proc_macro2::TokenStream;
@@ -10,53 +11,54 @@ use quote::{format_ident, quote};
 use crate::context::Gen;
 use crate::plan::{MethodPlan, Reply, RequestBody, RoutePlan, ServicePlan};
 
-/// The client struct and its methods, one per method with a route; methods that cannot be
-/// generated are reported as warnings and left out.
-pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
+/// The client struct and its methods, one per method with a route (a part each); methods that
+/// cannot be generated are reported as warnings and left out.
+pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemSink) {
     let service = &plan.service;
     let client = ident(&format!("{}HttpClient", upper_camel_word(service.name())));
-    let mut fns = TokenStream::new();
-    for m in &plan.methods {
-        let Some(route) = m.primary_route() else {
-            continue;
-        };
-        match method(ctx, m, route) {
-            Ok(tokens) => fns.extend(tokens),
-            Err(reason) => ctx.warnings.push(format!(
-                "{}: method {}: no HTTP client method: {reason}",
-                ctx.file.name(),
-                m.method.full_name()
-            )),
-        }
-    }
     let doc = format!(
         " A typed HTTP client of `{}`: builds each call's URL from its rule (path variables \
          percent-encoded, other fields in the query where the rule has no `body: \"*\"`), sends \
          the body in the client's codec and decodes the reply or the Kratos error.",
         service.full_name()
     );
-    quote! {
+    sink.push(quote! {
         #[doc = #doc]
         #[derive(Debug, Clone)]
         pub struct #client {
             client: ::kratos::__codegen::http::Client,
         }
-
-        impl #client {
-            /// A client calling through `client`.
-            pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
-                Self { client }
-            }
-
-            /// A handle on the same client whose calls use `options` (extra request headers,
-            /// their own timeout): `client.with_options(options).method(&request)`.
-            pub fn with_options(&self, options: ::kratos::__codegen::http::CallOptions) -> Self {
-                Self { client: self.client.with_options(options) }
-            }
-
-            #fns
+    });
+    let constructors = quote! {
+        /// A client calling through `client`.
+        pub fn new(client: ::kratos::__codegen::http::Client) -> Self {
+            Self { client }
         }
-    }
+
+        /// A handle on the same client whose calls use `options` (extra request headers,
+        /// their own timeout): `client.with_options(options).method(&request)`.
+        pub fn with_options(&self, options: ::kratos::__codegen::http::CallOptions) -> Self {
+            Self { client: self.client.with_options(options) }
+        }
+    };
+    let methods = plan.methods.iter().filter_map(|m| {
+        let route = m.primary_route()?;
+        match method(ctx, m, route) {
+            Ok(tokens) => Some(tokens),
+            Err(reason) => {
+                ctx.warnings.push(format!(
+                    "{}: method {}: no HTTP client method: {reason}",
+                    ctx.file.name(),
+                    m.method.full_name()
+                ));
+                None
+            }
+        }
+    });
+    sink.push_block(
+        quote! { impl #client {} },
+        std::iter::once(constructors).chain(methods),
+    );
 }
 
 /// One client method calling `plan`'s primary `route`, or why it cannot be generated.

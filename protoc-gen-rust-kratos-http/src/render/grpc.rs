@@ -1,6 +1,7 @@
 //! The gRPC adapter: `register_<service>_grpc_server` and an implementation of tonic's server
 //! trait that calls the service through the gRPC server's middleware.
 
+use kratos_codegen::ItemSink;
 use kratos_codegen::names::{ident, snake_word, to_upper_camel, tonic_snake, upper_camel_word};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -8,8 +9,9 @@ use quote::quote;
 use crate::context::Gen;
 use crate::plan::{ServicePlan, Streaming};
 
-/// The registration function, the adapter struct and its tonic trait implementation.
-pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
+/// The registration function, the adapter struct and its tonic trait implementation (the last
+/// two with a part per method).
+pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemSink) {
     let service = &plan.service;
     // tonic-build names its module and server after prost's name of the service (`Self_`
     // for `Self`: `self__server::Self_Server`); ours embed the plain word.
@@ -106,7 +108,7 @@ pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         upper
     );
     let trait_ident = &plan.trait_ident;
-    quote! {
+    sink.push(quote! {
         #[doc = #doc]
         pub fn #register<S: #trait_ident>(
             server: &mut ::kratos::__codegen::grpc::Server,
@@ -124,16 +126,20 @@ pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         ) -> #tonic_mod::#tonic_server<#adapter> {
             #tonic_mod::#tonic_server::new(#adapter { #(#inits)* })
         }
-
-        #[doc = #adapter_doc]
-        #[doc(hidden)]
-        pub struct #adapter {
-            #(#fields)*
-        }
-
-        #[::kratos::__codegen::async_trait]
-        impl #tonic_mod::#trait_ident for #adapter {
-            #(#impls)*
-        }
-    }
+    });
+    sink.push_block(
+        quote! {
+            #[doc = #adapter_doc]
+            #[doc(hidden)]
+            pub struct #adapter {}
+        },
+        fields,
+    );
+    sink.push_block(
+        quote! {
+            #[::kratos::__codegen::async_trait]
+            impl #tonic_mod::#trait_ident for #adapter {}
+        },
+        impls,
+    );
 }

@@ -12,17 +12,18 @@ use crate::context::Gen;
 use crate::helpers::go_type_name;
 use crate::plan::{MethodPlan, Reply, ServicePlan};
 
-/// The registration function, then the binding functions and reply encoders it names, pushed
-/// to `sink` one route at a time: the registration is built first (it only names them), so
-/// the routes' functions are never all held at once.
+/// The registration function (a part per route), then the binding functions and reply encoders
+/// it names, pushed to `sink` one route at a time: the registration is built first (it only
+/// names them), so the routes' functions are never all held at once.
 pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemSink) {
     let service = &plan.service;
     let service_snake = snake_word(service.name());
     let register = ident(&format!("register_{service_snake}_http_server"));
-    let mut routes = TokenStream::new();
-    for method in &plan.methods {
-        for (i, route) in method.routes.iter().enumerate() {
-            let names = RouteFns::new(&service_snake, method, i);
+    let routes = plan.methods.iter().flat_map(|method| {
+        let service_snake = &service_snake;
+        let ctx = &*ctx;
+        method.routes.iter().enumerate().map(move |(i, route)| {
+            let names = RouteFns::new(service_snake, method, i);
             let input = ctx.ty(method.method.input().full_name());
             // How the reply is sent: events, raw (a whole `google.api.HttpBody`), or encoded.
             let reply_fn_ident = &names.reply;
@@ -40,7 +41,7 @@ pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemS
                 &method.fn_ident,
                 &names.bind,
             );
-            routes.extend(quote! {
+            quote! {
                 {
                     let service = ::std::sync::Arc::clone(&service);
                     server.#register_fn(
@@ -58,25 +59,24 @@ pub(super) fn render(ctx: &mut Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemS
                         },
                     )?;
                 }
-            });
-        }
-    }
+            }
+        })
+    });
     let doc = format!(
         " Registers the HTTP routes of `{}` on `server`, served by `service`.",
         service.full_name()
     );
     let trait_ident = &plan.trait_ident;
-    sink.push(quote! {
-        #[doc = #doc]
-        pub fn #register<S: #trait_ident>(
-            server: &mut ::kratos::__codegen::http::Server,
-            service: ::std::sync::Arc<S>,
-        ) -> ::core::result::Result<(), ::kratos::__codegen::http::RouteError> {
-            #routes
-            ::core::result::Result::Ok(())
-        }
-    });
-    drop(routes);
+    sink.push_block(
+        quote! {
+            #[doc = #doc]
+            pub fn #register<S: #trait_ident>(
+                server: &mut ::kratos::__codegen::http::Server,
+                service: ::std::sync::Arc<S>,
+            ) -> ::core::result::Result<(), ::kratos::__codegen::http::RouteError> {}
+        },
+        routes.chain([quote! { ::core::result::Result::Ok(()) }]),
+    );
     for method in &plan.methods {
         for (i, route) in method.routes.iter().enumerate() {
             let names = RouteFns::new(&service_snake, method, i);

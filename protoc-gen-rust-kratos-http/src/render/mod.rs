@@ -16,12 +16,12 @@ use crate::plan::ServicePlan;
 /// (when a method has a route) the HTTP client and the HTTP registration, then (unless turned
 /// off) the gRPC adapter.
 pub(crate) fn service(ctx: &mut Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemSink) {
-    sink.push(service_trait::render(ctx, plan));
+    service_trait::render(ctx, plan, sink);
     if plan.http {
-        sink.push(client::render(ctx, plan));
+        client::render(ctx, plan, sink);
         http_server::render(ctx, plan, sink);
     }
     if plan.grpc {
-        sink.push(grpc::render(ctx, plan));
+        grpc::render(ctx, plan, sink);
     }
 }

@@ -1,5 +1,6 @@
 //! The operation constants and the transport-independent service trait.
 
+use kratos_codegen::ItemSink;
 use kratos_codegen::comments::doc_attrs;
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -7,8 +8,9 @@ use quote::quote;
 use crate::context::Gen;
 use crate::plan::ServicePlan;
 
-/// `OPERATION_<SERVICE>_<METHOD>` constants, then the trait the user implements once.
-pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
+/// `OPERATION_<SERVICE>_<METHOD>` constants, then the trait the user implements once (a part
+/// per method).
+pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan, sink: &mut ItemSink) {
     let service = &plan.service;
     let mut out = TokenStream::new();
     for method in &plan.methods {
@@ -63,11 +65,12 @@ pub(super) fn render(ctx: &Gen<'_, '_>, plan: &ServicePlan) -> TokenStream {
         }
     });
     let trait_ident = &plan.trait_ident;
-    out.extend(quote! {
-        #docs
-        pub trait #trait_ident: ::core::marker::Send + ::core::marker::Sync + 'static {
-            #(#methods)*
-        }
-    });
-    out
+    sink.push(out);
+    sink.push_block(
+        quote! {
+            #docs
+            pub trait #trait_ident: ::core::marker::Send + ::core::marker::Sync + 'static {}
+        },
+        methods,
+    );
 }
