@@ -65,10 +65,11 @@ impl LogLayer {
     /// The trace and span ids of the OpenTelemetry span the event happens in: its explicit
     /// parent's, else the current span's.
     ///
-    /// The current span's context is the OpenTelemetry context the layer attaches to the
-    /// thread while a span is entered (tracing-opentelemetry's context activation), read
-    /// without looking the span up; a span the OpenTelemetry layer does not trace (one its
-    /// filter leaves out) leaves its nearest traced ancestor's there.
+    /// The current span's context is the OpenTelemetry context attached to the thread: the
+    /// call's, which the tracing middleware attaches while the call runs, or that of a
+    /// `tracing` span entered inside it (tracing-opentelemetry's context activation); it is
+    /// read without looking any span up. A span the OpenTelemetry layer does not trace (one
+    /// its filter leaves out) leaves its nearest traced ancestor's there.
     #[cfg(feature = "otel")]
     fn trace_ids(&self, event: &Event<'_>) -> Option<([u8; 16], [u8; 8])> {
         use opentelemetry::trace::TraceContextExt as _;

@@ -220,8 +220,9 @@ impl Logger {
     }
 
     /// Also exports spans through `provider` (feature `otel`): the subscriber then carries
-    /// `tracing-opentelemetry`'s layer, so the tracing middleware's spans and the events
-    /// inside them reach the provider's exporter, and log lines carry `trace.id`/`span.id`.
+    /// [`crate::trace::layer`], so the tracing middleware's spans, the service's own `tracing`
+    /// spans and the events inside them reach the provider's exporter, and log lines carry
+    /// `trace.id`/`span.id`.
     #[cfg(feature = "otel")]
     pub fn tracer_provider(
         mut self,
@@ -276,22 +277,10 @@ impl Logger {
             }
             if let Some(provider) = tracer {
                 // Each layer filters on its own: the log level does not decide which calls
-                // are traced. Spans and events at info and above go to OpenTelemetry, except
-                // the per-call log events (the call's span has their outcome already).
-                //
-                // The OpenTelemetry filter is a dynamic one on purpose: every callsite then
-                // asks the filters each time it is hit, so no decision is ever taken from a
-                // filter state left by an `enabled!` check (tracing-subscriber keeps the
-                // per-layer answers of `enabled!` until the next span or event, which would
-                // otherwise apply them to a callsite that skips the check).
-                let otel_filter = tracing_subscriber::filter::filter_fn(|meta| {
-                    *meta.level() <= tracing::Level::INFO
-                        && !(meta.is_event() && meta.target() == ACCESS_TARGET)
-                })
-                .with_max_level_hint(tracing::Level::INFO);
+                // are traced (the trace layer takes spans and events at info and above).
                 let subscriber = Registry::default()
                     .with(layer.with_filter(filter))
-                    .with(crate::trace::layer(&provider).with_filter(otel_filter));
+                    .with(crate::trace::layer(&provider));
                 return Ok((Dispatch::new(subscriber), handle));
             }
         }

@@ -1,11 +1,12 @@
 //! The tracing middleware (Kratos' `tracing.Server()` and `tracing.Client()`).
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Status, TraceContextExt as _};
-use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry_sdk::trace::SdkTracer;
 
-use super::{SERVICE_HEADER, TRACE_TARGET};
+use super::SERVICE_HEADER;
+use super::layer::TraceFilter;
 use crate::context::{Context, Kind, Side};
 use crate::errors::Error;
 use crate::middleware::{Handler, Message, Middleware};
@@ -19,6 +20,10 @@ use crate::middleware::{Handler, Message, Middleware};
 /// not for a request given to `ServerService` without a `PeerAddr`); on failure the error is recorded
 /// as an `exception` event, `rpc.status_code` is the Kratos code and the status is error,
 /// else the status is ok. Only server calls are traced; a client chain is passed through.
+///
+/// Calls are traced when the current `tracing` subscriber carries [`super::layer`] (as
+/// [`crate::log::Logger`]'s does with a tracer provider), with that layer's tracer; otherwise
+/// the middleware only forwards the call.
 pub fn server() -> Middleware {
     middleware(Side::Server)
 }
@@ -28,7 +33,8 @@ pub fn server() -> Middleware {
 /// handler makes the call), whose context is sent in `traceparent`/`tracestate`/`baggage`
 /// with Kratos' `x-md-service-name` (see [`super::set_service_name`]). Attributes:
 /// `rpc.system`, `rpc.service`, `rpc.method`, and for HTTP `http.method` and `http.target`;
-/// outcomes as on the server. Only client calls are traced.
+/// outcomes as on the server. Only client calls are traced, under the same condition as
+/// [`server`].
 pub fn client() -> Middleware {
     middleware(Side::Client)
 }
@@ -39,38 +45,31 @@ fn middleware(side: Side) -> Middleware {
             if ctx.side() != side {
                 return next.call(ctx, req);
             }
-            let span = match side {
-                // A served call continues the caller's trace, else it starts one: the span
-                // has no parent in the process (whatever span the server task runs in).
-                Side::Server => tracing::info_span!(
-                    target: TRACE_TARGET, parent: None, "call",
-                    otel.name = ctx.operation(), otel.kind = "server"
-                ),
-                Side::Client => tracing::info_span!(
-                    target: TRACE_TARGET, "call",
-                    otel.name = ctx.operation(), otel.kind = "client"
-                ),
-            };
-            if span.is_disabled() {
+            // The span is started with its parent and all of Kratos' attributes at once, with
+            // the tracer of the subscriber's layer; no layer, no span.
+            let started = tracing::dispatcher::get_default(|dispatch| {
+                let tracer = &dispatch.downcast_ref::<TraceFilter>()?.tracer;
+                Some(match side {
+                    Side::Server => start_server(tracer, &ctx),
+                    Side::Client => start_client(tracer, &ctx, &req),
+                })
+            });
+            let Some(cx) = started else {
                 return next.call(ctx, req);
-            }
-            // The parent is set first (the span starts when its context is first asked for);
-            // then the attributes go onto the started span at once, and the outcome later,
-            // without looking the span up again for each.
-            let cx = match side {
-                Side::Server => start_server(&span, &ctx),
-                Side::Client => start_client(&span, &ctx, &req),
             };
             let fut = next.call(ctx, req);
-            // The outcome is recorded within the span's future: the span ends when it is
-            // dropped, and an ended span takes no more status.
+            // The call runs with the span's context attached to the thread on every poll (so
+            // events, log lines and client calls inside it see the span); the outcome is
+            // recorded and the span ended when the reply is there.
+            let attached = cx.clone();
             Box::pin(
                 async move {
                     let reply = fut.await;
                     finish(&cx, &reply);
+                    cx.span().end();
                     reply
                 }
-                .instrument(span),
+                .with_context(attached),
             )
         })
     })
@@ -105,15 +104,16 @@ fn http_method(method: &http::Method) -> opentelemetry::Value {
     name.into()
 }
 
-/// Starts a served call's span: its parent from the request, its attributes; returns its
+/// Starts a served call's span: its parent from the request (none when the request carries
+/// no context, whatever span the server itself runs in), its attributes; returns its
 /// context.
-fn start_server(span: &tracing::Span, ctx: &Context) -> opentelemetry::Context {
+fn start_server(tracer: &SdkTracer, ctx: &Context) -> opentelemetry::Context {
     let headers = ctx.request_headers();
-    // The caller's context, when the request carries one (a root span has no parent to set).
-    if super::carries_context(headers) {
-        // A span not traced by the OpenTelemetry layer has no parent to set: nothing to do.
-        let _ = span.set_parent(super::extract(headers));
-    }
+    let parent = if super::carries_context(headers) {
+        super::extract(headers)
+    } else {
+        opentelemetry::Context::new()
+    };
     let mut attributes = Vec::with_capacity(9);
     rpc_attributes(&mut attributes, ctx);
     let info = ctx.request_info();
@@ -136,14 +136,28 @@ fn start_server(span: &tracing::Span, ctx: &Context) -> opentelemetry::Context {
         attributes.push(KeyValue::new("peer.service", name.to_string()));
         ctx.metadata().set(SERVICE_HEADER, name);
     }
-    let cx = span.context();
-    cx.span().set_attributes(attributes);
-    cx
+    start(tracer, ctx, SpanKind::Server, attributes, parent)
+}
+
+/// Starts the span of `ctx`'s operation as a child of `parent`; returns its context.
+fn start(
+    tracer: &SdkTracer,
+    ctx: &Context,
+    kind: SpanKind,
+    attributes: Vec<KeyValue>,
+    parent: opentelemetry::Context,
+) -> opentelemetry::Context {
+    let builder = tracer
+        .span_builder(ctx.operation())
+        .with_kind(kind)
+        .with_attributes(attributes);
+    let span = tracer.build_with_context(builder, &parent);
+    parent.with_span(span)
 }
 
 /// Starts a call's client span: its attributes, and its context sent with the call; returns
 /// that context.
-fn start_client(span: &tracing::Span, ctx: &Context, req: &Message) -> opentelemetry::Context {
+fn start_client(tracer: &SdkTracer, ctx: &Context, req: &Message) -> opentelemetry::Context {
     let mut attributes = Vec::with_capacity(5);
     rpc_attributes(&mut attributes, ctx);
     if let Some(request) = req.downcast_ref::<crate::http::ClientRequest>() {
@@ -154,8 +168,14 @@ fn start_client(span: &tracing::Span, ctx: &Context, req: &Message) -> opentelem
             .map_or(request.path_and_query.as_str(), |(path, _)| path);
         attributes.push(KeyValue::new("http.target", path.to_string()));
     }
-    let cx = span.context();
-    cx.span().set_attributes(attributes);
+    // The child of the current span: the served call's, or a span of the handler's own.
+    let cx = start(
+        tracer,
+        ctx,
+        SpanKind::Client,
+        attributes,
+        opentelemetry::Context::current(),
+    );
     let mut headers = ctx.outgoing_headers();
     super::inject(&cx, &mut headers);
     let service = super::service_name();

@@ -12,8 +12,9 @@
 //!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set and it installs the default subscriber.
 //! - [`flush`]: exports what is buffered; [`crate::App`] calls it after a graceful stop.
 //!
-//! Spans are only recorded when the subscriber carries the OpenTelemetry layer ([`layer`]);
-//! without it the middleware sees its span disabled and only forwards the call.
+//! Calls are only traced when the current `tracing` subscriber carries [`layer`]: the
+//! middleware takes its tracer from there and starts each call's span directly with it;
+//! without it the middleware only forwards the call.
 
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -26,6 +27,8 @@ use opentelemetry_sdk::trace::{
 };
 
 mod exporter_client;
+mod layer;
+use layer::{Events, TraceFilter};
 mod middleware;
 mod propagation;
 
@@ -33,7 +36,7 @@ pub use middleware::{client, server};
 use propagation::carries_context;
 pub use propagation::{SERVICE_HEADER, extract, inject};
 
-/// The target of the call spans (`RUST_LOG`-style filters of other layers can refer to it).
+/// The target of the events of tracing itself (such as a failed flush).
 pub const TRACE_TARGET: &str = "kratos::trace";
 
 /// How spans are sent to the collector.
@@ -326,21 +329,36 @@ pub fn local_provider() -> SdkTracerProvider {
         .build()
 }
 
-/// The `tracing` layer turning spans into OpenTelemetry spans of `provider`'s tracer (what
-/// [`crate::log::Logger::tracer_provider`] adds; for a subscriber of one's own).
-pub fn layer<S>(
-    provider: &SdkTracerProvider,
-) -> tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>
+/// The `tracing` layer of tracing with `provider` (what [`crate::log::Logger::tracer_provider`]
+/// adds; for a subscriber of one's own): the tracing middleware makes its call spans with
+/// the provider's tracer, the service's own `tracing` spans become OpenTelemetry spans of it,
+/// and each event goes to the span it happens in. Spans and events at `INFO` and above are
+/// taken, except the logging middleware's per-call events, whatever other layers' levels are.
+///
+/// ```no_run
+/// use tracing_subscriber::layer::SubscriberExt as _;
+///
+/// let provider = kratos::trace::local_provider();
+/// let subscriber = tracing_subscriber::Registry::default().with(kratos::trace::layer(&provider));
+/// tracing::subscriber::set_global_default(subscriber).expect("no subscriber yet");
+/// ```
+pub fn layer<S>(provider: &SdkTracerProvider) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
+    use tracing_subscriber::Layer as _;
+    let tracer = provider.tracer("kratos");
     // Only Kratos' attributes: no source location, thread, or `target` attribute, and no
-    // busy/idle timings (two clock readings on every poll of a call's future).
-    tracing_opentelemetry::OpenTelemetryLayer::new(provider.tracer("kratos"))
+    // busy/idle timings (two clock readings on every poll of a span's future).
+    let spans = tracing_opentelemetry::OpenTelemetryLayer::new(tracer.clone())
         .with_location(false)
         .with_threads(false)
         .with_target(false)
         .with_tracked_inactivity(false)
+        .with_filter(TraceFilter::new(tracer.clone(), Events::WithParent));
+    spans.and_then(
+        layer::CurrentSpanEvents.with_filter(TraceFilter::new(tracer, Events::InCurrentSpan)),
+    )
 }
 
 /// Exports the spans every provider built by [`Settings::provider`] still buffers, waiting

@@ -205,3 +205,177 @@ fn served_calls_continue_the_callers_trace_or_start_one() {
     let (malformed, _) = served(&[("traceparent", "00-not-a-trace-01")]);
     assert_eq!(malformed.parent_span_id, SpanId::INVALID);
 }
+
+/// Runs `handler` as a served call (`/a.B/C`) through the server middleware, inside an entered
+/// span of the process, with a subscriber carrying [`layer`]; returns every exported span.
+fn spans_of_call(
+    handler: impl Fn() -> Result<u32, crate::errors::Error> + Send + Sync + 'static,
+) -> Vec<opentelemetry_sdk::trace::SpanData> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let kept = Kept::default();
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(Sampler::AlwaysOn)
+        .with_simple_exporter(kept.clone())
+        .build();
+    let subscriber = tracing_subscriber::Registry::default().with(layer(&provider));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let handler = std::sync::Arc::new(handler);
+    tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("process");
+        let _entered = outer.enter();
+        let endpoint = crate::middleware::Endpoint::new(&[server()], move |_ctx, _x: u32| {
+            let handler = std::sync::Arc::clone(&handler);
+            async move { handler() }
+        });
+        let ctx = Context::new(Kind::Http, "/a.B/C", http::HeaderMap::new());
+        let _ = runtime.block_on(endpoint.call(ctx, 1));
+    });
+    kept.0.lock().unwrap().clone()
+}
+
+fn named<'a>(
+    spans: &'a [opentelemetry_sdk::trace::SpanData],
+    name: &str,
+) -> &'a opentelemetry_sdk::trace::SpanData {
+    spans
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no span {name} in {spans:#?}"))
+}
+
+fn attribute<'a>(
+    attributes: &'a [opentelemetry::KeyValue],
+    key: &str,
+) -> Option<&'a opentelemetry::Value> {
+    attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+/// The rule for events: an event goes to the innermost span it happens in: the call's span
+/// (not a span the server itself runs in), a span of the handler's own code entered inside
+/// the call (itself a child of the call's span), or its explicit parent. Its message is its
+/// name; `level`, `target` and its fields are attributes.
+#[test]
+fn events_go_to_the_innermost_span_they_happen_in() {
+    let spans = spans_of_call(|| {
+        tracing::info!(
+            shelf = 7_i64,
+            big = u64::MAX,
+            ok = true,
+            who = "me",
+            "in the call"
+        );
+        let own = tracing::info_span!("own work");
+        own.in_scope(|| tracing::warn!(ratio = 0.5, "in the handler's span"));
+        let detached = tracing::info_span!(parent: None, "detached");
+        tracing::info!(parent: &detached, "given a parent");
+        drop(detached);
+        tracing::debug!("below info: not exported");
+        Ok(1)
+    });
+    let call = named(&spans, "/a.B/C");
+    let own = named(&spans, "own work");
+    let detached = named(&spans, "detached");
+    let process = named(&spans, "process");
+
+    assert_eq!(call.parent_span_id, SpanId::INVALID);
+    let names: Vec<&str> = call.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(names, ["in the call"], "{call:#?}");
+    let event = &call.events[0];
+    assert_eq!(
+        attribute(&event.attributes, "level").map(|v| v.as_str()),
+        Some("INFO".into())
+    );
+    assert_eq!(
+        attribute(&event.attributes, "target").map(|v| v.as_str().into_owned()),
+        Some(module_path!().to_string())
+    );
+    assert_eq!(
+        attribute(&event.attributes, "shelf"),
+        Some(&opentelemetry::Value::I64(7))
+    );
+    assert_eq!(
+        attribute(&event.attributes, "big").map(|v| v.as_str().into_owned()),
+        Some(u64::MAX.to_string())
+    );
+    assert_eq!(
+        attribute(&event.attributes, "ok"),
+        Some(&opentelemetry::Value::Bool(true))
+    );
+    assert_eq!(
+        attribute(&event.attributes, "who").map(|v| v.as_str().into_owned()),
+        Some("me".to_string())
+    );
+
+    // The handler's own span is the call's child and has its own event.
+    assert_eq!(own.parent_span_id, call.span_context.span_id());
+    assert_eq!(own.span_context.trace_id(), call.span_context.trace_id());
+    let own_names: Vec<&str> = own.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(own_names, ["in the handler's span"]);
+    assert_eq!(
+        attribute(&own.events[0].attributes, "ratio"),
+        Some(&opentelemetry::Value::F64(0.5))
+    );
+
+    // The explicit parent gets its event; the span the server runs in gets none.
+    assert!(
+        detached.events.iter().any(|e| e.name == "given a parent"),
+        "{detached:#?}"
+    );
+    assert!(process.events.is_empty(), "{process:#?}");
+}
+
+/// An `ERROR` event marks the span as failed, as tracing-opentelemetry does; a call that
+/// then succeeds still ends ok (an ok status is final), a failed one is recorded as such.
+#[test]
+fn error_events_mark_the_span_failed() {
+    use opentelemetry::trace::Status;
+
+    let failed = spans_of_call(|| {
+        tracing::error!("the store is down");
+        Err(crate::errors::Error::new(
+            503,
+            "STORE_DOWN",
+            "the store is down",
+        ))
+    });
+    let call = named(&failed, "/a.B/C");
+    assert!(matches!(call.status, Status::Error { .. }), "{call:#?}");
+    let names: Vec<&str> = call.events.iter().map(|e| e.name.as_ref()).collect();
+    assert_eq!(names, ["the store is down", "exception"]);
+
+    let recovered = spans_of_call(|| {
+        tracing::error!("retrying");
+        tracing::info_span!("lookup").in_scope(|| tracing::error!("not found"));
+        Ok(1)
+    });
+    assert_eq!(named(&recovered, "/a.B/C").status, Status::Ok);
+    // The handler's own span, which no one sets ok, stays failed.
+    let lookup = named(&recovered, "lookup");
+    assert!(matches!(lookup.status, Status::Error { .. }), "{lookup:#?}");
+}
+
+/// Without the layer in the subscriber, the middleware only forwards the call.
+#[test]
+fn without_the_layer_calls_are_not_traced() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::Registry::default();
+    let traced = tracing::subscriber::with_default(subscriber, || {
+        let endpoint = crate::middleware::Endpoint::new(&[server()], |_ctx, x: u32| async move {
+            use opentelemetry::trace::TraceContextExt as _;
+            let valid =
+                opentelemetry::Context::map_current(|cx| cx.span().span_context().is_valid());
+            Ok(if valid { x } else { 0 })
+        });
+        let ctx = Context::new(Kind::Http, "/a.B/C", http::HeaderMap::new());
+        runtime.block_on(endpoint.call(ctx, 1)).unwrap()
+    });
+    assert_eq!(traced, 0);
+}

@@ -13,8 +13,8 @@
 //!
 //! The generated `<service>_grpc_service(service, &matcher)` returns the adapter as tonic's
 //! server, for a plain `tonic::transport::Server` instead of this one: the same middleware
-//! (chosen by a [`Matcher`](crate::middleware::Matcher)), [`Context`] and errors; the client's `grpc-timeout` is still the
-//! context's deadline.
+//! (chosen by a [`Matcher`]), [`Context`] and errors; the client's `grpc-timeout` is still
+//! the context's deadline.
 
 mod chain;
 mod client;

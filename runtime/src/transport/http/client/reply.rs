@@ -12,7 +12,7 @@ use crate::errors::Error;
 /// A request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestBody {
-    /// A message encoded with the client's codec ([`Client::encode`]).
+    /// A message encoded with the client's codec ([`Client::encode`](super::Client::encode)).
     Encoded(Vec<u8>),
     /// Bytes with their own media type (a `google.api.HttpBody`), sent as they are;
     /// `application/octet-stream` when `content_type` is empty.
@@ -24,7 +24,7 @@ pub enum RequestBody {
     },
 }
 
-/// A successful reply of [`Client::send_body`].
+/// A successful reply of [`Client::send_body`](super::Client::send_body).
 #[derive(Debug, Clone)]
 pub struct Reply {
     /// The codec of the reply's `Content-Type` (JSON when it names none).
