@@ -6,7 +6,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry_sdk::trace::SdkTracer;
 
 use super::SERVICE_HEADER;
-use super::layer::TraceFilter;
+use super::subscriber::TraceFilter;
 use crate::context::{Context, Kind, Side};
 use crate::errors::Error;
 use crate::middleware::{Handler, Message, Middleware};

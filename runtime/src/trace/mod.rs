@@ -27,8 +27,8 @@ use opentelemetry_sdk::trace::{
 };
 
 mod exporter_client;
-mod layer;
-use layer::{Events, TraceFilter};
+mod subscriber;
+use subscriber::{Events, TraceFilter};
 mod middleware;
 mod propagation;
 
@@ -357,7 +357,7 @@ where
         .with_tracked_inactivity(false)
         .with_filter(TraceFilter::new(tracer.clone(), Events::WithParent));
     spans.and_then(
-        layer::CurrentSpanEvents.with_filter(TraceFilter::new(tracer, Events::InCurrentSpan)),
+        subscriber::CurrentSpanEvents.with_filter(TraceFilter::new(tracer, Events::InCurrentSpan)),
     )
 }
 

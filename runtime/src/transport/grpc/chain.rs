@@ -46,7 +46,7 @@ enum Transport {
     /// One address.
     Single(Channel),
     /// A node per call, from a discovered service.
-    Balanced(super::client::Balanced),
+    Balanced(super::balanced::Balanced),
 }
 
 impl Transport {
@@ -159,7 +159,7 @@ impl ClientChannel {
         self
     }
 
-    pub(crate) fn balanced(balanced: super::client::Balanced, middleware: &[Middleware]) -> Self {
+    pub(crate) fn balanced(balanced: super::balanced::Balanced, middleware: &[Middleware]) -> Self {
         Self::with_transport(Transport::Balanced(balanced), middleware)
     }
 

@@ -16,6 +16,7 @@
 //! (chosen by a [`Matcher`]), [`Context`] and errors; the client's `grpc-timeout` is still
 //! the context's deadline.
 
+mod balanced;
 mod chain;
 mod client;
 pub mod layers;
