@@ -358,8 +358,11 @@ fn push_json_str(line: &mut String, value: &str) {
     line.reserve(value.len() + 2);
     line.push('"');
     let bytes = value.as_bytes();
-    // Most values need no escape: one branch-free pass over the bytes decides.
-    if bytes.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\') {
+    // Most values need no escape: one pass over the bytes decides, without an early exit so
+    // that it runs on whole vectors of bytes.
+    if !bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
         line.push_str(value);
         line.push('"');
         return;

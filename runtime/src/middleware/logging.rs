@@ -74,7 +74,7 @@ impl Logging {
                     tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR).then(|| {
                         match &redact {
                             Some(redact) => redact(&req),
-                            None => format!("{req:?}"),
+                            None => debug_text(&req),
                         }
                     });
                 let start = Instant::now();
@@ -130,6 +130,14 @@ fn log_call(
             )
         }
     }
+}
+
+/// `value`'s `Debug` text, written into a buffer sized for a typical request (a `format!`
+/// with no literal text starts empty and grows several times).
+fn debug_text(value: &dyn std::fmt::Debug) -> String {
+    let mut text = String::with_capacity(128);
+    let _ = write!(text, "{value:?}");
+    text
 }
 
 /// The error followed by each of its causes (Kratos logs `%+v` of the error).
