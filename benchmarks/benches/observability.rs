@@ -37,7 +37,9 @@ use observability_setup::{
 };
 
 fn observability_cost(c: &mut Criterion) {
-    install_log_subscriber();
+    if let Err(e) = install_log_subscriber() {
+        panic!("{e}");
+    }
     let runtime = runtime();
     let metrics = Metrics::new();
     // `metrics` alone on a registry of its own, so that the check below stays exact.

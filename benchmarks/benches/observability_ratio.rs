@@ -47,7 +47,9 @@ fn env_number(name: &str, default: u32) -> u32 {
 fn main() {
     let rounds = env_number("KRATOS_BENCH_ROUNDS", 21);
     let requests = env_number("KRATOS_BENCH_REQUESTS", 2000);
-    install_log_subscriber();
+    if let Err(e) = install_log_subscriber() {
+        panic!("{e}");
+    }
     let runtime = runtime();
     let metrics = Metrics::new();
     let alone = Metrics::new();

@@ -10,6 +10,7 @@
 //! Both answer byte-identical bodies (`tests/same_replies.rs` checks it), so the comparison is
 //! like for like.
 
+pub mod observed;
 pub mod synthetic;
 
 use std::net::SocketAddr;
@@ -41,6 +42,10 @@ pub enum KratosSetup {
     /// Exactly what `oracle-server` serves (`oracle_server::servers`): the recovery middleware
     /// on every route, plus the OpenAPI and Swagger UI routes.
     Oracle,
+    /// The generated routes with Kratos' observability middleware (tracing, metrics, logging,
+    /// metadata: [`observed::observability`]); they log and trace through the subscriber of
+    /// [`observed::install_log_subscriber`], which the process must install.
+    Observed,
 }
 
 /// The oracle service's HTTP server on `listener`, not started yet (start it with
@@ -52,6 +57,15 @@ pub fn kratos_server(
     let builder = kratos::http::Server::builder().listener(listener);
     match setup {
         KratosSetup::Bare => {
+            let mut server = builder.build();
+            pb::register_library_http_server(&mut server, Arc::new(oracle_server::Library))?;
+            Ok(server)
+        }
+        KratosSetup::Observed => {
+            let metrics = kratos::metrics::Metrics::new();
+            let builder = observed::observability(&metrics)
+                .into_iter()
+                .fold(builder, |b, m| b.middleware(m));
             let mut server = builder.build();
             pb::register_library_http_server(&mut server, Arc::new(oracle_server::Library))?;
             Ok(server)

@@ -22,6 +22,11 @@ struct Flags {
     /// recovery middleware and the OpenAPI routes) instead of the bare generated routes.
     #[arg(long)]
     oracle: bool,
+    /// Also serve the generated routes with Kratos' observability middleware (tracing every
+    /// call, metrics, JSON logging to a sink, metadata) on this port: issue 14's observed
+    /// setup, to compare with the bare routes (`COMPARE=observed scripts/bench-load.sh`).
+    #[arg(long)]
+    observed_port: Option<u16>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -42,12 +47,29 @@ async fn run(flags: Flags) -> Result<(), BoxError> {
     let axum_addr = axum_listener.local_addr()?;
     let axum = tokio::spawn(benchmarks::serve_axum(axum_listener));
 
+    let mut observed = match flags.observed_port {
+        Some(port) => {
+            benchmarks::observed::install_log_subscriber()?;
+            let mut server =
+                benchmarks::kratos_server(benchmarks::bind_loopback(port)?, KratosSetup::Observed)?;
+            println!(
+                "bench-server: kratos (Observed) on http://{}",
+                server.start().await?
+            );
+            Some(server)
+        }
+        None => None,
+    };
+
     println!(
         "bench-server: kratos ({setup:?}) on http://{kratos_addr}, axum on http://{axum_addr}"
     );
     shutdown_signal().await?;
     axum.abort();
     kratos.stop().await?;
+    if let Some(server) = observed.as_mut() {
+        server.stop().await?;
+    }
     Ok(())
 }
 

@@ -360,35 +360,54 @@ fn push_json_str(line: &mut String, value: &str) {
     let bytes = value.as_bytes();
     // Most values need no escape: one pass over the bytes decides, without an early exit so
     // that it runs on whole vectors of bytes.
-    if !bytes.iter().fold(false, |any, &b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    }) {
+    if !bytes
+        .iter()
+        .fold(false, |any, &b| any | (ESCAPE[usize::from(b)] != 0))
+    {
         line.push_str(value);
         line.push('"');
         return;
     }
+    // Runs of plain bytes are copied whole; an escaped byte is ASCII, so every cut is on a
+    // character boundary.
     let mut run = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
+        let escape = ESCAPE[usize::from(b)];
+        if escape == 0 {
+            continue;
+        }
         line.push_str(&value[run..i]);
-        if escape.is_empty() {
-            let _ = write!(line, "\\u{b:04x}");
+        line.push('\\');
+        if escape == b'u' {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            line.push_str("u00");
+            line.push(char::from(DIGITS[usize::from(b >> 4)]));
+            line.push(char::from(DIGITS[usize::from(b & 0xf)]));
         } else {
-            line.push_str(escape);
+            line.push(char::from(escape));
         }
         run = i + 1;
     }
     line.push_str(&value[run..]);
     line.push('"');
 }
+
+/// For each byte, 0 when JSON writes it as it is, else the letter of its escape after the
+/// backslash (`u` for `\u00XX`): quotes, backslashes and control characters.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[b'\n' as usize] = b'n';
+    table[b'\r' as usize] = b'r';
+    table[b'\t' as usize] = b't';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
 
 #[cfg(test)]
 mod tests {
