@@ -128,13 +128,15 @@ impl opentelemetry_sdk::trace::SpanExporter for Kept {
     }
 }
 
-/// Serves one call through the server middleware with `headers`, inside an entered span of
-/// the process (as a server task instrumented by its caller would be), and returns the
-/// exported server span and the process span's trace id.
-fn served(
-    headers: &[(&str, &str)],
+/// Serves one call (`/a.B/C`) with `headers` through the server middleware, its handler
+/// running `handler`, inside an entered span of the process (as a server task instrumented by
+/// its caller would be), with a subscriber carrying [`layer`]; returns every exported span and
+/// the process span's trace id.
+fn serve_traced(
+    headers: http::HeaderMap,
+    handler: impl Fn() -> Result<u32, crate::errors::Error> + Send + Sync + 'static,
 ) -> (
-    opentelemetry_sdk::trace::SpanData,
+    Vec<opentelemetry_sdk::trace::SpanData>,
     opentelemetry::trace::TraceId,
 ) {
     use opentelemetry::trace::TraceContextExt as _;
@@ -147,6 +149,33 @@ fn served(
         .with_simple_exporter(kept.clone())
         .build();
     let subscriber = tracing_subscriber::Registry::default().with(layer(&provider));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let handler = std::sync::Arc::new(handler);
+    let outer_trace = tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("process");
+        let _entered = outer.enter();
+        let endpoint = crate::middleware::Endpoint::new(&[server()], move |_ctx, _x: u32| {
+            let handler = std::sync::Arc::clone(&handler);
+            async move { handler() }
+        });
+        let ctx = Context::new(Kind::Http, "/a.B/C", headers);
+        let _ = runtime.block_on(endpoint.call(ctx, 1));
+        outer.context().span().span_context().trace_id()
+    });
+    let spans = kept.0.lock().unwrap().clone();
+    (spans, outer_trace)
+}
+
+/// The server span of one call served with `headers` (see [`serve_traced`]), and the process
+/// span's trace id.
+fn served(
+    headers: &[(&str, &str)],
+) -> (
+    opentelemetry_sdk::trace::SpanData,
+    opentelemetry::trace::TraceId,
+) {
     let mut map = http::HeaderMap::new();
     for (k, v) in headers {
         map.insert(
@@ -154,19 +183,7 @@ fn served(
             http::HeaderValue::from_str(v).unwrap(),
         );
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let outer_trace = tracing::subscriber::with_default(subscriber, || {
-        let outer = tracing::info_span!("process");
-        let _entered = outer.enter();
-        let endpoint =
-            crate::middleware::Endpoint::new(&[server()], |_ctx, x: u32| async move { Ok(x + 1) });
-        let ctx = Context::new(Kind::Http, "/a.B/C", map);
-        assert_eq!(runtime.block_on(endpoint.call(ctx, 1)).unwrap(), 2);
-        outer.context().span().span_context().trace_id()
-    });
-    let spans = kept.0.lock().unwrap().clone();
+    let (spans, outer_trace) = serve_traced(map, || Ok(2));
     let call = spans
         .into_iter()
         .find(|s| s.name == "/a.B/C")
@@ -206,34 +223,12 @@ fn served_calls_continue_the_callers_trace_or_start_one() {
     assert_eq!(malformed.parent_span_id, SpanId::INVALID);
 }
 
-/// Runs `handler` as a served call (`/a.B/C`) through the server middleware, inside an entered
-/// span of the process, with a subscriber carrying [`layer`]; returns every exported span.
+/// Every span exported for one call served without a trace context, its handler running
+/// `handler` (see [`serve_traced`]).
 fn spans_of_call(
     handler: impl Fn() -> Result<u32, crate::errors::Error> + Send + Sync + 'static,
 ) -> Vec<opentelemetry_sdk::trace::SpanData> {
-    use tracing_subscriber::layer::SubscriberExt as _;
-
-    let kept = Kept::default();
-    let provider = SdkTracerProvider::builder()
-        .with_sampler(Sampler::AlwaysOn)
-        .with_simple_exporter(kept.clone())
-        .build();
-    let subscriber = tracing_subscriber::Registry::default().with(layer(&provider));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let handler = std::sync::Arc::new(handler);
-    tracing::subscriber::with_default(subscriber, || {
-        let outer = tracing::info_span!("process");
-        let _entered = outer.enter();
-        let endpoint = crate::middleware::Endpoint::new(&[server()], move |_ctx, _x: u32| {
-            let handler = std::sync::Arc::clone(&handler);
-            async move { handler() }
-        });
-        let ctx = Context::new(Kind::Http, "/a.B/C", http::HeaderMap::new());
-        let _ = runtime.block_on(endpoint.call(ctx, 1));
-    });
-    kept.0.lock().unwrap().clone()
+    serve_traced(http::HeaderMap::new(), handler).0
 }
 
 fn named<'a>(
