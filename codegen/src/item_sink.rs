@@ -73,28 +73,20 @@ impl ItemSink {
         self.pushed = true;
         self.content.push_str(&open);
         let mut any = false;
-        for part in parts {
-            if part.is_empty() {
-                continue;
-            }
-            match kind.format(part) {
-                Ok(lines) => {
-                    any |= !lines.is_empty();
-                    self.content.push_str(&lines);
-                }
+        for part in parts.into_iter().filter(|part| !part.is_empty()) {
+            match kind.format_into(part, &mut self.content) {
+                Ok(wrote) => any |= wrote,
                 Err(e) => {
                     self.error = Some(e);
                     return;
                 }
             }
         }
-        if any {
-            self.content.push_str("}\n");
-        } else {
+        if !any {
             // An item with nothing in its body prints as `{}` on its head's last line.
             self.content.truncate(self.content.len() - "\n".len());
-            self.content.push_str("}\n");
         }
+        self.content.push_str("}\n");
     }
 }
 
@@ -113,9 +105,10 @@ enum BodyKind {
 }
 
 impl BodyKind {
-    /// The lines `part` has inside a body of this kind: printed inside the stand-in item,
-    /// without the stand-in's first and last lines.
-    fn format(self, part: TokenStream) -> std::result::Result<String, String> {
+    /// Appends to `out` the lines `part` has inside a body of this kind: printed inside the
+    /// stand-in item, without the stand-in's first and last lines. Returns whether there were
+    /// any.
+    fn format_into(self, part: TokenStream, out: &mut String) -> std::result::Result<bool, String> {
         let (stand_in, first) = match self {
             BodyKind::Fn => (quote! { fn __part() { #part } }, "fn __part() {"),
             BodyKind::Impl => (quote! { impl __Part { #part } }, "impl __Part {"),
@@ -125,14 +118,16 @@ impl BodyKind {
         // A part is one token tree inside the stand-in's braces: it cannot reach outside them.
         let file = syn::parse2::<syn::File>(stand_in).map_err(|e| e.to_string())?;
         let text = prettyplease::unparse(&file);
-        if text == format!("{}}}\n", first) {
-            return Ok(String::new());
+        let after_open = text.strip_prefix(first);
+        if after_open == Some("}\n") {
+            return Ok(false);
         }
-        text.strip_prefix(first)
+        let lines = after_open
             .and_then(|t| t.strip_prefix('\n'))
             .and_then(|t| t.strip_suffix("}\n"))
-            .map(str::to_string)
-            .ok_or_else(|| format!("a part of an item's body printed unexpectedly: {text}"))
+            .ok_or_else(|| format!("a part of an item's body printed unexpectedly: {text}"))?;
+        out.push_str(lines);
+        Ok(true)
     }
 }
 

@@ -7,14 +7,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use benchmarks::observed::{install_log_subscriber, observability};
+pub use benchmarks::observed::{METADATA, install_log_subscriber, observability};
 use benchmarks::{Client, GET_PATH};
 use kratos::middleware::Middleware;
 use oracle_server::api as pb;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-pub use benchmarks::observed::METADATA;
 
 pub fn server(middleware: &[Middleware]) -> Result<kratos::http::Server, BoxError> {
     let builder = kratos::http::Server::builder().listener(benchmarks::bind_loopback(0)?);

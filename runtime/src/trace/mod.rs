@@ -27,14 +27,14 @@ use opentelemetry_sdk::trace::{
 };
 
 mod exporter_client;
-mod subscriber;
-use subscriber::{Events, TraceFilter};
 mod middleware;
 mod propagation;
+mod subscriber;
 
 pub use middleware::{client, server};
 use propagation::carries_context;
 pub use propagation::{SERVICE_HEADER, extract, inject};
+use subscriber::{Events, TraceFilter};
 
 /// The target of the events of tracing itself (such as a failed flush).
 pub const TRACE_TARGET: &str = "kratos::trace";

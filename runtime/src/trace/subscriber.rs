@@ -32,8 +32,8 @@ use tracing_subscriber::layer::{Context, Filter};
 
 use crate::middleware::logging::ACCESS_TARGET;
 
-/// The filter of both parts of the layer; the one of the OpenTelemetry part holds the tracer
-/// of the call spans, where the middleware finds it.
+/// The filter of both parts of the layer. Each holds the tracer of the call spans (a shared
+/// handle), so the middleware finds it whichever part `Dispatch::downcast_ref` reaches first.
 #[derive(Debug, Clone)]
 pub(crate) struct TraceFilter {
     /// The call spans' tracer.
